@@ -1,0 +1,99 @@
+"""Command line: ``qceas run``, ``qceas validate``, ``qceas scenarios``.
+
+A thin layer over ``qceas.experiments``: it parses arguments, turns config errors into
+one clear line on stderr (exit code 2) and prints the summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from qceas.config import ConfigError, from_dict
+from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
+from qceas.experiments.results import summary_table
+from qceas.registry import UnknownNameError
+from qceas.training.scenario import build_scenario
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qceas",
+        description="Distributed quantum neural network training over a simulated "
+        "quantum internet (CEAS).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a scenario or config file")
+    run.add_argument(
+        "target",
+        nargs="?",
+        default=None,
+        help=f"built-in scenario name or config file (default: {DEFAULT_SCENARIO})",
+    )
+    run.add_argument("--out", required=True, help="run directory for results")
+    run.add_argument("--seeds", type=int, default=None, help="number of seeds (overrides config)")
+    run.add_argument("--rounds", type=int, default=None, help="rounds (overrides config)")
+    run.add_argument(
+        "--strategies", default=None, help="comma-separated strategies (overrides config)"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    val = sub.add_parser("validate", help="check a config (or scenario) without running it")
+    val.add_argument("target", help="built-in scenario name or config file")
+    sub.add_parser("scenarios", help="list the built-in scenarios")
+    return parser
+
+
+def _with_overrides(args: argparse.Namespace) -> object:
+    config = resolve(args.target)
+    raw: dict[str, object] = {}
+    if args.seeds is not None:
+        raw["seeds"] = args.seeds
+    training: dict[str, object] = {}
+    if args.rounds is not None:
+        training["rounds"] = args.rounds
+    if args.strategies is not None:
+        training["strategies"] = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    if training:
+        raw["training"] = training
+    return from_dict(raw, base=config) if raw else config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``qceas`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "scenarios":
+            print("\n".join(scenario_names()))
+            return 0
+        if args.command == "validate":
+            config = resolve(args.target)
+            scenario = build_scenario(config, config.seed)
+            print(
+                f"{args.target}: valid ({config.nodes.count} nodes, "
+                f"{scenario.model.num_params} parameters, "
+                f"{scenario.dataset.x_train.shape[0]} training / "
+                f"{scenario.dataset.x_test.shape[0]} test samples, "
+                f"strategies {', '.join(config.training.strategies)})"
+            )
+            return 0
+        config = _with_overrides(args)
+        outcome = run_experiment(
+            config,  # type: ignore[arg-type]
+            args.out,
+            progress=not args.quiet,
+            plot=not args.no_plots,
+        )
+    except (ConfigError, UnknownNameError) as exc:
+        print(f"qceas: error: {exc}", file=sys.stderr)
+        return 2
+    print(summary_table(outcome.summary))
+    if outcome.reused:
+        print(f"(reused {outcome.reused} finished run(s) from {outcome.out})")
+    print(f"results in {outcome.out}/ (metrics.csv, node_metrics.csv, summary.json, *.png)")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

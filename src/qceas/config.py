@@ -1,0 +1,431 @@
+"""Experiment configuration: frozen, typed dataclasses loaded from YAML or TOML.
+
+A config has seven sections (every key optional; defaults are the ``quick`` scenario's):
+
+.. code-block:: yaml
+
+    name: quick
+    seed: 0            # base seed; run k of --seeds N uses seed + k
+    seeds: 1
+    model:    {n_qubits: 4, layers: 3, encoding: angle, entangler: cnot,
+               topology: ring, readout: multiclass, output_scale: 5.0}
+    data:     {dataset: iris, test_fraction: 0.3, split: iid, alpha: 0.5,
+               classes: null, max_samples: null, params: {}}
+    nodes:    {count: 8}
+    noise:    {depolarizing: 0.0, amplitude_damping: 0.0, readout_error: 0.0, shots: null}
+    optimizer: {name: adam, learning_rate: 0.1}
+    training: {rounds: 30, strategies: [fedavg, qfi], batch_size: null, track_qfi: true}
+
+Noise values are given per node in one of three forms: a number (every node, every
+qubit), a list with one entry per node (each a number or a list with one number per
+qubit), or a two-group mapping ``{low: a, high: b, noisy_fraction: f}`` — the last
+``round(f·count)`` nodes get ``b``, the others ``a``. ``shots`` is ``null`` (exact), an
+integer, or a list per node.
+
+Parsing lives only here (ARCHITECTURE §5.5). Every rule violation raises
+``ConfigError`` whose message names the field, the value and the rule, e.g.
+``noise.depolarizing[3] = 1.4: must be in [0, 1]``; unknown keys are errors too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qceas.qnn.ansatz import ENCODINGS, ENTANGLERS, MAX_QUBITS, TOPOLOGIES
+from qceas.qnn.model import READOUTS
+from qceas.qnn.noise import NoiseModel
+
+
+class ConfigError(ValueError):
+    """A config value that breaks its rule; the message names field, value and rule."""
+
+
+def _fail(path: str, value: Any, rule: str) -> ConfigError:
+    return ConfigError(f"{path} = {_show(value)}: {rule}")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return _show(list(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _int(path: str, value: Any, minimum: int, maximum: int | None = None) -> None:
+    if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
+        rule = (
+            f"must be an integer >= {minimum}"
+            if maximum is None
+            else f"must be an integer in [{minimum}, {maximum}]"
+        )
+        raise _fail(path, value, rule)
+
+
+def _choice(path: str, value: Any, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise _fail(path, value, f"must be one of {', '.join(allowed)}")
+
+
+def _positive(path: str, value: Any) -> None:
+    if not _is_number(value) or not value > 0 or value == float("inf"):
+        raise _fail(path, value, "must be a finite number > 0")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The circuit and its readout (``qceas.qnn.QNN``); n_classes comes from the data."""
+
+    n_qubits: int = 4
+    layers: int = 3
+    encoding: str = "angle"
+    entangler: str = "cnot"
+    topology: str = "ring"
+    readout: str = "multiclass"
+    output_scale: float = 5.0
+
+    def __post_init__(self) -> None:
+        _int("model.n_qubits", self.n_qubits, 1, MAX_QUBITS)
+        _int("model.layers", self.layers, 1)
+        _choice("model.encoding", self.encoding, ENCODINGS)
+        _choice("model.entangler", self.entangler, ENTANGLERS)
+        _choice("model.topology", self.topology, TOPOLOGIES)
+        _choice("model.readout", self.readout, READOUTS)
+        _positive("model.output_scale", self.output_scale)
+
+
+SPLITS: tuple[str, ...] = ("iid", "dirichlet")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Dataset, held-out test split and the partition across nodes (``qceas.data``)."""
+
+    dataset: str = "iris"
+    test_fraction: float = 0.3
+    split: str = "iid"
+    alpha: float = 0.5
+    classes: tuple[int, ...] | None = None
+    max_samples: int | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from qceas.data import DATASETS
+
+        _choice("data.dataset", self.dataset, DATASETS.names())
+        if not _is_number(self.test_fraction) or not 0 < self.test_fraction < 1:
+            raise _fail("data.test_fraction", self.test_fraction, "must be in (0, 1)")
+        _choice("data.split", self.split, SPLITS)
+        _positive("data.alpha", self.alpha)
+        if self.classes is not None:
+            if not isinstance(self.classes, list | tuple) or not all(
+                _is_int(c) for c in self.classes
+            ):
+                raise _fail("data.classes", self.classes, "must be a list of integer labels")
+            object.__setattr__(self, "classes", tuple(self.classes))
+        if self.max_samples is not None:
+            _int("data.max_samples", self.max_samples, 2)
+        if not isinstance(self.params, Mapping):
+            raise _fail("data.params", self.params, "must be a mapping of dataset parameters")
+
+
+@dataclass(frozen=True)
+class NodesConfig:
+    """The QPUs that train together."""
+
+    count: int = 8
+
+    def __post_init__(self) -> None:
+        _int("nodes.count", self.count, 1)
+
+
+NOISE_CHANNELS: tuple[str, ...] = ("depolarizing", "amplitude_damping", "readout_error")
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Per-node noise specs (forms in the module docstring); see ``node_models``."""
+
+    depolarizing: Any = 0.0
+    amplitude_damping: Any = 0.0
+    readout_error: Any = 0.0
+    shots: Any = None
+
+    def __post_init__(self) -> None:
+        for name in NOISE_CHANNELS:
+            spec = getattr(self, name)
+            if isinstance(spec, Mapping):
+                extra = set(spec) - {"low", "high", "noisy_fraction"}
+                missing = {"low", "high", "noisy_fraction"} - set(spec)
+                if extra or missing:
+                    raise _fail(
+                        f"noise.{name}",
+                        dict(spec),
+                        "a group mapping needs exactly the keys low, high, noisy_fraction",
+                    )
+                for key in ("low", "high", "noisy_fraction"):
+                    _unit(f"noise.{name}.{key}", spec[key])
+            elif isinstance(spec, list | tuple):
+                for k, entry in enumerate(spec):
+                    if isinstance(entry, list | tuple):
+                        for q, v in enumerate(entry):
+                            _unit(f"noise.{name}[{k}][{q}]", v)
+                    else:
+                        _unit(f"noise.{name}[{k}]", entry)
+            else:
+                _unit(f"noise.{name}", spec)
+        shots = self.shots
+        if isinstance(shots, list | tuple):
+            for k, s in enumerate(shots):
+                if s is not None:
+                    _int(f"noise.shots[{k}]", s, 1)
+        elif shots is not None:
+            _int("noise.shots", shots, 1)
+
+    def node_models(self, n_nodes: int, n_qubits: int) -> list[NoiseModel]:
+        """One NoiseModel per node, with lengths checked against the node and qubit counts."""
+        per_channel = {name: self._expand(name, n_nodes, n_qubits) for name in NOISE_CHANNELS}
+        shots = self.shots
+        if isinstance(shots, list | tuple):
+            if len(shots) != n_nodes:
+                raise _fail("noise.shots", shots, f"must have one entry per node ({n_nodes})")
+            shot_list = list(shots)
+        else:
+            shot_list = [shots] * n_nodes
+        return [
+            NoiseModel.build(
+                n_qubits,
+                depolarizing=per_channel["depolarizing"][k],
+                amplitude_damping=per_channel["amplitude_damping"][k],
+                readout_error=per_channel["readout_error"][k],
+                shots=shot_list[k],
+            )
+            for k in range(n_nodes)
+        ]
+
+    def _expand(self, name: str, n_nodes: int, n_qubits: int) -> list[Any]:
+        spec = getattr(self, name)
+        if isinstance(spec, Mapping):
+            noisy = round(spec["noisy_fraction"] * n_nodes)
+            return [spec["low"]] * (n_nodes - noisy) + [spec["high"]] * noisy
+        if isinstance(spec, list | tuple):
+            if len(spec) != n_nodes:
+                raise _fail(
+                    f"noise.{name}",
+                    spec,
+                    f"a list must have one entry per node ({n_nodes}); "
+                    "use a single number for all nodes",
+                )
+            for k, entry in enumerate(spec):
+                if isinstance(entry, list | tuple) and len(entry) != n_qubits:
+                    raise _fail(
+                        f"noise.{name}[{k}]",
+                        entry,
+                        f"a per-qubit list must have {n_qubits} entries (model.n_qubits)",
+                    )
+            return list(spec)
+        return [spec] * n_nodes
+
+
+def _unit(path: str, value: Any) -> None:
+    if not _is_number(value) or not 0.0 <= value <= 1.0:
+        raise _fail(path, value, "must be in [0, 1]")
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """The server's optimizer on the aggregated gradient (``qceas.training.optimizers``)."""
+
+    name: str = "adam"
+    learning_rate: float = 0.1
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from qceas.training.optimizers import OPTIMIZERS
+
+        _choice("optimizer.name", self.name, OPTIMIZERS.names())
+        _positive("optimizer.learning_rate", self.learning_rate)
+        if not isinstance(self.params, Mapping):
+            raise _fail("optimizer.params", self.params, "must be a mapping")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The round loop and the strategies to compare."""
+
+    rounds: int = 30
+    strategies: tuple[str, ...] = ("fedavg", "qfi")
+    batch_size: int | None = None
+    track_qfi: bool = True
+
+    def __post_init__(self) -> None:
+        from qceas.training.strategies import STRATEGIES
+
+        _int("training.rounds", self.rounds, 1)
+        if isinstance(self.strategies, str) or not isinstance(self.strategies, list | tuple):
+            raise _fail("training.strategies", self.strategies, "must be a list of names")
+        if not self.strategies:
+            raise _fail("training.strategies", self.strategies, "must name at least one")
+        for k, name in enumerate(self.strategies):
+            _choice(f"training.strategies[{k}]", name, STRATEGIES.names())
+        if len(set(self.strategies)) != len(self.strategies):
+            raise _fail("training.strategies", self.strategies, "must not repeat a name")
+        object.__setattr__(self, "strategies", tuple(self.strategies))
+        if self.batch_size is not None:
+            _int("training.batch_size", self.batch_size, 1)
+        if not isinstance(self.track_qfi, bool):
+            raise _fail("training.track_qfi", self.track_qfi, "must be true or false")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole experiment: what to train, on what, over which seeds and strategies."""
+
+    name: str = "quick"
+    seed: int = 0
+    seeds: int = 1
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    nodes: NodesConfig = field(default_factory=NodesConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise _fail("name", self.name, "must be a non-empty string")
+        _int("seed", self.seed, 0)
+        _int("seeds", self.seeds, 1)
+        # Cross-field rules that need several sections.
+        self.noise.node_models(self.nodes.count, self.model.n_qubits)
+        if self.model.readout == "binary" and self.data.classes is not None:
+            if len(self.data.classes) != 2:
+                raise _fail("data.classes", self.data.classes, "binary readout needs 2 classes")
+
+    def replace(self, **changes: Any) -> ExperimentConfig:
+        """A copy with top-level fields replaced (sections are replaced whole)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (lists, dicts, numbers, strings) that ``from_dict`` reads back."""
+        return _plain(dataclasses.asdict(self))
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that changes the numbers (name and seeds excluded)."""
+        body = self.to_dict()
+        for key in ("name", "seeds"):
+            body.pop(key)
+        blob = json.dumps(body, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig,
+    "data": DataConfig,
+    "nodes": NodesConfig,
+    "noise": NoiseConfig,
+    "optimizer": OptimizerConfig,
+    "training": TrainingConfig,
+}
+
+
+def _known(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def from_dict(raw: Mapping[str, Any], *, base: ExperimentConfig | None = None) -> ExperimentConfig:
+    """Build a config from plain data, over ``base`` (default: the built-in defaults).
+
+    Sections given in ``raw`` override the matching keys of ``base`` key by key.
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"config: must be a mapping of sections, got {type(raw).__name__}")
+    base = base or ExperimentConfig()
+    top_known = _known(ExperimentConfig)
+    changes: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in top_known:
+            raise ConfigError(f"{key}: unknown key (known: {', '.join(top_known)})")
+        if key in SECTIONS:
+            cls = SECTIONS[key]
+            if value is None:
+                value = {}
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{key}: must be a mapping of settings, got {_show(value)}")
+            for sub in value:
+                if sub not in _known(cls):
+                    raise ConfigError(
+                        f"{key}.{sub}: unknown key (known: {', '.join(_known(cls))})"
+                    )
+            current = dataclasses.asdict(getattr(base, key))
+            current.update(value)
+            try:
+                changes[key] = cls(**current)
+            except ConfigError:
+                raise
+            except (TypeError, ValueError) as exc:  # a rule enforced deeper down
+                raise ConfigError(f"{key}: {exc}") from None
+        else:
+            changes[key] = value
+    try:
+        return dataclasses.replace(base, **changes)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def parse_text(text: str, *, suffix: str = ".yaml", origin: str = "config") -> dict[str, Any]:
+    """Parse YAML (default) or TOML text into plain data, with a clear error."""
+    try:
+        data = tomllib.loads(text) if suffix == ".toml" else yaml.safe_load(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{origin}: not valid {suffix.lstrip('.').upper()}: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: must be a mapping of sections at the top level")
+    return data
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Load a YAML (.yaml/.yml) or TOML (.toml) config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    suffix = ".toml" if path.suffix == ".toml" else ".yaml"
+    return from_dict(parse_text(path.read_text(), suffix=suffix, origin=str(path)))
+
+
+def dump_yaml(config: ExperimentConfig) -> str:
+    """The config as YAML text that ``load_config`` reads back to an equal config."""
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)

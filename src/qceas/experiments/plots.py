@@ -1,0 +1,86 @@
+"""Figures of a run directory (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from qceas.training.trainer import RoundRecord  # noqa: E402
+
+
+def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95% Student-t band over seeds (rows) for each round (columns).
+
+    Round 0 has no gradient, so some metrics are NaN there; they stay NaN (not plotted).
+    """
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(curves, axis=0)
+        if curves.shape[0] < 2:
+            return mean, mean, mean
+        half = stats.t.ppf(0.975, curves.shape[0] - 1) * np.nanstd(curves, axis=0, ddof=1)
+    half = half / np.sqrt(curves.shape[0])
+    return mean, mean - half, mean + half
+
+
+def plot_metric(
+    runs: Mapping[tuple[str, int], Sequence[RoundRecord]],
+    strategies: Sequence[str],
+    seeds: Sequence[int],
+    metric: str,
+    ylabel: str,
+    path: Path,
+    *,
+    title: str,
+    log: bool = False,
+) -> None:
+    """One line per strategy (mean over seeds) with its 95% band, against the round."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for strategy in strategies:
+        curves = np.array(
+            [[getattr(r, metric) for r in runs[(strategy, s)]] for s in seeds], dtype=float
+        )
+        rounds = np.arange(curves.shape[1])
+        mean, lo, hi = _band(curves)
+        (line,) = ax.plot(rounds, mean, label=strategy)
+        ax.fill_between(rounds, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("round")
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    suffix = f" (mean and 95% CI over {len(seeds)} seeds)" if len(seeds) > 1 else ""
+    ax.set_title(title + suffix, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_plots(
+    out: Path,
+    runs: Mapping[tuple[str, int], Sequence[RoundRecord]],
+    strategies: Sequence[str],
+    seeds: Sequence[int],
+    scenario: str,
+) -> list[Path]:
+    """accuracy.png and grad_variance.png in ``out``; returns their paths."""
+    acc = out / "accuracy.png"
+    plot_metric(
+        runs, strategies, seeds, "test_accuracy", "test accuracy", acc,
+        title=f"{scenario}: held-out accuracy",
+    )
+    var = out / "grad_variance.png"
+    plot_metric(
+        runs, strategies, seeds, "grad_variance", "mean ‖g_k − ĝ‖²", var,
+        title=f"{scenario}: node-gradient spread", log=True,
+    )
+    return [acc, var]

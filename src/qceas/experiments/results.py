@@ -1,0 +1,227 @@
+"""Result files of a run directory: per-run records, tidy tables, summary statistics.
+
+Layout of ``DIR`` after ``qceas run``:
+
+* ``config.yaml`` — the resolved config (and its fingerprint, which guards resumption);
+* ``runs/<strategy>__seed<k>.json`` — one file per finished (strategy, seed) run;
+* ``metrics.csv`` — one row per round × strategy × seed;
+* ``node_metrics.csv`` — one row per round × strategy × seed × node (QFI scalar,
+  aggregation weight, node-measured loss);
+* ``summary.json`` — per strategy: final test accuracy (mean, 95% CI, per seed), and
+  paired differences between strategies;
+* ``accuracy.png``, ``grad_variance.png`` — see ``plots``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from qceas.training.trainer import RoundRecord
+
+METRIC_COLUMNS = (
+    "strategy",
+    "seed",
+    "round",
+    "train_loss",
+    "train_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "grad_variance",
+    "grad_norm",
+    "qfi_mean",
+    "qfi_min",
+    "qfi_max",
+    "weight_min",
+    "weight_max",
+)
+NODE_COLUMNS = ("strategy", "seed", "round", "node", "qfi", "weight", "loss")
+#: Rounds averaged for the "tail" accuracy, which is steadier than the last round alone.
+TAIL_ROUNDS = 5
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers never see a half-written file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def run_file(out: Path, strategy: str, seed: int) -> Path:
+    return out / "runs" / f"{strategy}__seed{seed}.json"
+
+
+def save_run(
+    out: Path, strategy: str, seed: int, fingerprint: str, records: Sequence[RoundRecord]
+) -> None:
+    path = run_file(out, strategy, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {
+        "strategy": strategy,
+        "seed": seed,
+        "fingerprint": fingerprint,
+        "records": [asdict(r) for r in records],
+    }
+    write_atomic(path, json.dumps(body, allow_nan=True))
+
+
+def load_run(out: Path, strategy: str, seed: int, fingerprint: str) -> list[RoundRecord] | None:
+    """The records of a finished run, or None if there is none for this config."""
+    path = run_file(out, strategy, seed)
+    if not path.is_file():
+        return None
+    body = json.loads(path.read_text())
+    if body.get("fingerprint") != fingerprint:
+        return None
+    return [
+        RoundRecord(**{**r, **{k: tuple(r[k]) for k in ("node_qfi", "node_weights", "node_loss")}})
+        for r in body["records"]
+    ]
+
+
+def _stat(values: Sequence[float], fn: Any) -> float:
+    return float(fn(values)) if len(values) else float("nan")
+
+
+def metric_rows(strategy: str, seed: int, records: Iterable[RoundRecord]) -> list[dict[str, Any]]:
+    rows = []
+    for r in records:
+        rows.append(
+            {
+                "strategy": strategy,
+                "seed": seed,
+                "round": r.round,
+                "train_loss": r.train_loss,
+                "train_accuracy": r.train_accuracy,
+                "test_loss": r.test_loss,
+                "test_accuracy": r.test_accuracy,
+                "grad_variance": r.grad_variance,
+                "grad_norm": r.grad_norm,
+                "qfi_mean": _stat(r.node_qfi, np.mean),
+                "qfi_min": _stat(r.node_qfi, np.min),
+                "qfi_max": _stat(r.node_qfi, np.max),
+                "weight_min": _stat(r.node_weights, np.min),
+                "weight_max": _stat(r.node_weights, np.max),
+            }
+        )
+    return rows
+
+
+def node_rows(strategy: str, seed: int, records: Iterable[RoundRecord]) -> list[dict[str, Any]]:
+    rows = []
+    for r in records:
+        for k, weight in enumerate(r.node_weights):
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "seed": seed,
+                    "round": r.round,
+                    "node": k,
+                    "qfi": r.node_qfi[k] if r.node_qfi else float("nan"),
+                    "weight": weight,
+                    "loss": r.node_loss[k] if r.node_loss else float("nan"),
+                }
+            )
+    return rows
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(columns))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+    os.replace(tmp, path)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return value
+
+
+def mean_ci95(values: Sequence[float]) -> dict[str, Any]:
+    """Mean, two-sided 95% Student-t confidence interval and the values themselves."""
+    arr = np.asarray(values, dtype=float)
+    mean = float(arr.mean())
+    if arr.size < 2:
+        return {"mean": mean, "ci95": [mean, mean], "per_seed": arr.tolist()}
+    half = float(stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / np.sqrt(arr.size))
+    return {"mean": mean, "ci95": [mean - half, mean + half], "per_seed": arr.tolist()}
+
+
+def summarize(
+    name: str,
+    fingerprint: str,
+    seeds: Sequence[int],
+    runs: Mapping[tuple[str, int], Sequence[RoundRecord]],
+    strategies: Sequence[str],
+    runtime_s: float,
+) -> dict[str, Any]:
+    """The ``summary.json`` body (schema in the module docstring)."""
+    out: dict[str, Any] = {
+        "scenario": name,
+        "config_fingerprint": fingerprint,
+        "seeds": list(seeds),
+        "rounds": len(next(iter(runs.values()))) - 1 if runs else 0,
+        "runtime_s": runtime_s,
+        "strategies": {},
+        "paired_differences": {},
+    }
+    finals: dict[str, list[float]] = {}
+    tails: dict[str, list[float]] = {}
+    for strategy in strategies:
+        recs = [runs[(strategy, s)] for s in seeds]
+        finals[strategy] = [r[-1].test_accuracy for r in recs]
+        tails[strategy] = [
+            float(np.mean([x.test_accuracy for x in r[-TAIL_ROUNDS:]])) for r in recs
+        ]
+        out["strategies"][strategy] = {
+            "final_accuracy": mean_ci95(finals[strategy]),
+            "tail_accuracy": mean_ci95(tails[strategy]),
+            "final_test_loss": mean_ci95([r[-1].test_loss for r in recs]),
+            "final_train_loss": mean_ci95([r[-1].train_loss for r in recs]),
+            "mean_grad_variance": float(
+                np.mean([np.mean([x.grad_variance for x in r[1:]]) for r in recs])
+            ),
+        }
+    for i, a in enumerate(strategies):
+        for b in strategies[i + 1 :]:
+            out["paired_differences"][f"{b} - {a}"] = {
+                "final_accuracy": mean_ci95(np.subtract(finals[b], finals[a]).tolist()),
+                "tail_accuracy": mean_ci95(np.subtract(tails[b], tails[a]).tolist()),
+            }
+    return out
+
+
+def summary_table(summary: Mapping[str, Any]) -> str:
+    """A short plain-text table of the summary, for the terminal."""
+    lines = [
+        f"scenario {summary['scenario']}: {len(summary['seeds'])} seed(s), "
+        f"{summary['rounds']} rounds, {summary['runtime_s']:.1f} s",
+        f"{'strategy':<14}{'final acc':>11}{'95% CI':>18}{'tail acc':>10}{'test loss':>11}",
+    ]
+    for name, s in summary["strategies"].items():
+        fa, ta = s["final_accuracy"], s["tail_accuracy"]
+        lo, hi = fa["ci95"]
+        lines.append(
+            f"{name:<14}{fa['mean']:>11.3f}{f'[{lo:.3f}, {hi:.3f}]':>18}"
+            f"{ta['mean']:>10.3f}{s['final_test_loss']['mean']:>11.3f}"
+        )
+    for name, d in summary["paired_differences"].items():
+        lo, hi = d["final_accuracy"]["ci95"]
+        lines.append(
+            f"{name}: final accuracy {d['final_accuracy']['mean']:+.3f} "
+            f"(95% CI [{lo:+.3f}, {hi:+.3f}]), tail {d['tail_accuracy']['mean']:+.3f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""Run an experiment: strategies × seeds, written incrementally, resumable.
+
+Every finished (strategy, seed) run is saved at once under ``DIR/runs/``; the tables,
+summary and plots are rebuilt from those files after each run. Rerunning the same
+command after an interruption reuses every finished run (checked by the config's
+fingerprint) and computes only the missing ones, so the final files are identical to
+an uninterrupted run. A directory that holds results of a *different* config is
+refused rather than mixed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from qceas.config import ConfigError, ExperimentConfig, dump_yaml
+from qceas.experiments import plots, results
+from qceas.training.scenario import build_scenario
+from qceas.training.trainer import RoundRecord, Trainer
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What ``run_experiment`` produced."""
+
+    summary: dict[str, Any]
+    out: Path
+    reused: int
+    computed: int
+
+
+def _check_directory(out: Path, config: ExperimentConfig) -> None:
+    stamp = out / "fingerprint.txt"
+    if stamp.is_file() and stamp.read_text().strip() != config.fingerprint():
+        raise ConfigError(
+            f"--out {out}: holds results of a different config (fingerprint "
+            f"{stamp.read_text().strip()} != {config.fingerprint()}); "
+            "choose another directory or delete it"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    results.write_atomic(stamp, config.fingerprint() + "\n")
+    results.write_atomic(out / "config.yaml", dump_yaml(config))
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    out: str | Path,
+    *,
+    seeds: Sequence[int] | None = None,
+    progress: bool = True,
+    plot: bool = True,
+) -> RunOutcome:
+    """Train every strategy of ``config`` for every seed and write the results.
+
+    Args:
+        config: the experiment.
+        out: run directory (created if missing).
+        seeds: seeds to run; default ``config.seed + k`` for k < ``config.seeds``.
+        progress: show a progress bar on stderr.
+        plot: write the PNG figures.
+    """
+    out = Path(out)
+    seeds = list(seeds) if seeds is not None else [config.seed + k for k in range(config.seeds)]
+    strategies = list(config.training.strategies)
+    fingerprint = config.fingerprint()
+    _check_directory(out, config)
+    started = time.perf_counter()
+    runs: dict[tuple[str, int], list[RoundRecord]] = {}
+    reused = computed = 0
+    rounds = config.training.rounds
+    bar = tqdm(
+        total=len(seeds) * len(strategies) * rounds,
+        disable=not progress,
+        unit="round",
+        desc=config.name,
+    )
+    try:
+        for seed in seeds:
+            scenario = None
+            for strategy in strategies:
+                previous = results.load_run(out, strategy, seed, fingerprint)
+                if previous is not None:
+                    runs[(strategy, seed)] = previous
+                    reused += 1
+                    bar.update(rounds)
+                    continue
+                if scenario is None:
+                    scenario = build_scenario(config, seed)
+                bar.set_postfix_str(f"{strategy} seed {seed}")
+                trainer = Trainer(scenario, strategy)
+                records = trainer.run(rounds, on_round=lambda r: bar.update(1 if r.round else 0))
+                results.save_run(out, strategy, seed, fingerprint, records)
+                runs[(strategy, seed)] = records
+                computed += 1
+                _write_tables(out, runs, strategies, seeds)
+    finally:
+        bar.close()
+    _write_tables(out, runs, strategies, seeds)
+    summary = results.summarize(
+        config.name, fingerprint, seeds, runs, strategies, time.perf_counter() - started
+    )
+    summary["reused_runs"], summary["computed_runs"] = reused, computed
+    results.write_atomic(out / "summary.json", _json(summary))
+    if plot:
+        plots.write_plots(out, runs, strategies, seeds, config.name)
+    return RunOutcome(summary=summary, out=out, reused=reused, computed=computed)
+
+
+def _write_tables(
+    out: Path,
+    runs: dict[tuple[str, int], list[RoundRecord]],
+    strategies: Sequence[str],
+    seeds: Sequence[int],
+) -> None:
+    """metrics.csv and node_metrics.csv from the runs finished so far, in a fixed order."""
+    order = [(st, s) for st in strategies for s in seeds if (st, s) in runs]
+    results.write_csv(
+        out / "metrics.csv",
+        results.METRIC_COLUMNS,
+        (row for st, s in order for row in results.metric_rows(st, s, runs[(st, s)])),
+    )
+    results.write_csv(
+        out / "node_metrics.csv",
+        results.NODE_COLUMNS,
+        (row for st, s in order for row in results.node_rows(st, s, runs[(st, s)])),
+    )
+
+
+def _json(body: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(body, indent=2, allow_nan=True) + "\n"

@@ -1,0 +1,440 @@
+"""The quantum neural network (QNN) model: one ansatz, a readout, a noise model.
+
+``QNN`` is the object users hold. Single-node methods (``expectations``, ``loss``,
+``gradient``, ``quantum_fisher``) use the model's own noise; ``evaluate_nodes`` runs
+many nodes, each with its own noise and data shard, in one batched pass — the hot path
+of a training round. Rows (one input of one node) are processed in chunks sized to a
+memory budget, noiseless nodes on the statevector path and noisy ones on the
+density-matrix path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from qceas.qnn.ansatz import Ansatz
+from qceas.qnn.fisher import qfi_mixed, qfi_pure
+from qceas.qnn.noise import NoiseModel
+from qceas.qnn.readout import (
+    class_probabilities,
+    flip_bits,
+    loss_and_cotangent,
+    sample_expectations,
+)
+from qceas.qnn.simulate import Propagated, propagate
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pennylane
+
+Readout = Literal["multiclass", "binary"]
+READOUTS: tuple[str, ...] = ("multiclass", "binary")
+
+#: Complex numbers held at once by the batched kernels (per chunk of rows): 2^21 ≈ 32 MiB.
+CHUNK_BUDGET = 1 << 21
+
+
+@dataclass(frozen=True)
+class NodeEvaluation:
+    """What every node computes in one round, at the current parameters.
+
+    Attributes:
+        loss: (K,) mean training loss on each node's shard (as the node measures it).
+        gradient: (K, P) gradient of that loss (exact, or the shot-noise estimate).
+        qfi: (K, P, P) QFI averaged over each node's shard, or None if not requested.
+        accuracy: (K,) training accuracy each node measures on its shard.
+        samples: (K,) shard sizes.
+    """
+
+    loss: NDArray[np.float64]
+    gradient: NDArray[np.float64]
+    qfi: NDArray[np.float64] | None
+    accuracy: NDArray[np.float64]
+    samples: NDArray[np.int64]
+
+
+class QNN:
+    """A layered variational quantum classifier with per-node noise.
+
+    Args:
+        n_qubits: register size; inputs must have ``n_qubits`` features (angles).
+        layers: variational layers.
+        encoding: ``"angle"`` or ``"reupload"``.
+        entangler: ``"cnot"`` or ``"cz"``.
+        topology: ``"ring"`` or ``"linear"``.
+        readout: ``"multiclass"`` (softmax over ⟨Z⟩ of the first ``n_classes`` qubits)
+            or ``"binary"`` (P(1) on qubit 0).
+        n_classes: number of classes (multiclass: 2..n_qubits; binary: 2).
+        output_scale: softmax inverse temperature s in ``softmax(s·⟨Z⟩)``.
+        noise: the model's own NoiseModel (default: ideal).
+
+    Example:
+        >>> model = QNN(n_qubits=3, layers=2, n_classes=3)
+        >>> model.num_params
+        12
+    """
+
+    def __init__(
+        self,
+        n_qubits: int = 4,
+        layers: int = 2,
+        *,
+        encoding: str = "angle",
+        entangler: str = "cnot",
+        topology: str = "ring",
+        readout: str = "multiclass",
+        n_classes: int = 2,
+        output_scale: float = 5.0,
+        noise: NoiseModel | None = None,
+    ) -> None:
+        self.ansatz = Ansatz(
+            n_qubits=n_qubits,
+            layers=layers,
+            encoding=encoding,  # type: ignore[arg-type]
+            entangler=entangler,  # type: ignore[arg-type]
+            topology=topology,  # type: ignore[arg-type]
+        )
+        if readout not in READOUTS:
+            raise ValueError(f"model.readout = {readout!r}: must be one of {', '.join(READOUTS)}")
+        if readout == "binary" and n_classes != 2:
+            raise ValueError(f"model.n_classes = {n_classes}: binary readout needs exactly 2")
+        if readout == "multiclass" and not (2 <= n_classes <= n_qubits):
+            raise ValueError(
+                f"model.n_classes = {n_classes}: multiclass readout needs 2 <= n_classes <= "
+                f"n_qubits ({n_qubits}), one measured qubit per class"
+            )
+        if not (np.isfinite(output_scale) and output_scale > 0):
+            raise ValueError(f"model.output_scale = {output_scale}: must be > 0")
+        self.readout: str = readout
+        self.n_classes = int(n_classes)
+        self.output_scale = float(output_scale)
+        self.noise = noise if noise is not None else NoiseModel.ideal(n_qubits)
+        if self.noise.n_qubits != n_qubits:
+            raise ValueError(
+                f"noise.n_qubits = {self.noise.n_qubits}: must equal model.n_qubits ({n_qubits})"
+            )
+        self.measured_qubits: tuple[int, ...] = (
+            (0,) if readout == "binary" else tuple(range(self.n_classes))
+        )
+        self._z_signs = self.ansatz.z_signs(self.measured_qubits)
+
+    # ----------------------------------------------------------------- structure
+    @property
+    def n_qubits(self) -> int:
+        return self.ansatz.n_qubits
+
+    @property
+    def layers(self) -> int:
+        return self.ansatz.layers
+
+    @property
+    def num_params(self) -> int:
+        return self.ansatz.num_params
+
+    def init_params(self, *, rng: np.random.Generator) -> NDArray[np.float64]:
+        """Parameters drawn uniformly from [-π, π)."""
+        return rng.uniform(-np.pi, np.pi, size=self.num_params)
+
+    def with_noise(self, noise: NoiseModel) -> QNN:
+        """The same circuit and readout with another noise model."""
+        return QNN(
+            self.n_qubits,
+            self.layers,
+            encoding=self.ansatz.encoding,
+            entangler=self.ansatz.entangler,
+            topology=self.ansatz.topology,
+            readout=self.readout,
+            n_classes=self.n_classes,
+            output_scale=self.output_scale,
+            noise=noise,
+        )
+
+    # ------------------------------------------------------------ validation
+    def _check_params(self, params: ArrayLike) -> NDArray[np.float64]:
+        arr = np.asarray(params, dtype=float)
+        if arr.shape != (self.num_params,):
+            raise ValueError(
+                f"params: shape {arr.shape} does not match the model's {self.num_params} "
+                f"parameters ({self.layers} layers x {self.n_qubits} qubits x 2)"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("params: must be finite")
+        return arr
+
+    def _check_inputs(self, x: ArrayLike) -> NDArray[np.float64]:
+        arr = np.asarray(x, dtype=float)
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != self.n_qubits:
+            raise ValueError(
+                f"x: shape {np.shape(x)}: must be (n_samples, {self.n_qubits}) angles, "
+                f"one feature per qubit"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("x: must be finite")
+        return arr
+
+    def _check_labels(self, y: ArrayLike, n_rows: int) -> NDArray[np.int64]:
+        arr = np.asarray(y)
+        if arr.shape != (n_rows,) or not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(f"y: must be {n_rows} integer labels, got shape {arr.shape}")
+        if arr.size and (arr.min() < 0 or arr.max() >= self.n_classes):
+            raise ValueError(f"y: labels must be in [0, {self.n_classes - 1}]")
+        return arr.astype(np.int64)
+
+    # ------------------------------------------------------------- core batch
+    def _rows_per_chunk(self, mixed: bool, copies: int) -> int:
+        d = self.ansatz.dim
+        per_row = copies * (d * d if mixed else d)
+        return max(1, CHUNK_BUDGET // per_row)
+
+    def _run(
+        self,
+        params: NDArray[np.float64],
+        x: NDArray[np.float64],
+        noise: NoiseModel,
+        *,
+        tangents: bool,
+        shift_means: bool = False,
+    ) -> Propagated:
+        rows = x.shape[0]
+        dep = np.broadcast_to(np.asarray(noise.depolarizing), (rows, self.n_qubits))
+        amp = np.broadcast_to(np.asarray(noise.amplitude_damping), (rows, self.n_qubits))
+        return propagate(
+            self.ansatz,
+            params,
+            x,
+            None if noise.is_pure else dep,
+            None if noise.is_pure else amp,
+            tangents=tangents,
+            shift_means=shift_means,
+        )
+
+    @staticmethod
+    def _probabilities(prop: Propagated) -> NDArray[np.float64]:
+        if prop.mixed:
+            return np.real(np.diagonal(prop.state, axis1=-2, axis2=-1)).copy()
+        return np.abs(prop.state) ** 2
+
+    @staticmethod
+    def _tangent_probabilities(prop: Propagated) -> NDArray[np.float64]:
+        """∂_i of the outcome distribution: (R, P, d)."""
+        assert prop.tangents is not None
+        if prop.mixed:
+            return np.real(np.diagonal(prop.tangents, axis1=-2, axis2=-1))
+        return 2.0 * np.real(np.conj(prop.state)[:, None, :] * prop.tangents)
+
+    # ----------------------------------------------------------- single node
+    def expectations(
+        self, params: ArrayLike, x: ArrayLike, *, noise: NoiseModel | None = None
+    ) -> NDArray[np.float64]:
+        """Exact measured expectations ⟨Z_c⟩ (readout error included): (S, C)."""
+        noise = self.noise if noise is None else noise
+        p, xs = self._check_params(params), self._check_inputs(x)
+        out = np.empty((xs.shape[0], len(self.measured_qubits)))
+        flips = np.broadcast_to(np.asarray(noise.readout_error), (xs.shape[0], self.n_qubits))
+        step = self._rows_per_chunk(not noise.is_pure, 1)
+        for lo in range(0, xs.shape[0], step):
+            prop = self._run(p, xs[lo : lo + step], noise, tangents=False)
+            probs = flip_bits(self._probabilities(prop), flips[lo : lo + step], self.n_qubits)
+            out[lo : lo + step] = probs @ self._z_signs
+        return out
+
+    def predict_proba(
+        self, params: ArrayLike, x: ArrayLike, *, noise: NoiseModel | None = None
+    ) -> NDArray[np.float64]:
+        """Class probabilities (S, n_classes) from exact expectations."""
+        return class_probabilities(
+            self.expectations(params, x, noise=noise), self.readout, self.output_scale
+        )
+
+    def predict(
+        self, params: ArrayLike, x: ArrayLike, *, noise: NoiseModel | None = None
+    ) -> NDArray[np.int64]:
+        """Predicted labels (S,)."""
+        return np.argmax(self.predict_proba(params, x, noise=noise), axis=-1)
+
+    def jacobian(self, params: ArrayLike, x: ArrayLike) -> NDArray[np.float64]:
+        """Exact Jacobian of the measured expectations: (S, C, P)."""
+        p, xs = self._check_params(params), self._check_inputs(x)
+        prop = self._run(p, xs, self.noise, tangents=True)
+        flips = np.broadcast_to(np.asarray(self.noise.readout_error), (xs.shape[0], self.n_qubits))
+        dprobs = flip_bits(np.moveaxis(self._tangent_probabilities(prop), 1, 0), flips, self.n_qubits)
+        return np.einsum("prd,dc->rcp", dprobs, self._z_signs)
+
+    def loss(self, params: ArrayLike, x: ArrayLike, y: ArrayLike) -> float:
+        """Mean cross-entropy on (x, y) with exact expectations under the model's noise."""
+        e = self.expectations(params, x)
+        labels = self._check_labels(y, e.shape[0])
+        return float(loss_and_cotangent(e, labels, self.readout, self.output_scale)[0].mean())
+
+    def gradient(self, params: ArrayLike, x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
+        """Exact gradient of ``loss`` with respect to the parameters: (P,)."""
+        xs = self._check_inputs(x)
+        labels = self._check_labels(y, xs.shape[0])
+        result = self.evaluate_nodes(params, [(xs, labels)], [self.noise.exact()])
+        return result.gradient[0]
+
+    def quantum_fisher(self, params: ArrayLike, x: ArrayLike) -> NDArray[np.float64]:
+        """Exact QFI of the circuit's output state under the model's noise: (P, P).
+
+        ``x`` of shape (n_qubits,) gives the QFI of that input's state; (S, n_qubits)
+        gives the mean over the S inputs. Pure-state formula when the model is
+        noiseless, the SLD formula otherwise (``qceas.qnn.fisher``).
+        """
+        xs = self._check_inputs(x)
+        labels = np.zeros(xs.shape[0], dtype=np.int64)
+        result = self.evaluate_nodes(params, [(xs, labels)], [self.noise.exact()], qfi=True)
+        assert result.qfi is not None
+        return result.qfi[0]
+
+    # ------------------------------------------------------------ many nodes
+    def evaluate_nodes(
+        self,
+        params: ArrayLike,
+        shards: Sequence[tuple[ArrayLike, ArrayLike]],
+        noises: Sequence[NoiseModel],
+        *,
+        qfi: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> NodeEvaluation:
+        """Loss, gradient (and QFI) of every node on its own shard, batched.
+
+        Args:
+            params: (P,) shared parameters θ_t.
+            shards: one (x_k (S_k, n), y_k (S_k,)) per node.
+            noises: one NoiseModel per node.
+            qfi: also compute each node's shard-averaged QFI.
+            rng: needed when any node has finite shots.
+
+        With finite shots a node's loss uses sampled expectations and its gradient the
+        parameter-shift estimate from sampled shifted expectations (``readout``); its
+        QFI stays exact (it is a property of the circuit the node declares, not a
+        measured quantity here).
+        """
+        p = self._check_params(params)
+        if len(shards) != len(noises):
+            raise ValueError(f"noises: {len(noises)} noise models for {len(shards)} shards")
+        if len(shards) == 0:
+            raise ValueError("shards: need at least one node")
+        xs_list, ys_list = [], []
+        for k, (xk, yk) in enumerate(shards):
+            xa = self._check_inputs(xk)
+            if xa.shape[0] == 0:
+                raise ValueError(f"shards[{k}]: node {k} has no samples")
+            xs_list.append(xa)
+            ys_list.append(self._check_labels(yk, xa.shape[0]))
+        if any(nm.shots is not None for nm in noises) and rng is None:
+            raise ValueError("rng: a numpy Generator is needed when any node has finite shots")
+        k_nodes, big_p = len(shards), self.num_params
+        samples = np.array([xa.shape[0] for xa in xs_list], dtype=np.int64)
+        loss_sum = np.zeros(k_nodes)
+        correct = np.zeros(k_nodes)
+        grad_sum = np.zeros((k_nodes, big_p))
+        qfi_sum = np.zeros((k_nodes, big_p, big_p)) if qfi else None
+
+        # Batch nodes that share a path (and a need for shifted states) together.
+        groups: dict[tuple[bool, bool], list[int]] = {}
+        for k, nm in enumerate(noises):
+            groups.setdefault((not nm.is_pure, nm.shots is not None), []).append(k)
+        for (mixed, shots), nodes in groups.items():
+            x_all = np.concatenate([xs_list[k] for k in nodes])
+            y_all = np.concatenate([ys_list[k] for k in nodes])
+            owner = np.repeat(nodes, [xs_list[k].shape[0] for k in nodes])
+            dep = np.concatenate([np.tile(noises[k].depolarizing, (samples[k], 1)) for k in nodes])
+            amp = np.concatenate(
+                [np.tile(noises[k].amplitude_damping, (samples[k], 1)) for k in nodes]
+            )
+            flips = np.concatenate(
+                [np.tile(noises[k].readout_error, (samples[k], 1)) for k in nodes]
+            )
+            shot_rows = np.concatenate(
+                [np.full(samples[k], noises[k].shots or 0, dtype=np.int64) for k in nodes]
+            )
+            copies = 1 + big_p * (2 if (shots and mixed) else 1)
+            step = self._rows_per_chunk(mixed, copies)
+            for lo in range(0, x_all.shape[0], step):
+                sl = slice(lo, lo + step)
+                prop = propagate(
+                    self.ansatz,
+                    p,
+                    x_all[sl],
+                    dep[sl] if mixed else None,
+                    amp[sl] if mixed else None,
+                    tangents=True,
+                    shift_means=shots and mixed,
+                )
+                loss_r, grad_r, correct_r = self._node_rows(
+                    prop, y_all[sl], flips[sl], shot_rows[sl] if shots else None, rng
+                )
+                np.add.at(loss_sum, owner[sl], loss_r)
+                np.add.at(correct, owner[sl], correct_r)
+                np.add.at(grad_sum, owner[sl], grad_r)
+                if qfi_sum is not None:
+                    assert prop.tangents is not None
+                    f_rows = (
+                        qfi_mixed(prop.state, prop.tangents)
+                        if prop.mixed
+                        else qfi_pure(prop.state, prop.tangents)
+                    )
+                    np.add.at(qfi_sum, owner[sl], f_rows)
+        norm = samples.astype(float)
+        return NodeEvaluation(
+            loss=loss_sum / norm,
+            gradient=grad_sum / norm[:, None],
+            qfi=None if qfi_sum is None else qfi_sum / norm[:, None, None],
+            accuracy=correct / norm,
+            samples=samples,
+        )
+
+    def _node_rows(
+        self,
+        prop: Propagated,
+        labels: NDArray[np.int64],
+        flips: NDArray[np.float64],
+        shots: NDArray[np.int64] | None,
+        rng: np.random.Generator | None,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Per-row loss, gradient and correctness for one chunk of rows."""
+        n, zs = self.n_qubits, self._z_signs
+        probs = flip_bits(self._probabilities(prop), flips, n)
+        assert prop.tangents is not None
+        if shots is None:
+            expect = probs @ zs
+            dprobs = flip_bits(np.moveaxis(self._tangent_probabilities(prop), 1, 0), flips, n)
+            jac = np.einsum("prd,dc->rpc", dprobs, zs)
+        else:
+            assert rng is not None
+            expect = sample_expectations(probs, zs, shots, rng=rng)
+            if prop.mixed:
+                assert prop.shift_means is not None
+                base = np.real(np.diagonal(prop.shift_means, axis1=-2, axis2=-1))
+                delta = np.real(np.diagonal(prop.tangents, axis1=-2, axis2=-1))
+                shifted = np.stack([base + delta, base - delta])  # (2, R, P, d)
+            else:
+                psi, tan = prop.state[:, None, :], prop.tangents
+                shifted = np.stack(
+                    [np.abs(psi + 2 * tan) ** 2 / 2, np.abs(psi - 2 * tan) ** 2 / 2]
+                )
+            shifted = np.moveaxis(shifted, 2, 1)  # (2, P, R, d) for per-row flips
+            shifted = flip_bits(shifted, flips, n)
+            est = sample_expectations(shifted, zs, shots, rng=rng)  # (2, P, R, C)
+            jac = np.moveaxis((est[0] - est[1]) / 2.0, 0, 1)  # (R, P, C)
+        loss, cot = loss_and_cotangent(expect, labels, self.readout, self.output_scale)
+        grad = np.einsum("rpc,rc->rp", jac, cot)
+        pred = np.argmax(class_probabilities(expect, self.readout, self.output_scale), axis=-1)
+        return loss, grad, (pred == labels).astype(float)
+
+    # ------------------------------------------------------------- export
+    def to_pennylane(self, device: Any = None) -> pennylane.QNode:
+        """The same circuit as a ``pennylane.QNode`` called as ``qnode(params, x)``.
+
+        See ``qceas.qnn.pennylane_bridge.to_pennylane``.
+        """
+        from qceas.qnn.pennylane_bridge import to_pennylane
+
+        return to_pennylane(self, device)

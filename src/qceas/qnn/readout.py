@@ -1,0 +1,116 @@
+"""From states to measured numbers: readout error, shot sampling, losses.
+
+Measurement is in the computational basis. The readout of class c is ``⟨Z_{q_c}⟩`` on
+measured qubit ``q_c``. A readout error r flips a measured bit with probability r, so
+the distribution over bit strings is pushed through ⊗_q [[1-r, r], [r, 1-r]] before
+sampling, and ``⟨Z⟩_measured = (1 - 2r)·⟨Z⟩`` exactly.
+
+With finite shots each execution draws ``shots`` bit strings from the (readout-noisy)
+distribution — a multinomial over all 2^n outcomes, so the estimates of different
+qubits keep their true correlations and each marginal is binomial:
+``Var[Ẑ] = (1 - ⟨Z⟩²)/shots``. Gradients use the parameter-shift estimator
+``(Ẑ(θ+π/2) − Ẑ(θ−π/2))/2`` from two such independent executions per parameter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def flip_bits(
+    probs: NDArray[np.float64], readout_error: NDArray[np.float64], n_qubits: int
+) -> NDArray[np.float64]:
+    """Push bit-string distributions through independent per-qubit bit flips.
+
+    Args:
+        probs: (..., R, d) distributions.
+        readout_error: (R, n) flip probability per row and qubit.
+    """
+    out = np.array(probs, dtype=float, copy=True)
+    lead = out.shape[:-1]
+    for q in range(n_qubits):
+        r = readout_error[:, q]
+        if not r.any():
+            continue
+        v = out.reshape(*lead, 1 << q, 2, -1)
+        r_b = r.reshape((-1, 1, 1))
+        p0, p1 = v[..., 0, :].copy(), v[..., 1, :].copy()
+        v[..., 0, :] = (1 - r_b) * p0 + r_b * p1
+        v[..., 1, :] = r_b * p0 + (1 - r_b) * p1
+    return out
+
+
+def sample_expectations(
+    probs: NDArray[np.float64],
+    z_signs: NDArray[np.float64],
+    shots: NDArray[np.int64],
+    *,
+    rng: np.random.Generator,
+) -> NDArray[np.float64]:
+    """Estimate ⟨Z_c⟩ from ``shots`` samples of each distribution.
+
+    Args:
+        probs: (..., R, d) outcome distributions (readout error already applied).
+        z_signs: (d, C) ±1 eigenvalue table of the measured qubits.
+        shots: (R,) shots per row.
+        rng: random generator.
+
+    Returns:
+        (..., R, C) sampled expectation values.
+    """
+    clean = np.clip(probs, 0.0, None)
+    clean /= clean.sum(axis=-1, keepdims=True)
+    counts = rng.multinomial(np.broadcast_to(shots, clean.shape[:-1]), clean)
+    return (counts @ z_signs) / shots[:, None]
+
+
+def softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+#: Probabilities are clipped away from 0 and 1 in the binary log-loss.
+PROB_EPS = 1e-12
+
+
+def class_probabilities(
+    expectations: NDArray[np.float64], readout: str, output_scale: float
+) -> NDArray[np.float64]:
+    """Class probabilities from measured expectations (…, C).
+
+    * ``multiclass``: ``softmax(s·⟨Z_c⟩)`` over the C measured qubits (s = output_scale).
+    * ``binary``: ``P(y=1) = (1 − ⟨Z_0⟩)/2``, the probability of reading 1 on qubit 0.
+    """
+    if readout == "binary":
+        p1 = np.clip((1.0 - expectations[..., 0]) / 2.0, 0.0, 1.0)
+        return np.stack([1.0 - p1, p1], axis=-1)
+    return softmax(output_scale * expectations)
+
+
+def loss_and_cotangent(
+    expectations: NDArray[np.float64],
+    labels: NDArray[np.int64],
+    readout: str,
+    output_scale: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per-sample cross-entropy and its derivative with respect to the expectations.
+
+    Returns:
+        loss (S,) and dL/dE (S, C).
+    """
+    rows = np.arange(labels.shape[0])
+    if readout == "binary":
+        p1 = np.clip((1.0 - expectations[:, 0]) / 2.0, PROB_EPS, 1.0 - PROB_EPS)
+        y = labels.astype(float)
+        loss = -(y * np.log(p1) + (1.0 - y) * np.log(1.0 - p1))
+        dloss_dp1 = -(y / p1) + (1.0 - y) / (1.0 - p1)
+        cot = np.zeros_like(expectations)
+        cot[:, 0] = -0.5 * dloss_dp1
+        return loss, cot
+    probs = softmax(output_scale * expectations)
+    loss = -np.log(np.clip(probs[rows, labels], PROB_EPS, None))
+    onehot = np.zeros_like(probs)
+    onehot[rows, labels] = 1.0
+    return loss, output_scale * (probs - onehot)

@@ -1,0 +1,66 @@
+"""Named plugin registries.
+
+One registry per plugin family (strategies, optimizers, datasets, ...). Plugins are
+registered by decorator and looked up by name; an unknown name fails with the list of
+known ones. This replaces getattr-by-string dispatch (ARCHITECTURE §5.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class UnknownNameError(ValueError):
+    """A name that no plugin of the family is registered under."""
+
+
+class Registry(Generic[T]):
+    """A mapping from names to factories of one plugin family.
+
+    Example:
+        >>> STRATEGIES: Registry[Callable[..., float]] = Registry("strategy")
+        >>> @STRATEGIES.register("one")
+        ... def one() -> float:
+        ...     return 1.0
+        >>> STRATEGIES.get("one")()
+        1.0
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Callable[..., T]] = {}
+
+    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator that registers a factory under ``name`` (names are unique)."""
+
+        def decorator(factory: Callable[..., T]) -> Callable[..., T]:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._entries[name] = factory
+            return factory
+
+        return decorator
+
+    def factory(self, name: str) -> Callable[..., T]:
+        """The registered factory itself, without calling it."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "(none)"
+            raise UnknownNameError(
+                f"unknown {self.kind} {name!r}: known {self.kind}s are {known}"
+            ) from None
+
+    def get(self, name: str, **params: Any) -> T:
+        """Build the plugin registered as ``name`` with keyword ``params``."""
+        return self.factory(name)(**params)
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries

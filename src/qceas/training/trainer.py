@@ -1,0 +1,140 @@
+"""The synchronous data-parallel round loop.
+
+One round t (ARCHITECTURE §1, data-level partition, no network yet):
+
+1. every node k evaluates its loss, gradient g_k and (if needed) QFI F̄_k on its shard
+   at θ_t, on its own noisy QPU — one batched call for all nodes;
+2. the strategy turns the evaluations into weights w_k; ĝ = Σ_k w_k g_k;
+3. the optimizer steps θ_{t+1} from ĝ;
+4. the round is recorded: node-measured train loss, ideal test loss and accuracy of
+   θ_{t+1} on the held-out split, per-node QFI scalars and weights, and the spread of
+   node gradients around the aggregate, ``mean_k ‖g_k − ĝ‖²``.
+
+The trainer owns the loop; strategies only supply weights, and callers observe rounds
+through ``on_round`` (ARCHITECTURE §5.6).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qceas.qnn.readout import loss_and_cotangent
+from qceas.training.optimizers import OPTIMIZERS, Optimizer
+from qceas.training.scenario import Scenario
+from qceas.training.strategies import STRATEGIES, Strategy, qfi_scalar
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """Metrics of one round (round 0 is the initial model, before any update)."""
+
+    round: int
+    train_loss: float
+    train_accuracy: float
+    test_loss: float
+    test_accuracy: float
+    grad_variance: float
+    grad_norm: float
+    node_qfi: tuple[float, ...] = field(default=())
+    node_weights: tuple[float, ...] = field(default=())
+    node_loss: tuple[float, ...] = field(default=())
+
+
+def strategy_seed(seed: int, strategy: str) -> list[int]:
+    """Entropy for a run's own random stream (shots, minibatches): stable across runs."""
+    return [seed, zlib.crc32(strategy.encode())]
+
+
+class Trainer:
+    """Trains one strategy on one scenario.
+
+    Args:
+        scenario: the built experiment (data, shards, noise, θ_0).
+        strategy: a registered strategy name.
+    """
+
+    def __init__(self, scenario: Scenario, strategy: str) -> None:
+        self.scenario = scenario
+        self.strategy_name = strategy
+        self.strategy: Strategy = STRATEGIES.get(strategy)
+        cfg = scenario.config
+        self.optimizer: Optimizer = OPTIMIZERS.get(
+            cfg.optimizer.name, learning_rate=cfg.optimizer.learning_rate, **cfg.optimizer.params
+        )
+        self.rng = np.random.default_rng(strategy_seed(scenario.seed, strategy))
+        self.params = scenario.initial_params.copy()
+        self.opt_state = self.optimizer.init(self.params)
+        self.round = 0
+
+    def _batch(self) -> list[tuple[NDArray[np.float64], NDArray[np.int64]]]:
+        size = self.scenario.config.training.batch_size
+        if size is None:
+            return list(self.scenario.shards)
+        out = []
+        for x, y in self.scenario.shards:
+            if x.shape[0] <= size:
+                out.append((x, y))
+            else:
+                pick = np.sort(self.rng.choice(x.shape[0], size=size, replace=False))
+                out.append((x[pick], y[pick]))
+        return out
+
+    def test_metrics(self) -> tuple[float, float]:
+        """Loss and accuracy of the current θ on the held-out split (ideal circuit)."""
+        model, data = self.scenario.model, self.scenario.dataset
+        expect = model.expectations(self.params, data.x_test)
+        loss, _ = loss_and_cotangent(expect, data.y_test, model.readout, model.output_scale)
+        pred = model.predict(self.params, data.x_test)
+        return float(loss.mean()), float(np.mean(pred == data.y_test))
+
+    def initial_record(self) -> RoundRecord:
+        test_loss, test_acc = self.test_metrics()
+        nan = float("nan")
+        return RoundRecord(0, nan, nan, test_loss, test_acc, nan, nan)
+
+    def step(self) -> RoundRecord:
+        """Run one synchronous round and return its record."""
+        sc = self.scenario
+        want_qfi = self.strategy.needs_qfi or sc.config.training.track_qfi
+        evaluation = sc.model.evaluate_nodes(
+            self.params, self._batch(), sc.noises, qfi=want_qfi, rng=self.rng
+        )
+        weights = self.strategy.weights(evaluation)
+        aggregate = weights @ evaluation.gradient
+        self.params, self.opt_state = self.optimizer.step(self.params, aggregate, self.opt_state)
+        self.round += 1
+        test_loss, test_acc = self.test_metrics()
+        share = evaluation.samples / evaluation.samples.sum()
+        spread = np.sum((evaluation.gradient - aggregate) ** 2, axis=1)
+        node_qfi = () if evaluation.qfi is None else tuple(qfi_scalar(evaluation.qfi).tolist())
+        return RoundRecord(
+            round=self.round,
+            train_loss=float(share @ evaluation.loss),
+            train_accuracy=float(share @ evaluation.accuracy),
+            test_loss=test_loss,
+            test_accuracy=test_acc,
+            grad_variance=float(spread.mean()),
+            grad_norm=float(np.linalg.norm(aggregate)),
+            node_qfi=node_qfi,
+            node_weights=tuple(weights.tolist()),
+            node_loss=tuple(evaluation.loss.tolist()),
+        )
+
+    def run(
+        self, rounds: int, on_round: Callable[[RoundRecord], None] | None = None
+    ) -> list[RoundRecord]:
+        """Record round 0, then run ``rounds`` rounds; ``on_round`` sees every record."""
+        records = [self.initial_record()]
+        if on_round is not None:
+            on_round(records[0])
+        for _ in range(rounds):
+            rec = self.step()
+            records.append(rec)
+            if on_round is not None:
+                on_round(rec)
+        return records
