@@ -71,11 +71,12 @@ class Ansatz:
     """Hardware-efficient layered ansatz (structure only; no parameters, no noise).
 
     Args:
-        n_qubits: register size n (1..12).
+        n_qubits: register size n (1..MAX_QUBITS = 10; layers are dense 2^n × 2^n).
         layers: number of variational layers L (≥ 1).
         encoding: ``"angle"`` (RY(x) once) or ``"reupload"`` (RY(x) before every layer).
         entangler: two-qubit gate, ``"cnot"`` or ``"cz"``.
-        topology: ``"ring"`` (q → q+1 mod n) or ``"linear"`` (q → q+1, q < n-1).
+        topology: ``"ring"`` (q → q+1 mod n; on 2 qubits the ring is the single pair
+            (0, 1), as in PennyLane's templates) or ``"linear"`` (q → q+1, q < n-1).
     """
 
     n_qubits: int = 4
@@ -85,13 +86,13 @@ class Ansatz:
     topology: Topology = "ring"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.n_qubits, int | np.integer) or not (
+        if isinstance(self.n_qubits, bool) or not isinstance(self.n_qubits, int | np.integer) or not (
             1 <= self.n_qubits <= MAX_QUBITS
         ):
             raise ValueError(
                 f"model.n_qubits = {self.n_qubits!r}: must be an integer in [1, {MAX_QUBITS}]"
             )
-        if not isinstance(self.layers, int | np.integer) or self.layers < 1:
+        if isinstance(self.layers, bool) or not isinstance(self.layers, int | np.integer) or self.layers < 1:
             raise ValueError(f"model.layers = {self.layers!r}: must be an integer >= 1")
         for field, value, allowed in (
             ("encoding", self.encoding, ENCODINGS),

@@ -66,10 +66,10 @@ class QNN:
         encoding: ``"angle"`` or ``"reupload"``.
         entangler: ``"cnot"`` or ``"cz"``.
         topology: ``"ring"`` or ``"linear"``.
-        readout: ``"multiclass"`` (softmax over ⟨Z⟩ of the first ``n_classes`` qubits)
-            or ``"binary"`` (P(1) on qubit 0).
+        readout: ``"multiclass"`` (softmax over s·⟨Z⟩ of the first ``n_classes``
+            qubits) or ``"binary"`` (P(1) = σ(−s·⟨Z_0⟩)); see ``qceas.qnn.readout``.
         n_classes: number of classes (multiclass: 2..n_qubits; binary: 2).
-        output_scale: softmax inverse temperature s in ``softmax(s·⟨Z⟩)``.
+        output_scale: inverse temperature s of the softmax / logistic readout.
         noise: the model's own NoiseModel (default: ideal).
 
     Example:
@@ -192,6 +192,15 @@ class QNN:
         per_row = copies * (d * d if mixed else d)
         return max(1, CHUNK_BUDGET // per_row)
 
+    def _check_noise(self, noise: NoiseModel, label: str = "noise") -> NoiseModel:
+        if not isinstance(noise, NoiseModel) or noise.n_qubits != self.n_qubits:
+            got = noise.n_qubits if isinstance(noise, NoiseModel) else type(noise).__name__
+            raise ValueError(
+                f"{label}: a NoiseModel for {got} qubits does not fit this "
+                f"{self.n_qubits}-qubit model"
+            )
+        return noise
+
     def _run(
         self,
         params: NDArray[np.float64],
@@ -233,7 +242,7 @@ class QNN:
         self, params: ArrayLike, x: ArrayLike, *, noise: NoiseModel | None = None
     ) -> NDArray[np.float64]:
         """Exact measured expectations ⟨Z_c⟩ (readout error included): (S, C)."""
-        noise = self.noise if noise is None else noise
+        noise = self.noise if noise is None else self._check_noise(noise)
         p, xs = self._check_params(params), self._check_inputs(x)
         out = np.empty((xs.shape[0], len(self.measured_qubits)))
         flips = np.broadcast_to(np.asarray(noise.readout_error), (xs.shape[0], self.n_qubits))
@@ -261,10 +270,18 @@ class QNN:
     def jacobian(self, params: ArrayLike, x: ArrayLike) -> NDArray[np.float64]:
         """Exact Jacobian of the measured expectations: (S, C, P)."""
         p, xs = self._check_params(params), self._check_inputs(x)
-        prop = self._run(p, xs, self.noise, tangents=True)
         flips = np.broadcast_to(np.asarray(self.noise.readout_error), (xs.shape[0], self.n_qubits))
-        dprobs = flip_bits(np.moveaxis(self._tangent_probabilities(prop), 1, 0), flips, self.n_qubits)
-        return np.einsum("prd,dc->rcp", dprobs, self._z_signs)
+        out = np.empty((xs.shape[0], len(self.measured_qubits), self.num_params))
+        step = self._rows_per_chunk(not self.noise.is_pure, 1 + self.num_params)
+        for lo in range(0, xs.shape[0], step):
+            prop = self._run(p, xs[lo : lo + step], self.noise, tangents=True)
+            dprobs = flip_bits(
+                np.moveaxis(self._tangent_probabilities(prop), 1, 0),
+                flips[lo : lo + step],
+                self.n_qubits,
+            )
+            out[lo : lo + step] = np.einsum("prd,dc->rcp", dprobs, self._z_signs)
+        return out
 
     def loss(self, params: ArrayLike, x: ArrayLike, y: ArrayLike) -> float:
         """Mean cross-entropy on (x, y) with exact expectations under the model's noise."""
@@ -321,6 +338,8 @@ class QNN:
             raise ValueError(f"noises: {len(noises)} noise models for {len(shards)} shards")
         if len(shards) == 0:
             raise ValueError("shards: need at least one node")
+        for k, nm in enumerate(noises):
+            self._check_noise(nm, f"noises[{k}]")
         xs_list, ys_list = [], []
         for k, (xk, yk) in enumerate(shards):
             xa = self._check_inputs(xk)

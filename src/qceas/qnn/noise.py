@@ -42,7 +42,7 @@ def _per_qubit(name: str, value: float | Sequence[float], n_qubits: int) -> tupl
         values = np.full(n_qubits, float(values))
     if values.shape != (n_qubits,):
         raise ValueError(
-            f"noise.{name} = {list(np.ravel(values))}: must be one number or "
+            f"noise.{name} = {[float(v) for v in np.ravel(values)]}: must be one number or "
             f"{n_qubits} numbers (one per qubit)"
         )
     for q, v in enumerate(values):
@@ -81,7 +81,9 @@ class NoiseModel:
         shots: int | None = None,
     ) -> NoiseModel:
         """Validate and expand scalar-or-per-qubit values into a NoiseModel."""
-        if shots is not None and (not isinstance(shots, int | np.integer) or shots < 1):
+        if shots is not None and (
+            isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1
+        ):
             raise ValueError(f"noise.shots = {shots!r}: must be a positive integer or null")
         return cls(
             n_qubits=n_qubits,

@@ -8,8 +8,18 @@ sampling, and ``⟨Z⟩_measured = (1 - 2r)·⟨Z⟩`` exactly.
 With finite shots each execution draws ``shots`` bit strings from the (readout-noisy)
 distribution — a multinomial over all 2^n outcomes, so the estimates of different
 qubits keep their true correlations and each marginal is binomial:
-``Var[Ẑ] = (1 - ⟨Z⟩²)/shots``. Gradients use the parameter-shift estimator
-``(Ẑ(θ+π/2) − Ẑ(θ−π/2))/2`` from two such independent executions per parameter.
+``Var[Ẑ] = (1 - ⟨Z⟩²)/shots``. Jacobians use the parameter-shift estimator
+``(Ẑ(θ+π/2) − Ẑ(θ−π/2))/2`` from two such independent executions per parameter, which
+is unbiased. The loss gradient ``Ĵᵀ·∂L/∂E(Ê)`` is not: ∂L/∂E is nonlinear in the
+sampled Ê, so it carries an O(1/shots) bias, as it does on hardware.
+
+Readouts (s = ``output_scale``):
+
+* ``multiclass``: ``P(c) = softmax(s·⟨Z_c⟩)`` over the C measured qubits;
+* ``binary``: ``P(1) = σ(−s·⟨Z_0⟩)`` (logistic), so reading |1⟩ on qubit 0 means class 1.
+  The logistic keeps ∂L/∂E bounded by s even when a finite-shot estimate gives
+  ⟨Z⟩ = ±1 exactly; using ``(1 − ⟨Z⟩)/2`` as the probability would make the log-loss
+  and its gradient blow up there.
 """
 
 from __future__ import annotations
@@ -71,22 +81,19 @@ def softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-#: Probabilities are clipped away from 0 and 1 in the binary log-loss.
-PROB_EPS = 1e-12
+def _logits(expectations: NDArray[np.float64], readout: str, scale: float) -> NDArray[np.float64]:
+    if readout == "binary":
+        # Two-class softmax on [0, -s·E] is the logistic σ(-s·E) for class 1.
+        z = -scale * expectations[..., :1]
+        return np.concatenate([np.zeros_like(z), z], axis=-1)
+    return scale * expectations
 
 
 def class_probabilities(
     expectations: NDArray[np.float64], readout: str, output_scale: float
 ) -> NDArray[np.float64]:
-    """Class probabilities from measured expectations (…, C).
-
-    * ``multiclass``: ``softmax(s·⟨Z_c⟩)`` over the C measured qubits (s = output_scale).
-    * ``binary``: ``P(y=1) = (1 − ⟨Z_0⟩)/2``, the probability of reading 1 on qubit 0.
-    """
-    if readout == "binary":
-        p1 = np.clip((1.0 - expectations[..., 0]) / 2.0, 0.0, 1.0)
-        return np.stack([1.0 - p1, p1], axis=-1)
-    return softmax(output_scale * expectations)
+    """Class probabilities (…, n_classes) from measured expectations (…, C)."""
+    return softmax(_logits(expectations, readout, output_scale))
 
 
 def loss_and_cotangent(
@@ -97,20 +104,24 @@ def loss_and_cotangent(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Per-sample cross-entropy and its derivative with respect to the expectations.
 
+    Args:
+        expectations: (S, C) measured ⟨Z_c⟩.
+        labels: (S,) integer classes.
+
     Returns:
-        loss (S,) and dL/dE (S, C).
+        loss (S,) and dL/dE (S, C). For ``multiclass`` dL/dE_c = s·(P(c) − [c = y]);
+        for ``binary`` dL/dE_0 = s·(y − P(1)).
     """
     rows = np.arange(labels.shape[0])
+    logits = _logits(expectations, readout, output_scale)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=-1))
+    loss = log_norm - shifted[rows, labels]
+    probs = np.exp(shifted - log_norm[:, None])
     if readout == "binary":
-        p1 = np.clip((1.0 - expectations[:, 0]) / 2.0, PROB_EPS, 1.0 - PROB_EPS)
-        y = labels.astype(float)
-        loss = -(y * np.log(p1) + (1.0 - y) * np.log(1.0 - p1))
-        dloss_dp1 = -(y / p1) + (1.0 - y) / (1.0 - p1)
         cot = np.zeros_like(expectations)
-        cot[:, 0] = -0.5 * dloss_dp1
+        cot[:, 0] = output_scale * (labels - probs[:, 1])
         return loss, cot
-    probs = softmax(output_scale * expectations)
-    loss = -np.log(np.clip(probs[rows, labels], PROB_EPS, None))
     onehot = np.zeros_like(probs)
     onehot[rows, labels] = 1.0
     return loss, output_scale * (probs - onehot)

@@ -1,0 +1,163 @@
+"""Config loading and validation: every rule names the field, the value and the rule."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from qceas.config import (
+    ConfigError,
+    ExperimentConfig,
+    NoiseConfig,
+    dump_yaml,
+    from_dict,
+    load_config,
+)
+from qceas.experiments import load_scenario, scenario_names
+from qceas.training import build_scenario
+
+
+def _raises(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        from_dict(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"nodes": {"count": 4}, "noise": {"depolarizing": [0.1, 0.2, 0.0, 1.4]}},
+            "noise.depolarizing[3] = 1.4: must be in [0, 1]",
+        ),
+        ({"noise": {"depolarizing": -0.1}}, "noise.depolarizing = -0.1: must be in [0, 1]"),
+        ({"noise": {"readout_error": 2}}, "noise.readout_error = 2: must be in [0, 1]"),
+        (
+            {"noise": {"amplitude_damping": [[0.1, 0.2, 3.0, 0.0]]}},
+            "noise.amplitude_damping[0][2] = 3: must be in [0, 1]",
+        ),
+        ({"noise": {"shots": 0}}, "noise.shots = 0: must be an integer >= 1"),
+        ({"noise": {"shots": 1.5}}, "noise.shots = 1.5: must be an integer >= 1"),
+        (
+            {"noise": {"depolarizing": {"low": 0.1, "high": 0.2}}},
+            "a group mapping needs exactly the keys low, high, noisy_fraction",
+        ),
+        (
+            {"nodes": {"count": 3}, "noise": {"depolarizing": [0.1, 0.2]}},
+            "noise.depolarizing = [0.1, 0.2]: a list must have one entry per node (3)",
+        ),
+        (
+            {"nodes": {"count": 1}, "noise": {"depolarizing": [[0.1, 0.2]]}},
+            "noise.depolarizing[0] = [0.1, 0.2]: a per-qubit list must have 4 entries",
+        ),
+        ({"model": {"n_qubits": 0}}, "model.n_qubits = 0: must be an integer in [1, 10]"),
+        ({"model": {"n_qubits": 11}}, "model.n_qubits = 11: must be an integer in [1, 10]"),
+        ({"model": {"layers": 0}}, "model.layers = 0: must be an integer >= 1"),
+        (
+            {"model": {"encoding": "amplitude"}},
+            "model.encoding = 'amplitude': must be one of angle, reupload",
+        ),
+        ({"model": {"output_scale": -1}}, "model.output_scale = -1: must be a finite number > 0"),
+        (
+            {"data": {"dataset": "mnist"}},
+            "data.dataset = 'mnist': must be one of breast_cancer, circles, digits, iris, "
+            "moons, wine",
+        ),
+        ({"data": {"test_fraction": 1.5}}, "data.test_fraction = 1.5: must be in (0, 1)"),
+        ({"data": {"split": "shards"}}, "data.split = 'shards': must be one of iid, dirichlet"),
+        ({"data": {"alpha": 0}}, "data.alpha = 0: must be a finite number > 0"),
+        ({"nodes": {"count": 0}}, "nodes.count = 0: must be an integer >= 1"),
+        (
+            {"training": {"strategies": ["fedavg", "krum9"]}},
+            "training.strategies[1] = 'krum9': must be one of fedavg, qfi",
+        ),
+        (
+            {"training": {"strategies": "fedavg"}},
+            "training.strategies = 'fedavg': must be a list of names",
+        ),
+        ({"training": {"rounds": 0}}, "training.rounds = 0: must be an integer >= 1"),
+        (
+            {"optimizer": {"name": "lbfgs"}},
+            "optimizer.name = 'lbfgs': must be one of adam, sgd",
+        ),
+        (
+            {"optimizer": {"learning_rate": 0}},
+            "optimizer.learning_rate = 0: must be a finite number > 0",
+        ),
+        ({"seeds": 0}, "seeds = 0: must be an integer >= 1"),
+        ({"model": {"qubits": 4}}, "model.qubits: unknown key (known: n_qubits, layers,"),
+        ({"modle": {}}, "modle: unknown key (known: name, seed, seeds, model, data,"),
+        ({"model": 4}, "model: must be a mapping of settings, got 4"),
+    ],
+)
+def test_invalid_values_name_field_value_and_rule(raw: dict, message: str) -> None:
+    _raises(raw, message)
+
+
+def test_rules_that_need_the_data() -> None:
+    too_many = from_dict({"nodes": {"count": 500}})
+    with pytest.raises(
+        ConfigError,
+        match=re.escape("nodes.count = 500: must be <= the number of training samples (105)"),
+    ):
+        build_scenario(too_many, 0)
+    classes = from_dict({"data": {"dataset": "digits"}})
+    with pytest.raises(ConfigError, match=re.escape("dataset 'digits' has 10 classes")):
+        build_scenario(classes, 0)
+
+
+def test_defaults_are_valid_and_round_trip_through_yaml(tmp_path: Path) -> None:
+    config = ExperimentConfig()
+    path = tmp_path / "c.yaml"
+    path.write_text(dump_yaml(config))
+    assert load_config(path) == config
+    assert load_config(path).fingerprint() == config.fingerprint()
+
+
+def test_toml_configs_load(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('name = "t"\n[model]\nn_qubits = 3\n[noise]\ndepolarizing = 0.05\n')
+    config = load_config(path)
+    assert config.model.n_qubits == 3
+    assert config.noise.depolarizing == 0.05
+
+
+def test_file_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match=re.escape(f"{bad}: not valid YAML")):
+        load_config(bad)
+    top = tmp_path / "list.yaml"
+    top.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="must be a mapping of sections at the top level"):
+        load_config(top)
+
+
+def test_group_noise_assigns_the_last_nodes() -> None:
+    noise = NoiseConfig(depolarizing={"low": 0.01, "high": 0.3, "noisy_fraction": 0.25})
+    models = noise.node_models(8, 2)
+    assert [m.depolarizing[0] for m in models] == [0.01] * 6 + [0.3] * 2
+
+
+def test_per_node_and_per_qubit_noise_and_shots() -> None:
+    noise = NoiseConfig(depolarizing=[0.1, [0.0, 0.2]], shots=[None, 100])
+    models = noise.node_models(2, 2)
+    assert models[0].depolarizing == (0.1, 0.1)
+    assert models[1].depolarizing == (0.0, 0.2)
+    assert (models[0].shots, models[1].shots) == (None, 100)
+
+
+def test_fingerprint_ignores_name_and_seed_count_only() -> None:
+    base = ExperimentConfig()
+    assert base.replace(name="other", seeds=5).fingerprint() == base.fingerprint()
+    assert base.replace(seed=1).fingerprint() != base.fingerprint()
+
+
+@pytest.mark.parametrize("name", scenario_names())
+def test_every_builtin_scenario_is_valid(name: str) -> None:
+    config = load_scenario(name)
+    scenario = build_scenario(config, config.seed)
+    assert scenario.n_nodes == config.nodes.count

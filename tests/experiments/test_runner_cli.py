@@ -1,0 +1,76 @@
+"""The runner's files, resumption, and the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qceas.cli import main
+from qceas.config import ConfigError, from_dict
+from qceas.experiments import run_experiment
+
+TINY = {
+    "name": "tiny",
+    "seeds": 2,
+    "model": {"n_qubits": 3, "layers": 1},
+    "nodes": {"count": 3},
+    "training": {"rounds": 3},
+    "noise": {"depolarizing": [0.0, 0.1, 0.3]},
+}
+
+
+def test_run_writes_tables_summary_and_plots(tmp_path: Path) -> None:
+    outcome = run_experiment(from_dict(TINY), tmp_path, progress=False)
+    for name in ("metrics.csv", "node_metrics.csv", "summary.json", "accuracy.png"):
+        assert (tmp_path / name).is_file()
+    lines = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert len(lines) == 1 + 2 * 2 * 4  # header + strategies x seeds x (rounds + round 0)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["seeds"] == [0, 1]
+    for name in ("fedavg", "qfi"):
+        acc = summary["strategies"][name]["final_accuracy"]
+        assert acc["ci95"][0] <= acc["mean"] <= acc["ci95"][1]
+        assert len(acc["per_seed"]) == 2
+    assert "qfi - fedavg" in summary["paired_differences"]
+    assert outcome.computed == 4 and outcome.reused == 0
+
+
+def test_interrupted_sweep_resumes_with_identical_tables(tmp_path: Path) -> None:
+    config = from_dict(TINY)
+    whole = tmp_path / "whole"
+    run_experiment(config, whole, progress=False, plot=False)
+    part = tmp_path / "part"
+    run_experiment(config, part, seeds=[0], progress=False, plot=False)  # "killed" after seed 0
+    resumed = run_experiment(config, part, progress=False, plot=False)
+    assert resumed.reused == 2 and resumed.computed == 2
+    for name in ("metrics.csv", "node_metrics.csv"):
+        assert (part / name).read_text() == (whole / name).read_text()
+
+
+def test_a_directory_of_another_config_is_refused(tmp_path: Path) -> None:
+    run_experiment(from_dict(TINY), tmp_path, progress=False, plot=False)
+    other = from_dict({**TINY, "seed": 7})
+    with pytest.raises(ConfigError, match="holds results of a different config"):
+        run_experiment(other, tmp_path, progress=False, plot=False)
+
+
+def test_cli_run_validate_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "name: c\nmodel: {n_qubits: 3, layers: 1}\nnodes: {count: 2}\ntraining: {rounds: 2}\n"
+    )
+    assert main(["validate", str(config)]) == 0
+    assert "valid" in capsys.readouterr().out
+    assert main(["run", str(config), "--out", str(tmp_path / "r"), "--quiet", "--seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "qfi - fedavg" in out and "final acc" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("noise: {depolarizing: 1.4}\n")
+    assert main(["validate", str(bad)]) == 2
+    assert "noise.depolarizing = 1.4: must be in [0, 1]" in capsys.readouterr().err
+    assert main(["run", "no-such-scenario", "--out", str(tmp_path / "x")]) == 2
+    assert "no built-in scenario or config file" in capsys.readouterr().err
+    assert main(["scenarios"]) == 0
+    assert "quick" in capsys.readouterr().out
