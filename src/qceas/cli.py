@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from qceas.config import ConfigError, from_dict
+from qceas.config import ConfigError, ExperimentConfig, from_dict
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
 from qceas.experiments.results import summary_table
 from qceas.registry import UnknownNameError
@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _with_overrides(args: argparse.Namespace) -> object:
+def _with_overrides(args: argparse.Namespace) -> ExperimentConfig:
     config = resolve(args.target)
     raw: dict[str, object] = {}
     if args.seeds is not None:
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         config = _with_overrides(args)
         outcome = run_experiment(
-            config,  # type: ignore[arg-type]
+            config,
             args.out,
             progress=not args.quiet,
             plot=not args.no_plots,

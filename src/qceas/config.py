@@ -319,9 +319,12 @@ class ExperimentConfig:
         _int("seeds", self.seeds, 1)
         # Cross-field rules that need several sections.
         self.noise.node_models(self.nodes.count, self.model.n_qubits)
-        if self.model.readout == "binary" and self.data.classes is not None:
-            if len(self.data.classes) != 2:
-                raise _fail("data.classes", self.data.classes, "binary readout needs 2 classes")
+        if (
+            self.model.readout == "binary"
+            and self.data.classes is not None
+            and len(self.data.classes) != 2
+        ):
+            raise _fail("data.classes", self.data.classes, "binary readout needs 2 classes")
 
     def replace(self, **changes: Any) -> ExperimentConfig:
         """A copy with top-level fields replaced (sections are replaced whole)."""
@@ -383,9 +386,7 @@ def from_dict(raw: Mapping[str, Any], *, base: ExperimentConfig | None = None) -
                 raise ConfigError(f"{key}: must be a mapping of settings, got {_show(value)}")
             for sub in value:
                 if sub not in _known(cls):
-                    raise ConfigError(
-                        f"{key}.{sub}: unknown key (known: {', '.join(_known(cls))})"
-                    )
+                    raise ConfigError(f"{key}.{sub}: unknown key (known: {', '.join(_known(cls))})")
             current = dataclasses.asdict(getattr(base, key))
             current.update(value)
             try:

@@ -34,7 +34,8 @@ def test_run_writes_tables_summary_and_plots(tmp_path: Path) -> None:
         assert acc["ci95"][0] <= acc["mean"] <= acc["ci95"][1]
         assert len(acc["per_seed"]) == 2
     assert "qfi - fedavg" in summary["paired_differences"]
-    assert outcome.computed == 4 and outcome.reused == 0
+    assert outcome.computed == 4
+    assert outcome.reused == 0
 
 
 def test_interrupted_sweep_resumes_with_identical_tables(tmp_path: Path) -> None:
@@ -44,7 +45,8 @@ def test_interrupted_sweep_resumes_with_identical_tables(tmp_path: Path) -> None
     part = tmp_path / "part"
     run_experiment(config, part, seeds=[0], progress=False, plot=False)  # "killed" after seed 0
     resumed = run_experiment(config, part, progress=False, plot=False)
-    assert resumed.reused == 2 and resumed.computed == 2
+    assert resumed.reused == 2
+    assert resumed.computed == 2
     for name in ("metrics.csv", "node_metrics.csv"):
         assert (part / name).read_text() == (whole / name).read_text()
 
@@ -65,7 +67,8 @@ def test_cli_run_validate_and_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "valid" in capsys.readouterr().out
     assert main(["run", str(config), "--out", str(tmp_path / "r"), "--quiet", "--seeds", "2"]) == 0
     out = capsys.readouterr().out
-    assert "qfi - fedavg" in out and "final acc" in out
+    assert "qfi - fedavg" in out
+    assert "final acc" in out
     bad = tmp_path / "bad.yaml"
     bad.write_text("noise: {depolarizing: 1.4}\n")
     assert main(["validate", str(bad)]) == 2

@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy import stats
 
-from qceas.training.trainer import RoundRecord  # noqa: E402
+from qceas.training.trainer import RoundRecord
 
 
 def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,12 +75,23 @@ def write_plots(
     """accuracy.png and grad_variance.png in ``out``; returns their paths."""
     acc = out / "accuracy.png"
     plot_metric(
-        runs, strategies, seeds, "test_accuracy", "test accuracy", acc,
+        runs,
+        strategies,
+        seeds,
+        "test_accuracy",
+        "test accuracy",
+        acc,
         title=f"{scenario}: held-out accuracy",
     )
     var = out / "grad_variance.png"
     plot_metric(
-        runs, strategies, seeds, "grad_variance", "mean ‖g_k − ĝ‖²", var,
-        title=f"{scenario}: node-gradient spread", log=True,
+        runs,
+        strategies,
+        seeds,
+        "grad_variance",
+        "mean ‖g_k − ĝ‖²",
+        var,
+        title=f"{scenario}: node-gradient spread",
+        log=True,
     )
     return [acc, var]

@@ -45,9 +45,7 @@ def qfi_pure(
     return 4.0 * np.real(overlaps - berry[:, :, None] * np.conj(berry)[:, None, :])
 
 
-def qfi_mixed(
-    rho: NDArray[np.complex128], tangents: NDArray[np.complex128]
-) -> NDArray[np.float64]:
+def qfi_mixed(rho: NDArray[np.complex128], tangents: NDArray[np.complex128]) -> NDArray[np.float64]:
     """QFI of mixed states by the SLD formula.
 
     Args:

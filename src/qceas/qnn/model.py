@@ -436,9 +436,7 @@ class QNN:
                 shifted = np.stack([base + delta, base - delta])  # (2, R, P, d)
             else:
                 psi, tan = prop.state[:, None, :], prop.tangents
-                shifted = np.stack(
-                    [np.abs(psi + 2 * tan) ** 2 / 2, np.abs(psi - 2 * tan) ** 2 / 2]
-                )
+                shifted = np.stack([np.abs(psi + 2 * tan) ** 2 / 2, np.abs(psi - 2 * tan) ** 2 / 2])
             shifted = np.moveaxis(shifted, 2, 1)  # (2, P, R, d) for per-row flips
             shifted = flip_bits(shifted, flips, n)
             est = sample_expectations(shifted, zs, shots, rng=rng)  # (2, P, R, C)

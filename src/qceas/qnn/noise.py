@@ -37,7 +37,9 @@ def _per_qubit(name: str, value: float | Sequence[float], n_qubits: int) -> tupl
     try:
         values = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"noise.{name} = {value!r}: must be a number or a list of numbers") from None
+        raise ValueError(
+            f"noise.{name} = {value!r}: must be a number or a list of numbers"
+        ) from None
     if values.ndim == 0:
         values = np.full(n_qubits, float(values))
     if values.shape != (n_qubits,):

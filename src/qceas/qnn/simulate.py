@@ -57,8 +57,7 @@ def _left_local(x: NDArray[np.complex128], g: NDArray[np.complex128], q: int, n:
 
     ``x`` has shape (R, d, *rest); returns a new array of the same shape.
     """
-    rows, d = x.shape[0], x.shape[1]
-    v = x.reshape(rows, 1 << q, 2, -1)
+    v = x.reshape(x.shape[0], 1 << q, 2, -1)
     out = np.empty_like(v, dtype=np.result_type(v, g))
     x0, x1 = v[:, :, 0], v[:, :, 1]
     out[:, :, 0] = g[0, 0] * x0 + g[0, 1] * x1

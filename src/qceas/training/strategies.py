@@ -35,7 +35,10 @@ from qceas.registry import Registry
 class Strategy(Protocol):
     """Turns one round's node evaluations into aggregation weights."""
 
-    needs_qfi: bool
+    @property
+    def needs_qfi(self) -> bool:
+        """Whether ``weights`` reads ``evaluation.qfi``."""
+        ...
 
     def weights(self, evaluation: NodeEvaluation) -> NDArray[np.float64]:
         """(K,) non-negative weights that sum to 1."""
