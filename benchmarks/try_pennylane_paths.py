@@ -16,17 +16,22 @@ KW = {"n_classes": 3, "output_scale": 2.0, "layers": 3}
 
 
 def check_agree() -> None:
-    params, x, y, depol = pp.make_workload(nodes=3, samples=4)
-    t = time.perf_counter()
-    gs, fs = pp.stock_round(params, x, y, depol, **KW)
-    print(f"stock small {time.perf_counter() - t:.2f}s")
-    gj, fj = pp.jax_round(params, x, y, depol, **KW)
-    gj2, fj2 = pp.jax_round(params, x, y, depol, **KW, chunk=5)
-    print("grad max|diff|", np.abs(gs - gj).max(), "max|g|", np.abs(gs).max())
-    print("qfi  max|diff|", np.abs(fs - fj).max(), "max|F|", np.abs(fs).max())
-    print("chunked vs full", np.abs(gj - gj2).max(), np.abs(fj - fj2).max())
-    # finite-difference check of the stock gradient via a tiny numpy loss
-    print("qfi symmetric", np.abs(fs - np.swapaxes(fs, 1, 2)).max())
+    for n, c in ((2, 2), (3, 3), (4, 3)):
+        kw = {**KW, "n_classes": c}
+        params, x, y, depol = pp.make_workload(n_qubits=n, nodes=3, samples=4, n_classes=c)
+        t = time.perf_counter()
+        gs, fs = pp.stock_round(params, x, y, depol, **kw)
+        ts = time.perf_counter() - t
+        gj, fj = pp.jax_round(params, x, y, depol, **kw)
+        gj2, fj2 = pp.jax_round(params, x, y, depol, **kw, chunk=5)
+        print(
+            f"n={n}: stock {ts:.1f}s; grad max|diff| {np.abs(gs - gj).max():.2e} "
+            f"(max|g| {np.abs(gs).max():.3f}); qfi max|diff| {np.abs(fs - fj).max():.2e} "
+            f"(max|F| {np.abs(fs).max():.3f}); chunk=5 vs default "
+            f"{max(np.abs(gj - gj2).max(), np.abs(fj - fj2).max()):.1e}; "
+            f"QFI asym {np.abs(fs - np.swapaxes(fs, 1, 2)).max():.1e}, "
+            f"min eig {np.linalg.eigvalsh(fs).min():.1e}"
+        )
 
 
 def check_closed_form() -> None:
@@ -61,8 +66,8 @@ def time_stock(n_qubits: int, nodes_subset: int) -> None:
     )
 
 
-def time_jax(n_qubits: int, nodes: int, chunk: int | None = None) -> None:
-    params, x, y, depol = pp.make_workload(n_qubits=n_qubits, nodes=nodes)
+def time_jax(n_qubits: int, nodes: int, chunk: int | None = None, samples: int = 64) -> None:
+    params, x, y, depol = pp.make_workload(n_qubits=n_qubits, nodes=nodes, samples=samples)
     t = time.perf_counter()
     pp.jax_round(params, x, y, depol, **KW, chunk=chunk)
     first = time.perf_counter() - t
@@ -73,8 +78,51 @@ def time_jax(n_qubits: int, nodes: int, chunk: int | None = None) -> None:
         times.append(time.perf_counter() - t)
     best = min(times)
     print(
-        f"jax n={n_qubits} nodes={nodes} chunk={chunk}: first call {first:.2f}s "
+        f"jax n={n_qubits} nodes={nodes} samples={samples} chunk={chunk}: first call {first:.2f}s "
         f"(compile ~{first - best:.2f}s), steady best-of-3 {best:.3f}s {times}"
+    )
+
+
+def estimate_stock_jacobian(n_qubits: int, samples: int = 64) -> None:
+    """Time one reverse pass of the stock density-matrix Jacobian and scale by d**2."""
+    import pennylane as qml
+    from autograd import make_vjp
+    from pennylane import numpy as pnp
+
+    layers = KW["layers"]
+    params, x, _, depol = pp.make_workload(n_qubits=n_qubits, nodes=1, samples=samples)
+    dev = qml.device("default.mixed", wires=n_qubits)
+    dim = 2**n_qubits
+
+    @qml.qnode(dev, diff_method="backprop")
+    def density(theta, feats, p):
+        pp._apply_circuit(qml, theta, feats, p, n_qubits, layers)
+        return qml.density_matrix(wires=range(n_qubits))
+
+    up = np.triu_indices(dim)
+    up1 = np.triu_indices(dim, 1)
+    feats = pnp.array(x[0], requires_grad=False)
+    p = pnp.array(depol[0], requires_grad=False)
+
+    def summed(theta):
+        tot = pnp.sum(density(theta, feats, p), axis=0)
+        return pnp.concatenate([qml.math.real(tot)[up], qml.math.imag(tot)[up1]])
+
+    theta = pnp.array(np.tile(params, (samples, 1)), requires_grad=True)
+    t = time.perf_counter()
+    vjp, out = make_vjp(summed)(theta)
+    fwd = time.perf_counter() - t
+    e = np.zeros(out.shape)
+    e[0] = 1.0
+    ts = []
+    for _ in range(3):
+        t = time.perf_counter()
+        vjp(e)
+        ts.append(time.perf_counter() - t)
+    one = min(ts)
+    print(
+        f"stock jac n={n_qubits} S={samples}: forward {fwd:.2f}s, one VJP {one:.3f}s, "
+        f"x {dim * dim} outputs -> {fwd + one * dim * dim:.0f}s/node (jacobian only)"
     )
 
 
@@ -86,6 +134,9 @@ if __name__ == "__main__":
         check_closed_form()
     elif what == "stock":
         time_stock(int(sys.argv[2]), int(sys.argv[3]))
+    elif what == "stockest":
+        estimate_stock_jacobian(int(sys.argv[2]))
     elif what == "jax":
-        chunk = int(sys.argv[4]) if len(sys.argv) > 4 else None
-        time_jax(int(sys.argv[2]), int(sys.argv[3]), chunk)
+        chunk = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "auto" else None
+        samples = int(sys.argv[5]) if len(sys.argv) > 5 else 64
+        time_jax(int(sys.argv[2]), int(sys.argv[3]), chunk, samples)

@@ -29,6 +29,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from qceas.qnn.pauli import transfer_matrix
+
 Encoding = Literal["angle", "reupload"]
 Entangler = Literal["cnot", "cz"]
 Topology = Literal["ring", "linear"]
@@ -162,6 +164,25 @@ class Ansatz:
         return self.entangler_matrix @ _kron_all(
             [rz(angles[q, 1]) @ ry(angles[q, 0]) for q in range(n)]
         )
+
+    @cached_property
+    def entangler_transfer(self) -> NDArray[np.float64]:
+        """Pauli transfer matrix of the entangling block (a signed permutation)."""
+        return transfer_matrix(self.entangler_matrix, self.n_qubits)
+
+    def layer_transfer_matrix(self, layer_params: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Pauli transfer matrix of the layer unitary, ``R(E)·⊗_q R(RZ·RY)`` (4^n × 4^n).
+
+        The rotation block is a tensor product, so its transfer matrix is the Kronecker
+        product of 4×4 single-qubit ones; only the entangler's is computed densely (once).
+        """
+        n = self.n_qubits
+        angles = np.asarray(layer_params, dtype=float).reshape(n, 2)
+        out: NDArray[np.float64] = np.ones((1, 1))
+        for q in range(n):
+            local = transfer_matrix(rz(angles[q, 1]) @ ry(angles[q, 0]), 1)
+            out = np.asarray(np.kron(out, local), dtype=float)
+        return self.entangler_transfer @ out
 
     def layer_generators(self, layer_params: NDArray[np.float64]) -> NDArray[np.complex128]:
         """Local generators ``G̃_i`` (2n, 2, 2) with ``∂U/∂θ_i = -(i/2)·U·G̃_i[on qubit q]``.

@@ -20,13 +20,14 @@ from numpy.typing import ArrayLike, NDArray
 from qceas.qnn.ansatz import Ansatz
 from qceas.qnn.fisher import qfi_mixed, qfi_pure
 from qceas.qnn.noise import NoiseModel
+from qceas.qnn.pauli import MAX_PAULI_QUBITS
 from qceas.qnn.readout import (
     class_probabilities,
     flip_bits,
     loss_and_cotangent,
     sample_expectations,
 )
-from qceas.qnn.simulate import Propagated, propagate
+from qceas.qnn.simulate import Propagated, plan_layers, propagate
 
 if TYPE_CHECKING:  # pragma: no cover
     import pennylane
@@ -221,21 +222,8 @@ class QNN:
             None if noise.is_pure else amp,
             tangents=tangents,
             shift_means=shift_means,
+            representation="auto",
         )
-
-    @staticmethod
-    def _probabilities(prop: Propagated) -> NDArray[np.float64]:
-        if prop.mixed:
-            return np.real(np.diagonal(prop.state, axis1=-2, axis2=-1)).copy()
-        return np.abs(prop.state) ** 2
-
-    @staticmethod
-    def _tangent_probabilities(prop: Propagated) -> NDArray[np.float64]:
-        """∂_i of the outcome distribution: (R, P, d)."""
-        assert prop.tangents is not None
-        if prop.mixed:
-            return np.real(np.diagonal(prop.tangents, axis1=-2, axis2=-1))
-        return 2.0 * np.real(np.conj(prop.state)[:, None, :] * prop.tangents)
 
     # ----------------------------------------------------------- single node
     def expectations(
@@ -249,7 +237,7 @@ class QNN:
         step = self._rows_per_chunk(not noise.is_pure, 1)
         for lo in range(0, xs.shape[0], step):
             prop = self._run(p, xs[lo : lo + step], noise, tangents=False)
-            probs = flip_bits(self._probabilities(prop), flips[lo : lo + step], self.n_qubits)
+            probs = flip_bits(prop.probabilities(), flips[lo : lo + step], self.n_qubits)
             out[lo : lo + step] = probs @ self._z_signs
         return out
 
@@ -275,11 +263,7 @@ class QNN:
         step = self._rows_per_chunk(not self.noise.is_pure, 1 + self.num_params)
         for lo in range(0, xs.shape[0], step):
             prop = self._run(p, xs[lo : lo + step], self.noise, tangents=True)
-            dprobs = flip_bits(
-                np.moveaxis(self._tangent_probabilities(prop), 1, 0),
-                flips[lo : lo + step],
-                self.n_qubits,
-            )
+            dprobs = flip_bits(prop.tangent_probabilities(), flips[lo : lo + step], self.n_qubits)
             out[lo : lo + step] = np.einsum("prd,dc->rcp", dprobs, self._z_signs)
         return out
 
@@ -376,6 +360,7 @@ class QNN:
             )
             copies = 1 + big_p * (2 if (shots and mixed) else 1)
             step = self._rows_per_chunk(mixed, copies)
+            plan = plan_layers(self.ansatz, p, pauli=mixed and self.n_qubits <= MAX_PAULI_QUBITS)
             for lo in range(0, x_all.shape[0], step):
                 sl = slice(lo, lo + step)
                 prop = propagate(
@@ -386,6 +371,8 @@ class QNN:
                     amp[sl] if mixed else None,
                     tangents=True,
                     shift_means=shots and mixed,
+                    representation="auto",
+                    plan=plan,
                 )
                 loss_r, grad_r, correct_r = self._node_rows(
                     prop, y_all[sl], flips[sl], shot_rows[sl] if shots else None, rng
@@ -395,11 +382,12 @@ class QNN:
                 np.add.at(grad_sum, owner[sl], grad_r)
                 if qfi_sum is not None:
                     assert prop.tangents is not None
-                    f_rows = (
-                        qfi_mixed(prop.state, prop.tangents)
-                        if prop.mixed
-                        else qfi_pure(prop.state, prop.tangents)
-                    )
+                    if prop.mixed:
+                        rho, drho = prop.density()
+                        assert drho is not None
+                        f_rows = qfi_mixed(rho, drho)
+                    else:
+                        f_rows = qfi_pure(prop.state, prop.tangents)
                     np.add.at(qfi_sum, owner[sl], f_rows)
         norm = samples.astype(float)
         return NodeEvaluation(
@@ -420,25 +408,15 @@ class QNN:
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """Per-row loss, gradient and correctness for one chunk of rows."""
         n, zs = self.n_qubits, self._z_signs
-        probs = flip_bits(self._probabilities(prop), flips, n)
-        assert prop.tangents is not None
+        probs = flip_bits(prop.probabilities(), flips, n)
         if shots is None:
             expect = probs @ zs
-            dprobs = flip_bits(np.moveaxis(self._tangent_probabilities(prop), 1, 0), flips, n)
+            dprobs = flip_bits(prop.tangent_probabilities(), flips, n)
             jac = np.einsum("prd,dc->rpc", dprobs, zs)
         else:
             assert rng is not None
             expect = sample_expectations(probs, zs, shots, rng=rng)
-            if prop.mixed:
-                assert prop.shift_means is not None
-                base = np.real(np.diagonal(prop.shift_means, axis1=-2, axis2=-1))
-                delta = np.real(np.diagonal(prop.tangents, axis1=-2, axis2=-1))
-                shifted = np.stack([base + delta, base - delta])  # (2, R, P, d)
-            else:
-                psi, tan = prop.state[:, None, :], prop.tangents
-                shifted = np.stack([np.abs(psi + 2 * tan) ** 2 / 2, np.abs(psi - 2 * tan) ** 2 / 2])
-            shifted = np.moveaxis(shifted, 2, 1)  # (2, P, R, d) for per-row flips
-            shifted = flip_bits(shifted, flips, n)
+            shifted = flip_bits(prop.shifted_probabilities(), flips, n)  # (2, P, R, d)
             est = sample_expectations(shifted, zs, shots, rng=rng)  # (2, P, R, C)
             jac = np.moveaxis((est[0] - est[1]) / 2.0, 0, 1)  # (R, P, C)
         loss, cot = loss_and_cotangent(expect, labels, self.readout, self.output_scale)

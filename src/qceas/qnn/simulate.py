@@ -26,30 +26,122 @@ layer is a handful of batched matrix products.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from qceas.qnn.ansatz import Ansatz
 from qceas.qnn.noise import LayerChannel
+from qceas.qnn.pauli import (
+    MAX_PAULI_QUBITS,
+    PauliChannel,
+    apply_local,
+    diagonal,
+    from_pauli,
+    local_superop,
+    paulis,
+)
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """Everything about one layer that depends on θ but not on the rows.
+
+    Attributes:
+        unitary: (d, d) layer unitary U.
+        generators: (2n, 2, 2) local generators G̃_i (see ``Ansatz.layer_generators``).
+        transfer_t: (4^n, 4^n) transpose of U's Pauli transfer matrix, or None.
+    """
+
+    unitary: NDArray[np.complex128]
+    generators: NDArray[np.complex128]
+    transfer_t: NDArray[np.float64] | None
+
+
+def plan_layers(
+    ansatz: Ansatz, params: NDArray[np.float64], *, pauli: bool = False
+) -> list[LayerPlan]:
+    """Precompute the per-layer matrices once for all chunks of rows of one call."""
+    per_layer = ansatz.params_per_layer
+    out = []
+    for layer in range(ansatz.layers):
+        theta = params[layer * per_layer : (layer + 1) * per_layer]
+        unitary = ansatz.layer_unitary(theta)
+        transfer_t = np.ascontiguousarray(ansatz.layer_transfer_matrix(theta).T) if pauli else None
+        out.append(LayerPlan(unitary, ansatz.layer_generators(theta), transfer_t))
+    return out
+
+
+Representation = Literal["pure", "density", "pauli"]
+REPRESENTATIONS: tuple[str, ...] = ("auto", "density", "pauli")
 
 
 @dataclass
 class Propagated:
-    """Result of ``propagate`` for R rows.
+    """Result of ``propagate`` for R rows, in one of three representations.
 
     Attributes:
-        mixed: False for the statevector path.
-        state: (R, d) statevectors or (R, d, d) density matrices.
-        tangents: (R, P, d) or (R, P, d, d), or None when not requested.
-        shift_means: (R, P, d, d) on the mixed path when requested, else None.
+        kind: ``"pure"`` (statevectors), ``"density"`` (density matrices) or
+            ``"pauli"`` (real Pauli-coefficient vectors, see ``pauli``).
+        n_qubits: register size.
+        state: (R, d), (R, d, d) or (R, 4^n).
+        tangents: (R, P, d), (R, P, d, d) or (R, P, 4^n); None when not requested.
+        shift_means: (R, P, d, d) or (R, P, 4^n) for mixed states when requested.
     """
 
-    mixed: bool
-    state: NDArray[np.complex128]
-    tangents: NDArray[np.complex128] | None
-    shift_means: NDArray[np.complex128] | None
+    kind: Representation
+    n_qubits: int
+    state: NDArray[Any]
+    tangents: NDArray[Any] | None
+    shift_means: NDArray[Any] | None
+
+    @property
+    def mixed(self) -> bool:
+        return self.kind != "pure"
+
+    def probabilities(self) -> NDArray[np.float64]:
+        """Computational-basis outcome distribution (R, d)."""
+        if self.kind == "pure":
+            return np.abs(self.state) ** 2
+        if self.kind == "pauli":
+            return diagonal(self.state, self.n_qubits)
+        return np.real(np.diagonal(self.state, axis1=-2, axis2=-1)).copy()
+
+    def tangent_probabilities(self) -> NDArray[np.float64]:
+        """∂_i of the outcome distribution, (P, R, d)."""
+        assert self.tangents is not None
+        tan = np.moveaxis(self.tangents, 1, 0)
+        if self.kind == "pure":
+            return 2.0 * np.real(np.conj(self.state)[None] * tan)
+        if self.kind == "pauli":
+            return diagonal(tan, self.n_qubits)
+        return np.real(np.diagonal(tan, axis1=-2, axis2=-1))
+
+    def shifted_probabilities(self) -> NDArray[np.float64]:
+        """Outcome distributions of the ±π/2-shifted circuits, (2, P, R, d)."""
+        assert self.tangents is not None
+        tan = np.moveaxis(self.tangents, 1, 0)
+        if self.kind == "pure":
+            psi = self.state[None]
+            return np.stack([np.abs(psi + 2 * tan) ** 2 / 2, np.abs(psi - 2 * tan) ** 2 / 2])
+        assert self.shift_means is not None
+        mean = np.moveaxis(self.shift_means, 1, 0)
+        if self.kind == "pauli":
+            base, delta = diagonal(mean, self.n_qubits), diagonal(tan, self.n_qubits)
+        else:
+            base = np.real(np.diagonal(mean, axis1=-2, axis2=-1))
+            delta = np.real(np.diagonal(tan, axis1=-2, axis2=-1))
+        return np.stack([base + delta, base - delta])
+
+    def density(self) -> tuple[NDArray[np.complex128], NDArray[np.complex128] | None]:
+        """Mixed states as density matrices (R, d, d) and tangents (R, P, d, d)."""
+        if self.kind == "pauli":
+            tan = None if self.tangents is None else from_pauli(self.tangents, self.n_qubits)
+            return from_pauli(self.state, self.n_qubits), tan
+        return self.state, self.tangents
 
 
 def _left_local(x: NDArray[np.complex128], g: NDArray[np.complex128], q: int, n: int) -> NDArray:
@@ -85,6 +177,8 @@ def propagate(
     *,
     tangents: bool = True,
     shift_means: bool = False,
+    representation: str = "density",
+    plan: Sequence[LayerPlan] | None = None,
 ) -> Propagated:
     """Run the circuit on R rows at once.
 
@@ -96,19 +190,30 @@ def propagate(
         amplitude_damping: (R, n) per-row, per-qubit damping γ, or None.
         tangents: also propagate ∂_i of the state for every parameter.
         shift_means: also propagate S_i (mixed path only; implies tangents).
+        representation: for mixed states, ``"density"`` matrices, ``"pauli"`` vectors,
+            or ``"auto"`` (Pauli up to ``MAX_PAULI_QUBITS`` qubits, where it is faster).
+        plan: ``plan_layers(ansatz, params, pauli=...)`` when the caller runs several
+            chunks at the same θ; built here otherwise.
 
     The pure path is taken when both noise arrays are None or all zero.
     """
+    if representation not in REPRESENTATIONS:
+        raise ValueError(
+            f"representation = {representation!r}: must be one of {', '.join(REPRESENTATIONS)}"
+        )
     n, d, big_p = ansatz.n_qubits, ansatz.dim, ansatz.num_params
     params = np.asarray(params, dtype=float)
     angles = np.asarray(angles, dtype=float)
     rows = angles.shape[0]
+    use_pauli = representation == "pauli" or (representation == "auto" and n <= MAX_PAULI_QUBITS)
     zeros = np.zeros((rows, n))
     dep = zeros if depolarizing is None else np.asarray(depolarizing, dtype=float)
     amp = zeros if amplitude_damping is None else np.asarray(amplitude_damping, dtype=float)
     mixed = bool(dep.any() or amp.any())
     shift_means = shift_means and mixed
     tangents = tangents or shift_means
+    if plan is None or (mixed and use_pauli and plan[0].transfer_t is None):
+        plan = plan_layers(ansatz, params, pauli=mixed and use_pauli)
     per_layer = ansatz.params_per_layer
     # Re-uploading applies ⊗RY(x) again before every layer after the first.
     encoders = ansatz.encoding_unitaries(angles) if ansatz.encoding == "reupload" else None
@@ -119,17 +224,21 @@ def propagate(
         ops = np.zeros((1 + (big_p if tangents else 0), rows, d), dtype=complex)
         ops[0] = psi0
         for layer in range(ansatz.layers):
-            theta = params[layer * per_layer : (layer + 1) * per_layer]
             start = layer * per_layer
             if layer > 0 and encoders is not None:
                 ops[: 1 + start] = np.einsum("rij,mrj->mri", encoders, ops[: 1 + start])
             if tangents:
-                for i, g in enumerate(ansatz.layer_generators(theta)):
+                for i, g in enumerate(plan[layer].generators):
                     ops[1 + start + i] = -0.5j * _left_local(ops[0], g, i // 2, n)
             stop = 1 + start + per_layer if tangents else 1
-            ops[:stop] = ops[:stop] @ ansatz.layer_unitary(theta).T
+            ops[:stop] = ops[:stop] @ plan[layer].unitary.T
         tan = np.moveaxis(ops[1:], 0, 1) if tangents else None
-        return Propagated(mixed=False, state=ops[0], tangents=tan, shift_means=None)
+        return Propagated("pure", n, ops[0], tan, None)
+
+    if use_pauli:
+        return _propagate_pauli(
+            ansatz, plan, angles, dep, amp, tangents=tangents, shift_means=shift_means
+        )
 
     # core[0] is ρ, core[1 + i] is ∂_iρ; shf[i] is S_i. Prefixes stay contiguous.
     core = np.zeros((1 + (big_p if tangents else 0), rows, d, d), dtype=complex)
@@ -138,7 +247,6 @@ def propagate(
     scratch = np.empty_like(core)
     channel = LayerChannel(dep, amp)
     for layer in range(ansatz.layers):
-        theta = params[layer * per_layer : (layer + 1) * per_layer]
         start = layer * per_layer
         stop = start + per_layer
         if layer > 0 and encoders is not None:
@@ -148,13 +256,13 @@ def propagate(
                 shf[:start] = encoders @ shf[:start] @ enc_t
         if tangents:
             rho = core[0]
-            for i, g in enumerate(ansatz.layer_generators(theta)):
+            for i, g in enumerate(plan[layer].generators):
                 g_rho = _left_local(rho, g, i // 2, n)
                 g_rho_h = np.swapaxes(g_rho.conj(), -1, -2)
                 core[1 + start + i] = -0.5j * (g_rho - g_rho_h)
                 if shf is not None:
                     shf[start + i] = 0.5 * (rho + _left_local(g_rho_h, g, i // 2, n))
-        unitary = ansatz.layer_unitary(theta)
+        unitary = plan[layer].unitary
         unitary_h = unitary.conj().T
         live = 1 + stop if tangents else 1
         _sandwich(unitary, unitary_h, core[:live], scratch[:live])
@@ -163,8 +271,90 @@ def propagate(
             _sandwich(unitary, unitary_h, shf[:stop], scratch[:stop])
             channel.apply(shf[:stop])
     return Propagated(
-        mixed=True,
-        state=core[0],
-        tangents=np.moveaxis(core[1:], 0, 1) if tangents else None,
-        shift_means=None if shf is None else np.moveaxis(shf, 0, 1),
+        "density",
+        n,
+        core[0],
+        np.moveaxis(core[1:], 0, 1) if tangents else None,
+        None if shf is None else np.moveaxis(shf, 0, 1),
+    )
+
+
+def _pauli_product_state(angles: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Pauli vectors of ⊗_q RY(x_q)|0⟩: each qubit contributes (1, sin x, 0, cos x)."""
+    rows, n = angles.shape
+    out = np.ones((rows, 1))
+    for q in range(n):
+        x = angles[:, q]
+        local = np.stack([np.ones_like(x), np.sin(x), np.zeros_like(x), np.cos(x)], axis=-1)
+        out = (out[:, :, None] * local[:, None, :]).reshape(rows, -1)
+    return out
+
+
+def _ry_transfer(angles: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per-row 4×4 transfer matrices of RY(x): a rotation by x in the Z–X plane."""
+    c, s = np.cos(angles), np.sin(angles)
+    out = np.zeros((*angles.shape, 4, 4))
+    out[..., 0, 0] = out[..., 2, 2] = 1.0
+    out[..., 1, 1] = out[..., 3, 3] = c
+    out[..., 1, 3] = s  # X' = cos·X + sin·Z
+    out[..., 3, 1] = -s  # Z' = cos·Z − sin·X
+    return out
+
+
+def _propagate_pauli(
+    ansatz: Ansatz,
+    plan: Sequence[LayerPlan],
+    angles: NDArray[np.float64],
+    dep: NDArray[np.float64],
+    amp: NDArray[np.float64],
+    *,
+    tangents: bool,
+    shift_means: bool,
+) -> Propagated:
+    """The mixed path in the Pauli-transfer representation (see ``pauli``)."""
+    n, big_p, per_layer = ansatz.n_qubits, ansatz.num_params, ansatz.params_per_layer
+    rows, width = angles.shape[0], 4**ansatz.n_qubits
+    sigma = paulis()
+    core = np.zeros((1 + (big_p if tangents else 0), rows, width))
+    core[0] = _pauli_product_state(angles)
+    shf = np.zeros((big_p, rows, width)) if shift_means else None
+    scratch = np.empty_like(core)
+    scratch_shf = None if shf is None else np.empty_like(shf)
+    channel = PauliChannel(dep, amp)
+    encoders = _ry_transfer(angles) if ansatz.encoding == "reupload" else None
+    for layer in range(ansatz.layers):
+        start, stop = layer * per_layer, (layer + 1) * per_layer
+        if layer > 0 and encoders is not None:
+            for q in range(n):
+                for block in (core[: 1 + start], None if shf is None else shf[:start]):
+                    if block is not None and block.size:
+                        view = block.reshape(block.shape[0], rows, 4**q, 4, 4 ** (n - q - 1))
+                        block[...] = np.einsum("rab,mrxby->mrxay", encoders[:, q], view).reshape(
+                            block.shape
+                        )
+        if tangents:
+            for i, g in enumerate(plan[layer].generators):
+                q = i // 2
+                # ∂: A → -(i/2)[G, A];  shift mean: A → (A + G A G)/2.
+                commutator = local_superop(-0.5j * (g @ sigma - sigma @ g))
+                core[1 + start + i] = apply_local(core[0], commutator, q, n)
+                if shf is not None:
+                    mean = local_superop(0.5 * (sigma + g @ sigma @ g))
+                    shf[start + i] = apply_local(core[0], mean, q, n)
+        transfer_t = plan[layer].transfer_t
+        assert transfer_t is not None
+        live = 1 + stop if tangents else 1
+        np.matmul(core[:live], transfer_t, out=scratch[:live])
+        core, scratch = scratch, core
+        channel.apply(core[:live])
+        if shf is not None and scratch_shf is not None:
+            np.matmul(shf[:stop], transfer_t, out=scratch_shf[:stop])
+            shf, scratch_shf = scratch_shf, shf
+            channel.apply(shf[:stop])
+    return Propagated(
+        "pauli",
+        n,
+        core[0],
+        np.moveaxis(core[1:], 0, 1) if tangents else None,
+        None if shf is None else np.moveaxis(shf, 0, 1),
     )
