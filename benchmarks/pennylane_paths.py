@@ -29,8 +29,10 @@ and ``(K, P, P)``:
     The fastest correct PennyLane path we found: ``default.mixed`` with
     ``interface="jax"`` and ``diff_method="backprop"``; the depolarizing strength is a
     traced argument of the QNode so a single compiled function serves every node.
-    Per sample, ``jax.jacfwd`` gives ``d rho / d params`` (forward mode: ``P`` tangents,
-    complex outputs are fine) and ``jnp.linalg.eigh`` plus the SLD formula give the QFI;
+    Per sample, forward mode gives ``d rho / d params``: ``jax.jvp`` vmapped over the
+    ``P`` unit tangents, which is exactly ``jax.jacfwd`` but also returns ``rho`` from the
+    same pass (complex outputs of real inputs are fine in forward mode). Then
+    ``jnp.linalg.eigh`` and the SLD formula give the QFI;
     ``jax.grad`` of the node's mean loss gives the gradient. Samples and nodes are
     batched with ``jax.vmap`` (through ``jax.lax.map`` with a batch size, so memory stays
     bounded at 8+ qubits) and the whole round is one ``jax.jit`` function, cached per
@@ -276,6 +278,8 @@ def build_jax_round(
 ) -> Callable[[Any, Any, Any, Any], tuple[Any, Any]]:
     """Build (and cache) the jitted round function of the JAX path.
 
+    Side effect: turns on ``jax_enable_x64`` for the whole process (float64 throughout).
+
     Args:
         n_qubits: Number of qubits.
         layers: Number of variational layers.
@@ -337,9 +341,7 @@ def build_jax_round(
         )
         flat_x = x.reshape(n_nodes * n_samples, n_qubits)
         flat_p = jnp.repeat(depol, n_samples, axis=0)
-        qfi = jax.lax.map(
-            lambda args: sample_qfi(theta, *args), (flat_x, flat_p), batch_size=chunk
-        )
+        qfi = jax.lax.map(lambda args: sample_qfi(theta, *args), (flat_x, flat_p), batch_size=chunk)
         n_params = theta.shape[0]
         return grads, qfi.reshape(n_nodes, n_samples, n_params, n_params).mean(axis=1)
 

@@ -76,10 +76,13 @@ def to_pauli(ops: NDArray[np.complex128], n_qubits: int) -> NDArray[np.float64]:
 
 
 @cache
-def _xz_layout(n_qubits: int) -> tuple[NDArray[np.int64], NDArray[np.complex128], NDArray]:
-    """Index maps for ``from_pauli``: strings by (x, z) bit masks, phases, target cells.
+def _xz_layout(n_qubits: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray]:
+    """Index maps for ``from_pauli``.
 
-    With P = i^{|x∧z|}·X^x·Z^z (Y = iXZ) and ``(X^x Z^z)_{j⊕x, j} = (−1)^{z·j}``.
+    Returns ``order`` (d, d): the string index of each (x, z) mask pair; ``sign``
+    (d, d): the phase i^{|x∧z|} of P = i^{|x∧z|}·X^x·Z^z (Y = iXZ) as a real ±1 and
+    whether it is imaginary; and ``source`` (d²): for each matrix cell (r, c), the
+    position ``x·d + c`` with ``x = r ⊕ c`` where ``(X^x Z^z)_{c⊕x, c} = (−1)^{z·c}``.
     """
     n, d = n_qubits, 1 << n_qubits
     digits = _digits(n)  # I, X, Y, Z = 0, 1, 2, 3
@@ -89,30 +92,34 @@ def _xz_layout(n_qubits: int) -> tuple[NDArray[np.int64], NDArray[np.complex128]
     x, z = xbits @ weights, zbits @ weights
     order = np.empty((d, d), dtype=np.int64)
     order[x, z] = np.arange(4**n)
-    phase = np.empty((d, d), dtype=complex)
-    phase[x, z] = 1j ** (xbits * zbits).sum(axis=1)
-    j = np.arange(d)
-    cells = (j[None, :] ^ j[:, None]) * d + j[None, :]  # row j⊕x, column j, for [x, j]
-    for arr in (order, phase, cells):
+    power = (xbits * zbits).sum(axis=1) % 4  # phase i^power
+    sign = np.empty((d, d))
+    sign[x, z] = np.where(power < 2, 1.0, -1.0)
+    imaginary = np.empty((d, d), dtype=bool)
+    imaginary[x, z] = power % 2 == 1
+    r, c = np.divmod(np.arange(d * d), d)
+    source = (r ^ c) * d + c
+    for arr in (order, sign, imaginary, source):
         arr.setflags(write=False)
-    return order, phase, cells
+    return order, np.stack([np.where(imaginary, 0.0, sign), np.where(imaginary, sign, 0.0)]), source
 
 
 def from_pauli(vecs: NDArray[np.float64], n_qubits: int) -> NDArray[np.complex128]:
     """Matrices ``(1/d)·Σ_s a_s P_s`` from Pauli coefficients (..., 4^n) → (..., d, d).
 
     Uses the sparsity of Pauli strings: for each X-mask x the d entries
-    ``ρ[j⊕x, j] = (1/d)·Σ_z i^{|x∧z|} a_{(x,z)} (−1)^{z·j}`` are one Walsh–Hadamard
+    ``ρ[c⊕x, c] = (1/d)·Σ_z i^{|x∧z|} a_{(x,z)} (−1)^{z·c}`` are one Walsh–Hadamard
     transform over z, so a conversion costs d³ instead of the d⁴ of a dense product.
     """
-    order, phase, cells = _xz_layout(n_qubits)
+    order, phases, source = _xz_layout(n_qubits)
     d = 1 << n_qubits
     lead = vecs.shape[:-1]
-    grouped = vecs.reshape(-1, 4**n_qubits)[:, order] * phase  # (N, x, z)
+    grouped = vecs.reshape(-1, 4**n_qubits)[:, order]  # (N, x, z)
     walsh = _walsh(n_qubits) / d
-    values = grouped @ walsh  # (N, x, j)
     out = np.empty((grouped.shape[0], d * d), dtype=complex)
-    out[:, cells.ravel()] = values.reshape(grouped.shape[0], -1)
+    # Real and imaginary parts are separate real GEMMs; a gather puts [x, c] at [c⊕x, c].
+    out.real = ((grouped * phases[0]) @ walsh).reshape(-1, d * d)[:, source]
+    out.imag = ((grouped * phases[1]) @ walsh).reshape(-1, d * d)[:, source]
     return out.reshape(*lead, d, d)
 
 
