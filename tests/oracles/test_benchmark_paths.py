@@ -1,0 +1,43 @@
+"""The round of ``benchmarks/round_speed.py`` agrees with stock PennyLane.
+
+An independent oracle for the noisy-circuit gradient and, above all, the mixed-state
+QFI: PennyLane's ``default.mixed`` with autograd differentiates the density matrix
+itself (``benchmarks/pennylane_paths.py``), and the SLD formula is applied to that.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qceas.qnn import QNN, NoiseModel
+
+pytest.importorskip("pennylane")
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "pennylane_paths.py"
+
+
+def _paths():
+    spec = importlib.util.spec_from_file_location("pennylane_paths", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_noisy_round_equals_stock_pennylane() -> None:
+    paths = _paths()
+    params, x, y, depol = paths.make_workload(
+        n_qubits=3, layers=2, nodes=2, samples=3, n_classes=3, seed=4
+    )
+    grads, qfis = paths.stock_round(params, x, y, depol, n_classes=3, output_scale=5.0, layers=2)
+    model = QNN(3, 2, n_classes=3, output_scale=5.0)
+    noises = [NoiseModel.build(3, depolarizing=list(p)) for p in depol]
+    ours = model.evaluate_nodes(params, [(x[k], y[k]) for k in range(2)], noises, qfi=True)
+    assert ours.qfi is not None
+    np.testing.assert_allclose(ours.gradient, grads, atol=1e-10)
+    np.testing.assert_allclose(ours.qfi, qfis, atol=1e-10)
