@@ -19,7 +19,8 @@ A config has seven sections (every key optional; defaults are the ``quick`` scen
 Noise values are given per node in one of three forms: a number (every node, every
 qubit), a list with one entry per node (each a number or a list with one number per
 qubit), or a two-group mapping ``{low: a, high: b, noisy_fraction: f}`` — the last
-``round(f·count)`` nodes get ``b``, the others ``a``. ``shots`` is ``null`` (exact), an
+``round(f·count)`` nodes get ``b``, the others ``a`` (``a`` and ``b`` are numbers or
+per-qubit lists). ``shots`` is ``null`` (exact), an
 integer, or a list per node.
 
 Parsing lives only here (ARCHITECTURE §5.5). Every rule violation raises
@@ -184,15 +185,12 @@ class NoiseConfig:
                         dict(spec),
                         "a group mapping needs exactly the keys low, high, noisy_fraction",
                     )
-                for key in ("low", "high", "noisy_fraction"):
-                    _unit(f"noise.{name}.{key}", spec[key])
+                _unit(f"noise.{name}.noisy_fraction", spec["noisy_fraction"])
+                for key in ("low", "high"):
+                    _unit_or_per_qubit(f"noise.{name}.{key}", spec[key])
             elif isinstance(spec, list | tuple):
                 for k, entry in enumerate(spec):
-                    if isinstance(entry, list | tuple):
-                        for q, v in enumerate(entry):
-                            _unit(f"noise.{name}[{k}][{q}]", v)
-                    else:
-                        _unit(f"noise.{name}[{k}]", entry)
+                    _unit_or_per_qubit(f"noise.{name}[{k}]", entry)
             else:
                 _unit(f"noise.{name}", spec)
         shots = self.shots
@@ -228,6 +226,8 @@ class NoiseConfig:
         spec = getattr(self, name)
         if isinstance(spec, Mapping):
             noisy = round(spec["noisy_fraction"] * n_nodes)
+            for key in ("low", "high"):
+                _check_qubit_count(f"noise.{name}.{key}", spec[key], n_qubits)
             return [spec["low"]] * (n_nodes - noisy) + [spec["high"]] * noisy
         if isinstance(spec, list | tuple):
             if len(spec) != n_nodes:
@@ -238,12 +238,7 @@ class NoiseConfig:
                     "use a single number for all nodes",
                 )
             for k, entry in enumerate(spec):
-                if isinstance(entry, list | tuple) and len(entry) != n_qubits:
-                    raise _fail(
-                        f"noise.{name}[{k}]",
-                        entry,
-                        f"a per-qubit list must have {n_qubits} entries (model.n_qubits)",
-                    )
+                _check_qubit_count(f"noise.{name}[{k}]", entry, n_qubits)
             return list(spec)
         return [spec] * n_nodes
 
@@ -251,6 +246,20 @@ class NoiseConfig:
 def _unit(path: str, value: Any) -> None:
     if not _is_number(value) or not 0.0 <= value <= 1.0:
         raise _fail(path, value, "must be in [0, 1]")
+
+
+def _unit_or_per_qubit(path: str, value: Any) -> None:
+    """A probability, or a list of them (one per qubit)."""
+    if isinstance(value, list | tuple):
+        for q, v in enumerate(value):
+            _unit(f"{path}[{q}]", v)
+    else:
+        _unit(path, value)
+
+
+def _check_qubit_count(path: str, value: Any, n_qubits: int) -> None:
+    if isinstance(value, list | tuple) and len(value) != n_qubits:
+        raise _fail(path, value, f"a per-qubit list must have {n_qubits} entries (model.n_qubits)")
 
 
 @dataclass(frozen=True)

@@ -161,3 +161,16 @@ def test_every_builtin_scenario_is_valid(name: str) -> None:
     config = load_scenario(name)
     scenario = build_scenario(config, config.seed)
     assert scenario.n_nodes == config.nodes.count
+
+
+def test_group_noise_takes_per_qubit_lists() -> None:
+    noise = NoiseConfig(
+        amplitude_damping={"low": 0.0, "high": [0.05, 0.4, 0.05, 0.4], "noisy_fraction": 0.5}
+    )
+    models = noise.node_models(4, 4)
+    assert models[0].amplitude_damping == (0.0,) * 4
+    assert models[3].amplitude_damping == (0.05, 0.4, 0.05, 0.4)
+    with pytest.raises(ConfigError, match=re.escape("noise.amplitude_damping.high[1] = 2")):
+        NoiseConfig(amplitude_damping={"low": 0.0, "high": [0.1, 2.0], "noisy_fraction": 0.5})
+    with pytest.raises(ConfigError, match="a per-qubit list must have 3 entries"):
+        noise.node_models(4, 3)
