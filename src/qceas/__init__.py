@@ -4,9 +4,9 @@ Implements the Consensus–Entanglement-Aware Scheduling (CEAS) framework
 (arXiv:2602.06847). See ARCHITECTURE.md for the data flow of a round.
 """
 
-from qceas import qnn
+from qceas import physics, qnn
 from qceas.registry import Registry, UnknownNameError
 
 __version__ = "0.1.0"
 
-__all__ = ["Registry", "UnknownNameError", "__version__", "qnn"]
+__all__ = ["Registry", "UnknownNameError", "__version__", "physics", "qnn"]

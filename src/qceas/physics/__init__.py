@@ -1,0 +1,47 @@
+"""Pure, vectorized physics of entanglement distribution (no state, no imports of ours).
+
+Every function accepts floats or numpy arrays, broadcasts, and validates its input
+with a message naming the argument and the rule. Formulas and sources are in each
+module's docstring; ARCHITECTURE §4 lists them together.
+"""
+
+from qceas.physics.links import (
+    FIBRE_LIGHT_SPEED,
+    FIBRE_LOSS_DB_PER_KM,
+    attempt_period,
+    pair_rate,
+    success_probability,
+    transmissivity,
+)
+from qceas.physics.purification import bbpssw, bell_diagonal, dejmps, werner_coefficients
+from qceas.physics.qkd import QBER_THRESHOLD, binary_entropy, secret_fraction
+from qceas.physics.werner import (
+    decay,
+    fidelity_from_werner,
+    qber,
+    swap,
+    swap_chain,
+    werner_parameter,
+)
+
+__all__ = [
+    "FIBRE_LIGHT_SPEED",
+    "FIBRE_LOSS_DB_PER_KM",
+    "QBER_THRESHOLD",
+    "attempt_period",
+    "bbpssw",
+    "bell_diagonal",
+    "binary_entropy",
+    "decay",
+    "dejmps",
+    "fidelity_from_werner",
+    "pair_rate",
+    "qber",
+    "secret_fraction",
+    "success_probability",
+    "swap",
+    "swap_chain",
+    "transmissivity",
+    "werner_coefficients",
+    "werner_parameter",
+]

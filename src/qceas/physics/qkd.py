@@ -1,0 +1,36 @@
+"""Key rates of entanglement-based QKD (BBM92 / E91) in the asymptotic limit.
+
+With symmetric errors e in both bases, one-way error correction and privacy
+amplification leave a secret fraction of sifted bits (Shor & Preskill, PRL 85, 441
+(2000)):
+
+    r(e) = max(0, 1 − 2·h2(e)),   h2(e) = −e·log2(e) − (1−e)·log2(1−e)
+
+which is zero from e ≈ 0.110028 on: above that QBER no key is distilled (abort).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from qceas.physics._checks import in_range
+from qceas.physics.werner import FloatOrArray, _out
+
+#: QBER at which 1 − 2·h2(e) reaches zero (root of h2(e) = 1/2).
+QBER_THRESHOLD = 0.11002786443835955
+
+
+def binary_entropy(p: ArrayLike) -> FloatOrArray:
+    """Shannon entropy h2(p) in bits, with h2(0) = h2(1) = 0."""
+    x = in_range("p", p, 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(x * np.log2(x) + (1.0 - x) * np.log2(1.0 - x))
+    return _out(np.where((x == 0.0) | (x == 1.0), 0.0, h))
+
+
+def secret_fraction(qber: ArrayLike) -> FloatOrArray:
+    """Asymptotic secret bits per sifted bit, ``max(0, 1 − 2·h2(e))``."""
+    e = in_range("qber", qber, 0.0, 1.0)
+    h = np.asarray(binary_entropy(e))
+    return _out(np.where(e >= QBER_THRESHOLD, 0.0, np.maximum(0.0, 1.0 - 2.0 * h)))
