@@ -88,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UnknownNameError) as exc:
         print(f"qceas: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"qceas: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(summary_table(outcome.summary))
     if outcome.reused:
         print(f"(reused {outcome.reused} finished run(s) from {outcome.out})")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -58,7 +59,7 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, float):
-        return f"{value:g}"
+        return repr(value) if value.is_integer() else f"{value:g}"
     if isinstance(value, tuple):
         return _show(list(value))
     if isinstance(value, list):
@@ -91,7 +92,18 @@ def _choice(path: str, value: Any, allowed: Sequence[str]) -> None:
 
 def _positive(path: str, value: Any) -> None:
     if not _is_number(value) or not value > 0 or value == float("inf"):
-        raise _fail(path, value, "must be a finite number > 0")
+        raise _fail(path, value, "must be a finite number > 0" + _text_hint(value))
+
+
+def _text_hint(value: Any) -> str:
+    """YAML 1.1 reads ``1e-3`` (no dot) as text: say so when a number arrives as text."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return f" (YAML read {value} as text; write it with a dot, e.g. 1.0e-3)"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -225,7 +237,8 @@ class NoiseConfig:
     def _expand(self, name: str, n_nodes: int, n_qubits: int) -> list[Any]:
         spec = getattr(self, name)
         if isinstance(spec, Mapping):
-            noisy = round(spec["noisy_fraction"] * n_nodes)
+            # Round half up, as the data split does (Python's round() rounds to even).
+            noisy = math.floor(spec["noisy_fraction"] * n_nodes + 0.5)
             for key in ("low", "high"):
                 _check_qubit_count(f"noise.{name}.{key}", spec[key], n_qubits)
             return [spec["low"]] * (n_nodes - noisy) + [spec["high"]] * noisy
@@ -277,6 +290,25 @@ class OptimizerConfig:
         _positive("optimizer.learning_rate", self.learning_rate)
         if not isinstance(self.params, Mapping):
             raise _fail("optimizer.params", self.params, "must be a mapping")
+        if "learning_rate" in self.params:
+            raise ConfigError("optimizer.params.learning_rate: set optimizer.learning_rate")
+        factory = OPTIMIZERS.factory(self.name)
+        known: list[str] = (
+            [f.name for f in fields(factory)] if dataclasses.is_dataclass(factory) else []
+        )
+        for key, value in self.params.items():
+            if key not in known:
+                raise ConfigError(
+                    f"optimizer.params.{key}: unknown parameter of {self.name} "
+                    f"(known: {', '.join(k for k in known if k != 'learning_rate')})"
+                )
+            if not _is_number(value):
+                rule = "must be a number" + _text_hint(value)
+                raise _fail(f"optimizer.params.{key}", value, rule)
+        try:
+            factory(learning_rate=self.learning_rate, **self.params)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -344,10 +376,15 @@ class ExperimentConfig:
         return _plain(dataclasses.asdict(self))
 
     def fingerprint(self) -> str:
-        """A short hash of everything that changes the numbers (name and seeds excluded)."""
+        """A short hash of everything that changes a run's numbers.
+
+        Excluded: the name, the number of seeds and the list of strategies — each
+        (strategy, seed) run depends on neither, so an experiment can grow.
+        """
         body = self.to_dict()
         for key in ("name", "seeds"):
             body.pop(key)
+        body["training"].pop("strategies")
         blob = json.dumps(body, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -35,7 +35,7 @@ def _raises(raw: dict, message: str) -> None:
         ({"noise": {"readout_error": 2}}, "noise.readout_error = 2: must be in [0, 1]"),
         (
             {"noise": {"amplitude_damping": [[0.1, 0.2, 3.0, 0.0]]}},
-            "noise.amplitude_damping[0][2] = 3: must be in [0, 1]",
+            "noise.amplitude_damping[0][2] = 3.0: must be in [0, 1]",
         ),
         ({"noise": {"shots": 0}}, "noise.shots = 0: must be an integer >= 1"),
         ({"noise": {"shots": 1.5}}, "noise.shots = 1.5: must be an integer >= 1"),
@@ -170,7 +170,42 @@ def test_group_noise_takes_per_qubit_lists() -> None:
     models = noise.node_models(4, 4)
     assert models[0].amplitude_damping == (0.0,) * 4
     assert models[3].amplitude_damping == (0.05, 0.4, 0.05, 0.4)
-    with pytest.raises(ConfigError, match=re.escape("noise.amplitude_damping.high[1] = 2")):
+    with pytest.raises(ConfigError, match=re.escape("noise.amplitude_damping.high[1] = 2.0")):
         NoiseConfig(amplitude_damping={"low": 0.0, "high": [0.1, 2.0], "noisy_fraction": 0.5})
     with pytest.raises(ConfigError, match="a per-qubit list must have 3 entries"):
         noise.node_models(4, 3)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"optimizer": {"params": {"foo": 1}}},
+            "optimizer.params.foo: unknown parameter of adam (known: beta1, beta2, eps)",
+        ),
+        (
+            {"optimizer": {"params": {"learning_rate": 1}}},
+            "optimizer.params.learning_rate: set optimizer.learning_rate",
+        ),
+        (
+            {"optimizer": {"name": "sgd", "params": {"momentum": "0.9"}}},
+            "optimizer.params.momentum = '0.9': must be a number (YAML read 0.9 as text",
+        ),
+        ({"optimizer": {"params": {"eps": -1}}}, "optimizer.eps = -1: must be > 0"),
+        ({"seed": 1.0}, "seed = 1.0: must be an integer >= 0"),
+        (
+            {"optimizer": {"learning_rate": "1e-3"}},
+            "optimizer.learning_rate = '1e-3': must be a finite number > 0 (YAML read 1e-3 as "
+            "text; write it with a dot, e.g. 1.0e-3)",
+        ),
+    ],
+)
+def test_more_invalid_values(raw: dict, message: str) -> None:
+    _raises(raw, message)
+
+
+def test_group_noise_rounds_half_up() -> None:
+    noise = NoiseConfig(depolarizing={"low": 0.0, "high": 0.5, "noisy_fraction": 0.5})
+    for count, noisy in [(3, 2), (5, 3), (7, 4)]:
+        models = noise.node_models(count, 1)
+        assert sum(m.depolarizing[0] == 0.5 for m in models) == noisy

@@ -77,3 +77,33 @@ def test_cli_run_validate_and_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "no built-in scenario or config file" in capsys.readouterr().err
     assert main(["scenarios"]) == 0
     assert "quick" in capsys.readouterr().out
+
+
+def test_a_failed_build_does_not_lock_the_directory(tmp_path: Path) -> None:
+    too_many = from_dict({**TINY, "nodes": {"count": 500}, "noise": {}})
+    with pytest.raises(ConfigError, match="must be <= the number of training samples"):
+        run_experiment(too_many, tmp_path, progress=False)
+    run_experiment(from_dict(TINY), tmp_path, progress=False, plot=False)
+
+
+def test_adding_a_strategy_or_seeds_reuses_finished_runs(tmp_path: Path) -> None:
+    one = from_dict({**TINY, "seeds": 1, "training": {**TINY["training"], "strategies": ["qfi"]}})
+    run_experiment(one, tmp_path, progress=False, plot=False)
+    grown = run_experiment(from_dict(TINY), tmp_path, progress=False, plot=False)
+    assert grown.reused == 1
+    assert grown.computed == 3
+
+
+def test_single_node_runs_plot_without_warnings(tmp_path: Path) -> None:
+    config = from_dict({**TINY, "seeds": 1, "nodes": {"count": 1}, "noise": {}})
+    run_experiment(config, tmp_path, progress=False)  # warnings are errors in this suite
+    assert (tmp_path / "grad_variance.png").is_file()
+
+
+def test_cli_refuses_an_out_path_that_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    assert main(["run", "quick", "--out", str(target), "--quiet", "--rounds", "1"]) == 2
+    assert "exists and is not a directory" in capsys.readouterr().err

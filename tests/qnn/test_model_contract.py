@@ -535,3 +535,40 @@ def test_bad_call_arguments() -> None:
         )
     with raises("rng: a numpy Generator is needed when any node has finite shots"):
         model.evaluate_nodes(params, [(x, y)], [NoiseModel.build(4, shots=100)])
+
+
+def test_noise_model_built_directly_is_validated() -> None:
+    with pytest.raises(
+        ValueError, match=re.escape("noise.depolarizing[0] = 1.5: must be in [0, 1]")
+    ):
+        NoiseModel(2, depolarizing=(1.5, 0.0))
+    with pytest.raises(ValueError, match=re.escape("noise.shots = 0: must be a positive integer")):
+        NoiseModel(2, shots=0)
+    with pytest.raises(ValueError, match="must be one number or 2 numbers"):
+        NoiseModel(2, readout_error=(0.1, 0.1, 0.1))
+    assert NoiseModel(2).depolarizing == (0.0, 0.0)
+
+
+def test_qnn_rejects_non_integer_classes_and_non_numeric_scale() -> None:
+    with pytest.raises(ValueError, match=re.escape("model.n_classes = 2.5: must be an integer")):
+        QNN(3, 1, n_classes=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=re.escape("model.output_scale = '5': must be a number")):
+        QNN(3, 1, output_scale="5")  # type: ignore[arg-type]
+
+
+def test_density_matrix_path_above_the_pauli_limit_matches_finite_differences() -> None:
+    # Six qubits: noisy nodes run on density matrices (the Pauli kernels stop at 5).
+    rng = np.random.default_rng(21)
+    model = QNN(6, 1, n_classes=2, noise=NoiseModel.build(6, depolarizing=0.05))
+    params = model.init_params(rng=rng)
+    x, y = rng.uniform(0, np.pi, (2, 6)), np.array([0, 1])
+    grad = model.gradient(params, x, y)
+    eps = 1e-5
+    for i in (0, 5, 11):
+        step = np.zeros_like(params)
+        step[i] = eps
+        fd = (model.loss(params + step, x, y) - model.loss(params - step, x, y)) / (2 * eps)
+        assert grad[i] == pytest.approx(fd, abs=1e-7)
+    qfi = model.quantum_fisher(params, x)
+    assert np.allclose(qfi, qfi.T)
+    assert np.linalg.eigvalsh(qfi).min() > -1e-10

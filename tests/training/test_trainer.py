@@ -61,3 +61,17 @@ def test_minibatches_are_drawn_per_round() -> None:
     batches = [trainer._batch() for _ in range(2)]
     assert all(x.shape[0] == 5 for x, _ in batches[0])
     assert any(not np.array_equal(a[0], b[0]) for a, b in zip(*batches, strict=True))
+
+
+def test_minibatch_rounds_weight_nodes_by_shard_size() -> None:
+    config = from_dict(
+        {
+            "data": {"split": "dirichlet", "alpha": 0.3},
+            "training": {"rounds": 1, "batch_size": 4},
+        }
+    )
+    trainer = Trainer(build_scenario(config, 0), "fedavg")
+    sizes = trainer.shard_sizes
+    assert len(set(sizes.tolist())) > 1  # the split is uneven
+    weights = np.array(trainer.step().node_weights)
+    np.testing.assert_allclose(weights, sizes / sizes.sum())

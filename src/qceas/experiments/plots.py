@@ -54,7 +54,14 @@ def plot_metric(
         ax.fill_between(rounds, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("round")
     ax.set_ylabel(ylabel)
-    if log:
+    positive = [
+        v
+        for strategy in strategies
+        for s in seeds
+        for v in (getattr(r, metric) for r in runs[(strategy, s)])
+        if v > 0
+    ]
+    if log and positive:  # e.g. one node: the spread is 0 and a log axis has nothing to show
         ax.set_yscale("log")
     suffix = f" (mean and 95% CI over {len(seeds)} seeds)" if len(seeds) > 1 else ""
     ax.set_title(title + suffix, fontsize=10)

@@ -3,9 +3,11 @@
 Every finished (strategy, seed) run is saved at once under ``DIR/runs/``; the tables,
 summary and plots are rebuilt from those files after each run. Rerunning the same
 command after an interruption reuses every finished run (checked by the config's
-fingerprint) and computes only the missing ones, so the final files are identical to
-an uninterrupted run. A directory that holds results of a *different* config is
-refused rather than mixed.
+fingerprint) and computes only the missing ones, so ``metrics.csv`` and
+``node_metrics.csv`` are identical to an uninterrupted run's (``summary.json`` differs
+only in its timing and reuse counts). Adding seeds or strategies to a finished
+experiment computes only the new runs. A directory that holds results of a
+*different* config is refused rather than mixed.
 """
 
 from __future__ import annotations
@@ -35,14 +37,20 @@ class RunOutcome:
 
 
 def _check_directory(out: Path, config: ExperimentConfig) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a directory")
     stamp = out / "fingerprint.txt"
-    if stamp.is_file() and stamp.read_text().strip() != config.fingerprint():
+    has_runs = (out / "runs").is_dir() and any((out / "runs").glob("*.json"))
+    if has_runs and stamp.is_file() and stamp.read_text().strip() != config.fingerprint():
         raise ConfigError(
             f"--out {out}: holds results of a different config (fingerprint "
             f"{stamp.read_text().strip()} != {config.fingerprint()}); "
             "choose another directory or delete it"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
     results.write_atomic(stamp, config.fingerprint() + "\n")
     results.write_atomic(out / "config.yaml", dump_yaml(config))
 

@@ -61,7 +61,8 @@ def ry_batch(angles: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """An integer (Python or numpy), but not a bool."""
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
@@ -92,19 +93,11 @@ class Ansatz:
     topology: Topology = "ring"
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.n_qubits, bool)
-            or not isinstance(self.n_qubits, int | np.integer)
-            or not (1 <= self.n_qubits <= MAX_QUBITS)
-        ):
+        if not is_int(self.n_qubits) or not 1 <= self.n_qubits <= MAX_QUBITS:
             raise ValueError(
                 f"model.n_qubits = {self.n_qubits!r}: must be an integer in [1, {MAX_QUBITS}]"
             )
-        if (
-            isinstance(self.layers, bool)
-            or not isinstance(self.layers, int | np.integer)
-            or self.layers < 1
-        ):
+        if not is_int(self.layers) or self.layers < 1:
             raise ValueError(f"model.layers = {self.layers!r}: must be an integer >= 1")
         for field, value, allowed in (
             ("encoding", self.encoding, ENCODINGS),

@@ -4,8 +4,14 @@
 ``gradient``, ``quantum_fisher``) use the model's own noise; ``evaluate_nodes`` runs
 many nodes, each with its own noise and data shard, in one batched pass — the hot path
 of a training round. Rows (one input of one node) are processed in chunks sized to a
-memory budget, noiseless nodes on the statevector path and noisy ones on the
-density-matrix path.
+memory budget: noiseless nodes on the statevector path, noisy ones in the
+Pauli-transfer representation up to ``MAX_PAULI_QUBITS`` qubits and on density
+matrices above (``simulate``).
+
+With finite shots, the random draws of a node depend on how rows are grouped into
+chunks (nodes of the same kind share chunks in node order), so adding or removing a
+node changes the shot noise of others; the numbers stay a deterministic function of
+(config, seed).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qceas.qnn.ansatz import Ansatz
+from qceas.qnn.ansatz import Ansatz, is_int
 from qceas.qnn.fisher import qfi_mixed, qfi_pure
 from qceas.qnn.noise import NoiseModel
 from qceas.qnn.pauli import MAX_PAULI_QUBITS
@@ -35,7 +41,9 @@ if TYPE_CHECKING:  # pragma: no cover
 Readout = Literal["multiclass", "binary"]
 READOUTS: tuple[str, ...] = ("multiclass", "binary")
 
-#: Complex numbers held at once by the batched kernels (per chunk of rows): 2^21 ≈ 32 MiB.
+#: Operator entries (states, tangents, shifted states) per chunk of rows: 2^21, about
+#: 32 MiB of complex numbers. Scratch copies and the QFI's temporaries come on top (a
+#: few times this), and a chunk holds at least one row whatever its size.
 CHUNK_BUDGET = 1 << 21
 
 
@@ -48,7 +56,9 @@ class NodeEvaluation:
         gradient: (K, P) gradient of that loss (exact, or the shot-noise estimate).
         qfi: (K, P, P) QFI averaged over each node's shard, or None if not requested.
         accuracy: (K,) training accuracy each node measures on its shard.
-        samples: (K,) shard sizes.
+        samples: (K,) inputs each node evaluated this round (its minibatch).
+        data_sizes: (K,) training samples each node holds (its whole shard), the n_k of
+            sample-weighted aggregation; None when every node evaluated its whole shard.
     """
 
     loss: NDArray[np.float64]
@@ -56,6 +66,12 @@ class NodeEvaluation:
     qfi: NDArray[np.float64] | None
     accuracy: NDArray[np.float64]
     samples: NDArray[np.int64]
+    data_sizes: NDArray[np.int64] | None = None
+
+    @property
+    def sizes(self) -> NDArray[np.int64]:
+        """n_k for weighting: the shard sizes, or the evaluated counts if not given."""
+        return self.samples if self.data_sizes is None else self.data_sizes
 
 
 class QNN:
@@ -99,6 +115,10 @@ class QNN:
             entangler=entangler,  # type: ignore[arg-type]
             topology=topology,  # type: ignore[arg-type]
         )
+        if not is_int(n_classes):
+            raise ValueError(f"model.n_classes = {n_classes!r}: must be an integer")
+        if isinstance(output_scale, bool) or not isinstance(output_scale, int | float):
+            raise ValueError(f"model.output_scale = {output_scale!r}: must be a number > 0")
         if readout not in READOUTS:
             raise ValueError(f"model.readout = {readout!r}: must be one of {', '.join(READOUTS)}")
         if readout == "binary" and n_classes != 2:
@@ -302,6 +322,7 @@ class QNN:
         *,
         qfi: bool = False,
         rng: np.random.Generator | None = None,
+        data_sizes: ArrayLike | None = None,
     ) -> NodeEvaluation:
         """Loss, gradient (and QFI) of every node on its own shard, batched.
 
@@ -311,6 +332,7 @@ class QNN:
             noises: one NoiseModel per node.
             qfi: also compute each node's shard-averaged QFI.
             rng: needed when any node has finite shots.
+            data_sizes: (K,) shard sizes when ``shards`` are minibatches of them.
 
         With finite shots a node's loss uses sampled expectations and its gradient the
         parameter-shift estimate from sampled shifted expectations (``readout``); its
@@ -396,6 +418,7 @@ class QNN:
             qfi=None if qfi_sum is None else qfi_sum / norm[:, None, None],
             accuracy=correct / norm,
             samples=samples,
+            data_sizes=None if data_sizes is None else np.asarray(data_sizes, dtype=np.int64),
         )
 
     def _node_rows(

@@ -28,9 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from qceas.qnn.ansatz import is_int
 
 
 def _per_qubit(name: str, value: float | Sequence[float], n_qubits: int) -> tuple[float, ...]:
@@ -82,17 +85,14 @@ class NoiseModel:
         readout_error: float | Sequence[float] = 0.0,
         shots: int | None = None,
     ) -> NoiseModel:
-        """Validate and expand scalar-or-per-qubit values into a NoiseModel."""
-        if shots is not None and (
-            isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1
-        ):
-            raise ValueError(f"noise.shots = {shots!r}: must be a positive integer or null")
+        """A NoiseModel from scalar-or-per-qubit values (validated in ``__post_init__``)."""
         return cls(
             n_qubits=n_qubits,
-            depolarizing=_per_qubit("depolarizing", depolarizing, n_qubits),
-            amplitude_damping=_per_qubit("amplitude_damping", amplitude_damping, n_qubits),
-            readout_error=_per_qubit("readout_error", readout_error, n_qubits),
-            shots=None if shots is None else int(shots),
+            # __post_init__ validates and expands scalars to one value per qubit.
+            depolarizing=cast(tuple[float, ...], depolarizing),
+            amplitude_damping=cast(tuple[float, ...], amplitude_damping),
+            readout_error=cast(tuple[float, ...], readout_error),
+            shots=shots,
         )
 
     @classmethod
@@ -100,9 +100,16 @@ class NoiseModel:
         return cls.build(n_qubits)
 
     def __post_init__(self) -> None:
+        if not is_int(self.n_qubits) or self.n_qubits < 1:
+            raise ValueError(f"noise.n_qubits = {self.n_qubits!r}: must be an integer >= 1")
         for name in ("depolarizing", "amplitude_damping", "readout_error"):
-            if len(getattr(self, name)) == 0:
-                object.__setattr__(self, name, (0.0,) * self.n_qubits)
+            value = getattr(self, name)
+            value = 0.0 if isinstance(value, tuple) and len(value) == 0 else value
+            object.__setattr__(self, name, _per_qubit(name, value, self.n_qubits))
+        shots = self.shots
+        if shots is not None and (not is_int(shots) or shots < 1):
+            raise ValueError(f"noise.shots = {shots!r}: must be a positive integer or null")
+        object.__setattr__(self, "shots", None if shots is None else int(shots))
 
     def exact(self) -> NoiseModel:
         """The same channels with exact expectation values (no shot noise)."""
@@ -161,17 +168,3 @@ class LayerChannel:
             flow = self.m01[:, q].reshape(shape) * x11 - self.m10[:, q].reshape(shape) * x00
             x00 += flow
             x11 -= flow
-
-
-def apply_channels(
-    rho: NDArray[np.complex128],
-    depolarizing: ArrayLike,
-    amplitude_damping: ArrayLike,
-    n_qubits: int,
-) -> None:
-    """Apply per-qubit depolarizing then amplitude damping to (M, R, d, d) ops in place.
-
-    Convenience wrapper over ``LayerChannel`` (which batches should build once).
-    """
-    del n_qubits
-    LayerChannel(depolarizing, amplitude_damping).apply(rho)

@@ -16,8 +16,12 @@ likewise. The QFI bounds how much a parameter change can change *any* measuremen
 node's circuit can carry per shot, whatever the observable. The trace is basis-free
 (it does not depend on how parameters are labelled), needs no matrix inverse (the QFI
 of an over-parametrised circuit is singular), is additive over parameters and costs
-nothing once F̄_k is known. Multiplying by n_k keeps the estimator unbiased in the
-homogeneous case: when every node has the same noise, ``qfi`` equals ``fedavg``.
+nothing once F̄_k is known. Multiplying by n_k keeps the rule close to ``fedavg`` in the
+homogeneous case: when every node has the same noise and iid data, the τ_k differ only
+through the inputs of each shard, and ``qfi`` weights approach ``fedavg``'s.
+
+n_k is the node's shard size (``NodeEvaluation.sizes``), also when a round evaluates
+minibatches.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ class FedAvg:
     needs_qfi: bool = False
 
     def weights(self, evaluation: NodeEvaluation) -> NDArray[np.float64]:
-        return normalise(evaluation.samples.astype(float))
+        return normalise(evaluation.sizes.astype(float))
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ class QFIWeighted:
         if evaluation.qfi is None:
             raise ValueError("strategy qfi: the round was evaluated without QFI")
         tau = np.clip(qfi_scalar(evaluation.qfi), 0.0, None)
-        return normalise(evaluation.samples * tau**self.power)
+        return normalise(evaluation.sizes * tau**self.power)
 
 
 STRATEGIES.register("fedavg")(FedAvg)

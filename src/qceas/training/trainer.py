@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas.qnn.readout import loss_and_cotangent
+from qceas.qnn.readout import class_probabilities, loss_and_cotangent
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
 from qceas.training.scenario import Scenario
 from qceas.training.strategies import STRATEGIES, Strategy, qfi_scalar
@@ -68,6 +68,7 @@ class Trainer:
         )
         self.rng = np.random.default_rng(strategy_seed(scenario.seed, strategy))
         self.params = scenario.initial_params.copy()
+        self.shard_sizes = np.array([y.shape[0] for _, y in scenario.shards], dtype=np.int64)
         self.opt_state = self.optimizer.init(self.params)
         self.round = 0
 
@@ -89,8 +90,8 @@ class Trainer:
         model, data = self.scenario.model, self.scenario.dataset
         expect = model.expectations(self.params, data.x_test)
         loss, _ = loss_and_cotangent(expect, data.y_test, model.readout, model.output_scale)
-        pred = model.predict(self.params, data.x_test)
-        return float(loss.mean()), float(np.mean(pred == data.y_test))
+        probs = class_probabilities(expect, model.readout, model.output_scale)
+        return float(loss.mean()), float(np.mean(np.argmax(probs, axis=-1) == data.y_test))
 
     def initial_record(self) -> RoundRecord:
         test_loss, test_acc = self.test_metrics()
@@ -102,14 +103,19 @@ class Trainer:
         sc = self.scenario
         want_qfi = self.strategy.needs_qfi or sc.config.training.track_qfi
         evaluation = sc.model.evaluate_nodes(
-            self.params, self._batch(), sc.noises, qfi=want_qfi, rng=self.rng
+            self.params,
+            self._batch(),
+            sc.noises,
+            qfi=want_qfi,
+            rng=self.rng,
+            data_sizes=self.shard_sizes,
         )
         weights = self.strategy.weights(evaluation)
         aggregate = weights @ evaluation.gradient
         self.params, self.opt_state = self.optimizer.step(self.params, aggregate, self.opt_state)
         self.round += 1
         test_loss, test_acc = self.test_metrics()
-        share = evaluation.samples / evaluation.samples.sum()
+        share = self.shard_sizes / self.shard_sizes.sum()
         spread = np.sum((evaluation.gradient - aggregate) ** 2, axis=1)
         node_qfi = () if evaluation.qfi is None else tuple(qfi_scalar(evaluation.qfi).tolist())
         return RoundRecord(
