@@ -12,7 +12,9 @@ PennyLane channels:
 
 The QNode returns the expectation of Z on each measured qubit (a tuple, one entry per
 class for multiclass readout; one entry for binary readout). A noiseless model goes to
-``default.qubit``, a noisy one to ``default.mixed``, unless a device is given.
+``default.qubit``, a noisy one to ``default.mixed``, unless a device is given. The
+node's ``shots`` are not carried over: the QNode returns exact expectations, and a
+user who wants sampling sets it on the PennyLane side (``qml.set_shots``).
 PennyLane is an optional dependency (extra ``oracle``), imported only here.
 """
 
