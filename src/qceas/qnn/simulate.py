@@ -214,6 +214,10 @@ def propagate(
     tangents = tangents or shift_means
     if plan is None or (mixed and use_pauli and plan[0].transfer_t is None):
         plan = plan_layers(ansatz, params, pauli=mixed and use_pauli)
+    if mixed and use_pauli:
+        return _propagate_pauli(
+            ansatz, plan, angles, dep, amp, tangents=tangents, shift_means=shift_means
+        )
     per_layer = ansatz.params_per_layer
     # Re-uploading applies ⊗RY(x) again before every layer after the first.
     encoders = ansatz.encoding_unitaries(angles) if ansatz.encoding == "reupload" else None
@@ -234,11 +238,6 @@ def propagate(
             ops[:stop] = ops[:stop] @ plan[layer].unitary.T
         tan = np.moveaxis(ops[1:], 0, 1) if tangents else None
         return Propagated("pure", n, ops[0], tan, None)
-
-    if use_pauli:
-        return _propagate_pauli(
-            ansatz, plan, angles, dep, amp, tangents=tangents, shift_means=shift_means
-        )
 
     # core[0] is ρ, core[1 + i] is ∂_iρ; shf[i] is S_i. Prefixes stay contiguous.
     core = np.zeros((1 + (big_p if tangents else 0), rows, d, d), dtype=complex)
