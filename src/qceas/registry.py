@@ -50,9 +50,7 @@ class Registry(Generic[T]):
             return self._entries[name]
         except KeyError:
             known = ", ".join(sorted(self._entries)) or "(none)"
-            raise UnknownNameError(
-                f"unknown {self.kind} {name!r}: known {self.kind}s are {known}"
-            ) from None
+            raise UnknownNameError(f"unknown {self.kind} {name!r} (known: {known})") from None
 
     def get(self, name: str, **params: Any) -> T:
         """Build the plugin registered as ``name`` with keyword ``params``."""

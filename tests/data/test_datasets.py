@@ -274,10 +274,7 @@ def test_validation_messages(kwargs: dict[str, object], message: str) -> None:
 
 
 def test_unknown_dataset_lists_the_known_ones() -> None:
-    message = (
-        "unknown dataset 'foo': known datasets are "
-        "breast_cancer, circles, digits, iris, moons, wine"
-    )
+    message = "unknown dataset 'foo' (known: breast_cancer, circles, digits, iris, moons, wine)"
     with pytest.raises(UnknownNameError, match=re.escape(message)):
         load_dataset("foo", n_features=2, rng=rng())
 
