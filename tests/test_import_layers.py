@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "attacks": {"attacks"} | LOW | {"config"},
     "consensus": {"consensus"} | LOW | {"config"},
     "security": {"security"} | LOW | {"config"},
+    "scheduling": {"scheduling", "network"} | LOW | {"config"},
     "config": {"config", "qnn", "data", "training"} | LOW,
     "training": {"training", "qnn", "data", "config"} | LOW,
     "experiments": {"experiments", "training", "qnn", "data", "config"} | LOW,
