@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     x_all = np.concatenate([x for x, _ in scenario.shards])
     y_all = np.concatenate([y for _, y in scenario.shards])
     ideal = NoiseModel.ideal(model.n_qubits)
-    strategies = list(config.training.strategies)
+    # Strategies that weight a plain mean (fedavg, qfi); robust rules are not compared here.
+    strategies = [s for s in config.training.strategies if hasattr(STRATEGIES.get(s), "weights")]
     trainer = Trainer(scenario, args.train_with)
     rng = np.random.default_rng([config.seed, 12345])
     done = 0

@@ -3,8 +3,9 @@
 Lower layers never import higher ones: ``physics`` imports nothing of ours; ``qnn``,
 ``data`` (and later ``network``, ``attacks``, ``consensus``, ``security``) import only
 ``physics``, ``registry`` and themselves; ``config`` may also read the plugin
-registries of ``qnn``, ``data`` and ``training`` to validate names; nothing imports
-``experiments`` or ``cli`` but themselves.
+registries of ``qnn``, ``data``, ``attacks`` and ``training`` to validate names;
+``training`` composes the lower layers; nothing imports ``experiments`` or ``cli`` but
+themselves.
 """
 
 from __future__ import annotations
@@ -27,8 +28,19 @@ ALLOWED: dict[str, set[str]] = {
     "consensus": {"consensus"} | LOW | {"config"},
     "security": {"security"} | LOW | {"config"},
     "scheduling": {"scheduling", "network"} | LOW | {"config"},
-    "config": {"config", "qnn", "data", "training"} | LOW,
-    "training": {"training", "qnn", "data", "config"} | LOW,
+    "config": {"config", "qnn", "data", "training", "attacks"} | LOW,
+    "training": {
+        "training",
+        "qnn",
+        "data",
+        "config",
+        "consensus",
+        "attacks",
+        "security",
+        "network",
+        "scheduling",
+    }
+    | LOW,
     "experiments": {"experiments", "training", "qnn", "data", "config"} | LOW,
     "cli": {"cli", "experiments", "training", "config"} | LOW,
 }

@@ -340,6 +340,61 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class AdversaryConfig:
+    """Byzantine nodes and network attackers (``qceas.training.transport``)."""
+
+    fraction: float = 0.0
+    attack: str = "alie"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    qfi_inflation: float = 0.0
+    sybils: int = 0
+    tamper: float = 0.0
+    tamper_scale: float = 1.0
+    eavesdrop: float = 0.0
+
+    def __post_init__(self) -> None:
+        from qceas.attacks import ATTACKS
+
+        if not _is_number(self.fraction) or not 0 <= self.fraction < 0.5:
+            raise _fail("adversary.fraction", self.fraction, "must be in [0, 0.5)")
+        _choice("adversary.attack", self.attack, ["none", *ATTACKS.names()])
+        if not isinstance(self.params, Mapping):
+            raise _fail("adversary.params", self.params, "must be a mapping")
+        if self.attack != "none":
+            try:
+                ATTACKS.get(self.attack, **dict(self.params))
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"adversary.params: {exc}") from None
+        if not _is_number(self.qfi_inflation) or self.qfi_inflation < 0:
+            raise _fail("adversary.qfi_inflation", self.qfi_inflation, "must be a number >= 0")
+        if 0 < self.qfi_inflation < 1:
+            raise _fail("adversary.qfi_inflation", self.qfi_inflation, "must be 0 (off) or >= 1")
+        _int("adversary.sybils", self.sybils, 0)
+        _unit("adversary.tamper", self.tamper)
+        _positive("adversary.tamper_scale", self.tamper_scale)
+        _unit("adversary.eavesdrop", self.eavesdrop)
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """Key supply for authentication (``qceas.security``): pairs per node per round."""
+
+    pairs_per_round: int = 2000
+    link_fidelity: float = 0.95
+    sample_fraction: float = 0.1
+    ec_efficiency: float = 1.16
+
+    def __post_init__(self) -> None:
+        _int("security.pairs_per_round", self.pairs_per_round, 1)
+        if not _is_number(self.link_fidelity) or not 0.25 <= self.link_fidelity <= 1:
+            raise _fail("security.link_fidelity", self.link_fidelity, "must be in [0.25, 1]")
+        if not _is_number(self.sample_fraction) or not 0 < self.sample_fraction < 1:
+            raise _fail("security.sample_fraction", self.sample_fraction, "must be in (0, 1)")
+        if not _is_number(self.ec_efficiency) or self.ec_efficiency < 1:
+            raise _fail("security.ec_efficiency", self.ec_efficiency, "must be a number >= 1")
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A whole experiment: what to train, on what, over which seeds and strategies."""
 
@@ -352,6 +407,8 @@ class ExperimentConfig:
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    adversary: AdversaryConfig = field(default_factory=AdversaryConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -404,6 +461,8 @@ SECTIONS: dict[str, type] = {
     "noise": NoiseConfig,
     "optimizer": OptimizerConfig,
     "training": TrainingConfig,
+    "adversary": AdversaryConfig,
+    "security": SecurityConfig,
 }
 
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from qceas.qnn import NodeEvaluation
 from qceas.training import STRATEGIES, qfi_scalar
+from qceas.training.transport import Delivery
 
 
 def _evaluation(rng: np.random.Generator, k: int, p: int = 3) -> NodeEvaluation:
@@ -30,10 +31,82 @@ def _permute(ev: NodeEvaluation, order: np.ndarray) -> NodeEvaluation:
     )
 
 
+def _delivery(rng: np.random.Generator, k: int, p: int = 3) -> Delivery:
+    return Delivery(
+        updates=rng.normal(size=(k, p)),
+        claims=rng.uniform(0.1, 1.0, size=k),
+        sizes=rng.integers(1, 50, size=k).astype(float),
+        accepted=np.ones(k, dtype=bool),
+        byzantine=np.zeros(k, dtype=bool),
+        refused_no_key=0,
+        rejected=0,
+        tampered=0,
+        aborted_keys=0,
+    )
+
+
+def _permute_delivery(d: Delivery, order: np.ndarray) -> Delivery:
+    return Delivery(
+        d.updates[order],
+        d.claims[order],
+        d.sizes[order],
+        d.accepted[order],
+        d.byzantine[order],
+        0,
+        0,
+        0,
+        0,
+    )
+
+
 @pytest.mark.parametrize("name", STRATEGIES.names())
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 12))
-def test_contract_weights_are_a_distribution_and_equivariant(name: str, seed: int, k: int) -> None:
+def test_contract_aggregate_is_weighted_and_equivariant(name: str, seed: int, k: int) -> None:
+    rng = np.random.default_rng(seed)
+    strategy = STRATEGIES.get(name)
+    d = _delivery(rng, k)
+    before = d.updates.copy()
+    aggregate, w = strategy.aggregate(d)
+    np.testing.assert_array_equal(d.updates, before)  # inputs never modified
+    assert aggregate.shape == (3,)
+    assert w.shape == (k,)
+    assert np.all(w >= 0)
+    assert np.isclose(w.sum(), 1.0)
+    # Inside the coordinate-wise box of the updates (every registered rule guarantees it).
+    assert np.all(aggregate >= d.updates.min(axis=0) - 1e-12)
+    assert np.all(aggregate <= d.updates.max(axis=0) + 1e-12)
+    order = rng.permutation(k)
+    agg2, w2 = strategy.aggregate(_permute_delivery(d, order))
+    np.testing.assert_allclose(w2, w[order], atol=1e-12)
+    np.testing.assert_allclose(agg2, aggregate, atol=1e-12)
+
+
+def test_dropped_messages_get_no_weight() -> None:
+    d = _delivery(np.random.default_rng(5), 4)
+    gone = Delivery(
+        np.where(np.array([[1], [0], [1], [1]]) == 1, d.updates, np.nan),
+        d.claims,
+        d.sizes,
+        np.array([True, False, True, True]),
+        d.byzantine,
+        0,
+        1,
+        0,
+        0,
+    )
+    for name in STRATEGIES.names():
+        aggregate, w = STRATEGIES.get(name).aggregate(gone)
+        assert w[1] == 0
+        assert np.all(np.isfinite(aggregate))
+
+
+@pytest.mark.parametrize("name", ["fedavg", "qfi"])
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 12))
+def test_mean_rules_weights_are_a_distribution_and_equivariant(
+    name: str, seed: int, k: int
+) -> None:
     rng = np.random.default_rng(seed)
     strategy = STRATEGIES.get(name)
     ev = _evaluation(rng, k)

@@ -88,7 +88,7 @@ class DataAttack(Protocol):
     def __call__(
         self, labels: ArrayLike, n_classes: int, *, rng: np.random.Generator | None = None
     ) -> NDArray[np.int64]:
-        """The poisoned copy of ``labels``."""
+        """The skipped copy of ``labels``."""
         ...
 
 

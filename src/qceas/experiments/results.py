@@ -43,6 +43,11 @@ METRIC_COLUMNS = (
     "qfi_max",
     "weight_min",
     "weight_max",
+    "byzantine_weight",
+    "rejected_updates",
+    "refused_no_key",
+    "tampered",
+    "skipped",
 )
 NODE_COLUMNS = ("strategy", "seed", "round", "node", "qfi", "weight", "loss")
 #: Rounds averaged for the "tail" accuracy, which is steadier than the last round alone.
@@ -111,6 +116,11 @@ def metric_rows(strategy: str, seed: int, records: Iterable[RoundRecord]) -> lis
                 "qfi_max": _stat(r.node_qfi, np.max),
                 "weight_min": _stat(r.node_weights, np.min),
                 "weight_max": _stat(r.node_weights, np.max),
+                "byzantine_weight": r.byzantine_weight,
+                "rejected_updates": r.rejected_updates,
+                "refused_no_key": r.refused_no_key,
+                "tampered": r.tampered,
+                "skipped": int(r.skipped),
             }
         )
     return rows
@@ -193,6 +203,12 @@ def summarize(
             "final_train_loss": mean_ci95([r[-1].train_loss for r in recs]),
             "mean_grad_variance": float(
                 np.mean([np.mean([x.grad_variance for x in r[1:]]) for r in recs])
+            ),
+            "rejected_updates": int(sum(x.rejected_updates for r in recs for x in r)),
+            "refused_no_key": int(sum(x.refused_no_key for r in recs for x in r)),
+            "skipped_rounds": int(sum(x.skipped for r in recs for x in r)),
+            "mean_byzantine_weight": float(
+                np.mean([np.mean([x.byzantine_weight for x in r[1:]]) for r in recs])
             ),
         }
     for i, a in enumerate(strategies):

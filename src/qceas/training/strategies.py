@@ -6,7 +6,13 @@ when it asks for them, QFIs) to non-negative weights summing to one; the aggrega
 
 * ``fedavg`` — sample-weighted mean, ``w_k ∝ n_k`` (McMahan et al., AISTATS 2017).
 * ``qfi`` — QFI-weighted mean, ``w_k ∝ n_k · τ_k^γ`` with ``τ_k = tr(F̄_k)/P``, the mean
-  eigenvalue of node k's shard-averaged QFI, and γ = ``power`` (default 1).
+  eigenvalue of node k's shard-averaged QFI, and γ = ``power`` (default 1). It takes
+  the claims at face value.
+* ``ceas`` — only authenticated updates, QFI claims verified (clipped to the median of
+  all claims), then the weighted coordinate-wise median (``qceas.consensus.ceas``).
+
+``fedavg`` and ``qfi`` receive updates unauthenticated and do not sanitise them, as the
+entanglement-oblivious baselines do.
 
 Why the trace of the QFI. Noise contracts the state space: under global depolarizing
 noise of strength p the whole QFI matrix is scaled by ``c(p) = (1-p)²/(1-p+2p/d)``
@@ -32,21 +38,42 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from qceas.consensus.ceas import CEASRule
 from qceas.qnn.model import NodeEvaluation
 from qceas.registry import Registry
+from qceas.training.transport import Delivery
 
 
 class Strategy(Protocol):
-    """Turns one round's node evaluations into aggregation weights."""
+    """Turns what reached the aggregator in one round into the aggregate update."""
 
     @property
     def needs_qfi(self) -> bool:
-        """Whether ``weights`` reads ``evaluation.qfi``."""
+        """Whether the nodes must compute (and claim) their QFI."""
         ...
 
-    def weights(self, evaluation: NodeEvaluation) -> NDArray[np.float64]:
-        """(K,) non-negative weights that sum to 1."""
+    @property
+    def authenticates(self) -> bool:
+        """Whether updates travel through the authenticated channel."""
         ...
+
+    def aggregate(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The (P,) aggregate and the (M,) weights given to each identity."""
+        ...
+
+
+def _weighted_mean(
+    delivery: Delivery, raw: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Mean of the arrived updates with weights ∝ raw; no sanitising (a NaN propagates)."""
+    if not delivery.accepted.any():
+        return np.full(delivery.updates.shape[1], np.nan), np.zeros(delivery.accepted.size)
+    weights = np.where(delivery.accepted, raw, 0.0)
+    if weights.sum() <= 0:
+        weights = delivery.accepted.astype(float)
+    weights = normalise(np.asarray(weights, dtype=float))
+    rows = delivery.accepted
+    return weights[rows] @ delivery.updates[rows], weights
 
 
 STRATEGIES: Registry[Strategy] = Registry("strategy")
@@ -70,9 +97,13 @@ class FedAvg:
     """Sample-weighted mean of node gradients."""
 
     needs_qfi: bool = False
+    authenticates: bool = False
 
     def weights(self, evaluation: NodeEvaluation) -> NDArray[np.float64]:
         return normalise(evaluation.sizes.astype(float))
+
+    def aggregate(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        return _weighted_mean(delivery, delivery.sizes)
 
 
 @dataclass(frozen=True)
@@ -81,6 +112,7 @@ class QFIWeighted:
 
     power: float = 1.0
     needs_qfi: bool = True
+    authenticates: bool = False
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.power) and self.power >= 0):
@@ -92,6 +124,39 @@ class QFIWeighted:
         tau = np.clip(qfi_scalar(evaluation.qfi), 0.0, None)
         return normalise(evaluation.sizes * tau**self.power)
 
+    def aggregate(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        # Naive: the claims are taken at face value (what QFI inflation exploits).
+        tau = np.clip(np.nan_to_num(delivery.claims, nan=0.0), 0.0, None)
+        return _weighted_mean(delivery, delivery.sizes * tau**self.power)
+
+
+@dataclass(frozen=True)
+class CEASStrategy:
+    """The CEAS rule: authenticated updates, verified QFI weights, a robust core.
+
+    See ``qceas.consensus.ceas``; the inner aggregator is the weighted coordinate-wise
+    median by default.
+    """
+
+    inner: str = "median"
+    spread: float = 0.0
+    needs_qfi: bool = True
+    authenticates: bool = True
+
+    def aggregate(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        if not (delivery.accepted & np.all(np.isfinite(delivery.updates), axis=1)).any():
+            # Nothing authenticated arrived (e.g. every key aborted): no update this round.
+            return np.full(delivery.updates.shape[1], np.nan), np.zeros(delivery.accepted.size)
+        rule = CEASRule(inner=self.inner, spread=self.spread)
+        result = rule(
+            delivery.updates,
+            delivery.claims,
+            sizes=delivery.sizes,
+            authenticated=delivery.accepted,
+        )
+        return result.aggregate, result.weights
+
 
 STRATEGIES.register("fedavg")(FedAvg)
 STRATEGIES.register("qfi")(QFIWeighted)
+STRATEGIES.register("ceas")(CEASStrategy)

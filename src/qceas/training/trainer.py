@@ -7,8 +7,13 @@ One round t (ARCHITECTURE §1, data-level partition, no network yet):
 2. the strategy turns the evaluations into weights w_k; ĝ = Σ_k w_k g_k;
 3. the optimizer steps θ_{t+1} from ĝ;
 4. the round is recorded: node-measured train loss, ideal test loss and accuracy of
-   θ_{t+1} on the held-out split, per-node QFI scalars and weights, and the spread of
-   node gradients around the aggregate, ``mean_k ‖g_k − ĝ‖²``.
+   θ_{t+1} on the held-out split, per-node QFI scalars and weights, the spread of
+   honest node gradients around the aggregate, ``mean_k ‖g_k − ĝ‖²``, and what the
+   adversary achieved (weight given to its identities, rejected, refused and tampered
+   messages, skipped rounds).
+
+Between 1 and 2 the updates travel to the aggregator (``transport``): keys, attacks
+and the authenticated channel.
 
 The trainer owns the loop; strategies only supply weights, and callers observe rounds
 through ``on_round`` (ARCHITECTURE §5.6).
@@ -27,6 +32,7 @@ from qceas.qnn.readout import class_probabilities, loss_and_cotangent
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
 from qceas.training.scenario import Scenario
 from qceas.training.strategies import STRATEGIES, Strategy, qfi_scalar
+from qceas.training.transport import Transport, byzantine_nodes
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,11 @@ class RoundRecord:
     node_qfi: tuple[float, ...] = field(default=())
     node_weights: tuple[float, ...] = field(default=())
     node_loss: tuple[float, ...] = field(default=())
+    byzantine_weight: float = 0.0
+    rejected_updates: int = 0
+    refused_no_key: int = 0
+    tampered: int = 0
+    skipped: bool = False
 
 
 def strategy_seed(seed: int, strategy: str) -> list[int]:
@@ -68,6 +79,14 @@ class Trainer:
         )
         self.rng = np.random.default_rng(strategy_seed(scenario.seed, strategy))
         self.params = scenario.initial_params.copy()
+        self.transport = Transport(
+            scenario.n_nodes,
+            byzantine_nodes(scenario.n_nodes, cfg.adversary.fraction, scenario.seed),
+            cfg.adversary,
+            cfg.security,
+            authenticate=self.strategy.authenticates,
+            rng=self.rng,
+        )
         self.shard_sizes = np.array([y.shape[0] for _, y in scenario.shards], dtype=np.int64)
         self.opt_state = self.optimizer.init(self.params)
         self.round = 0
@@ -110,25 +129,44 @@ class Trainer:
             rng=self.rng,
             data_sizes=self.shard_sizes,
         )
-        weights = self.strategy.weights(evaluation)
-        aggregate = weights @ evaluation.gradient
-        self.params, self.opt_state = self.optimizer.step(self.params, aggregate, self.opt_state)
+        claims = (
+            qfi_scalar(evaluation.qfi)
+            if evaluation.qfi is not None
+            else np.zeros(evaluation.gradient.shape[0])
+        )
+        delivery = self.transport.deliver(self.round, evaluation.gradient, claims, self.shard_sizes)
+        aggregate, weights = self.strategy.aggregate(delivery)
+        # A non-finite aggregate (a NaN or overflow let through by a rule that does not
+        # sanitise, or no update accepted at all) cannot be applied: θ stays, and the
+        # round is marked skipped.
+        skipped = not bool(np.all(np.isfinite(aggregate)))
+        if not skipped:
+            self.params, self.opt_state = self.optimizer.step(
+                self.params, aggregate, self.opt_state
+            )
         self.round += 1
         test_loss, test_acc = self.test_metrics()
         share = self.shard_sizes / self.shard_sizes.sum()
-        spread = np.sum((evaluation.gradient - aggregate) ** 2, axis=1)
+        honest = ~delivery.byzantine[: self.scenario.n_nodes]
+        spread = np.sum((evaluation.gradient[honest] - aggregate) ** 2, axis=1)
         node_qfi = () if evaluation.qfi is None else tuple(qfi_scalar(evaluation.qfi).tolist())
+        k = self.scenario.n_nodes
         return RoundRecord(
             round=self.round,
             train_loss=float(share @ evaluation.loss),
             train_accuracy=float(share @ evaluation.accuracy),
             test_loss=test_loss,
             test_accuracy=test_acc,
-            grad_variance=float(spread.mean()),
+            grad_variance=float(spread.mean()) if spread.size else float("nan"),
             grad_norm=float(np.linalg.norm(aggregate)),
             node_qfi=node_qfi,
-            node_weights=tuple(weights.tolist()),
+            node_weights=tuple(weights[:k].tolist()),
             node_loss=tuple(evaluation.loss.tolist()),
+            byzantine_weight=float(weights[delivery.byzantine].sum()),
+            rejected_updates=delivery.rejected,
+            refused_no_key=delivery.refused_no_key,
+            tampered=delivery.tampered,
+            skipped=skipped,
         )
 
     def run(

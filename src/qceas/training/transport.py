@@ -1,0 +1,187 @@
+"""What reaches the aggregator in one round: keys, attacks, the channel (ARCHITECTURE §1, step 4).
+
+Per round, in this order:
+
+1. **Keys.** Every real node receives ``pairs_per_round`` Bell pairs of fidelity
+   ``link_fidelity`` from the aggregator and distills key bits from them (BBM92,
+   ``qceas.security.keys.distill``) into its key pool. An eavesdropper who
+   intercepts and resends a fraction q of the pairs raises the QBER from e to
+   ``e + (q/4)(1 − 2e)`` (``qceas.attacks.intercept_resend_qber``); above the threshold
+   the distillation aborts and the node has no key this round. (Until the network
+   simulation feeds this step, pairs arrive at a fixed fidelity.)
+2. **Attack.** The Byzantine nodes (chosen once per scenario) and ``sybils`` extra
+   identities replace their updates by the configured coordinated attack, computed
+   from the honest updates (``qceas.attacks``), and may inflate their QFI claims to
+   ``qfi_inflation`` × the largest honest claim; Sybils claim the largest shard size.
+3. **Channel.** Updates travel as bytes (``encode_update``). A strategy that
+   authenticates sends them through the Wegman–Carter channel: a node without key
+   bits is refused, and Sybils have none. A man-in-the-middle adds N(0, s²) noise to a
+   ``tamper`` fraction of the honest messages; the MAC rejects them, an
+   unauthenticated strategy receives them as they are.
+
+Everything is counted in ``Delivery``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qceas.attacks import ATTACKS
+from qceas.attacks.identity import intercept_resend_qber
+from qceas.config import AdversaryConfig, SecurityConfig
+from qceas.physics import qber
+from qceas.security.channel import AuthenticatedChannel, Message, decode_update, encode_update
+from qceas.security.keys import KeyPool, distill
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The messages of one round as the aggregator sees them.
+
+    Attributes:
+        updates: (M, P) update per identity (K real nodes, then the Sybils); NaN rows
+            for messages that never arrived.
+        claims: (M,) claimed QFI scalars.
+        sizes: (M,) claimed shard sizes.
+        accepted: (M,) messages that arrived (and verified, when authenticated).
+        byzantine: (M,) identities controlled by the adversary.
+        refused_no_key: sends refused for lack of key bits.
+        rejected: messages whose MAC failed.
+        tampered: honest messages altered in transit.
+        aborted_keys: nodes whose key distillation aborted this round.
+    """
+
+    updates: NDArray[np.float64]
+    claims: NDArray[np.float64]
+    sizes: NDArray[np.float64]
+    accepted: NDArray[np.bool_]
+    byzantine: NDArray[np.bool_]
+    refused_no_key: int
+    rejected: int
+    tampered: int
+    aborted_keys: int
+
+
+def byzantine_nodes(n_nodes: int, fraction: float, seed: int) -> NDArray[np.bool_]:
+    """A fixed random set of round(fraction·n) Byzantine nodes for a scenario seed."""
+    count = int(np.floor(fraction * n_nodes + 0.5))
+    mask = np.zeros(n_nodes, dtype=bool)
+    if count:
+        # A stream of its own, so adding an adversary leaves every other draw unchanged.
+        mask[np.random.default_rng([seed, 0xB12]).choice(n_nodes, count, replace=False)] = True
+    return mask
+
+
+class Transport:
+    """Carries one strategy's rounds from the nodes to the aggregator (module docstring).
+
+    Args:
+        n_nodes: real nodes K.
+        byzantine: (K,) adversary-controlled real nodes.
+        adversary: the attack settings.
+        security: key-supply settings.
+        authenticate: whether messages go through the authenticated channel.
+        rng: this run's random stream.
+    """
+
+    def __init__(
+        self,
+        n_nodes: int,
+        byzantine: NDArray[np.bool_],
+        adversary: AdversaryConfig,
+        security: SecurityConfig,
+        *,
+        authenticate: bool,
+        rng: np.random.Generator,
+    ) -> None:
+        self.n_nodes = n_nodes
+        self.adversary = adversary
+        self.security = security
+        self.authenticate = authenticate
+        self.rng = rng
+        self.n_identities = n_nodes + adversary.sybils
+        self.byzantine = np.concatenate([byzantine, np.ones(adversary.sybils, dtype=bool)])
+        self.attack = (
+            None
+            if adversary.attack == "none"
+            else ATTACKS.get(adversary.attack, **dict(adversary.params))
+        )
+        self.pool = KeyPool(self.n_identities, rng=rng)
+        self.channel = AuthenticatedChannel(self.pool)
+        e = float(qber(security.link_fidelity))
+        e_eve = float(intercept_resend_qber(e, adversary.eavesdrop))
+        self.pair_fidelity = min(1.0, max(0.25, 1.0 - 1.5 * e_eve))
+
+    def _distill_keys(self) -> int:
+        aborted = 0
+        fidelities = np.full(self.security.pairs_per_round, self.pair_fidelity)
+        for node in range(self.n_nodes):
+            result = distill(
+                fidelities,
+                rng=self.rng,
+                sample_fraction=self.security.sample_fraction,
+                ec_efficiency=self.security.ec_efficiency,
+            )
+            aborted += int(result.aborted)
+            if result.key_bits:
+                self.pool.deposit(node, result.key_bits)
+        return aborted
+
+    def deliver(
+        self,
+        round_index: int,
+        gradients: NDArray[np.float64],
+        claims: NDArray[np.float64],
+        sizes: NDArray[np.int64],
+    ) -> Delivery:
+        """Carry the K honest-computed updates, claims and sizes of one round."""
+        adv = self.adversary
+        m, k = self.n_identities, self.n_nodes
+        byz = self.byzantine
+        vectors = np.concatenate([gradients, np.zeros((adv.sybils, gradients.shape[1]))])
+        claimed = np.concatenate([claims, np.zeros(adv.sybils)])
+        size = np.concatenate([sizes, np.full(adv.sybils, sizes.max())]).astype(float)
+        if self.attack is not None and byz.any():
+            honest = gradients[~byz[:k]]
+            vectors[byz] = self.attack(honest, f=int(byz.sum()), rng=self.rng)
+        if adv.qfi_inflation > 0 and byz.any():
+            claimed[byz] = adv.qfi_inflation * claims[~byz[:k]].max()
+        elif byz.any():
+            claimed[k:] = claims.max() if claims.size else 0.0
+        aborted = self._distill_keys() if self.authenticate else 0
+        updates = np.full_like(vectors, np.nan)
+        accepted = np.zeros(m, dtype=bool)
+        refused_before, rejected_before = self.channel.refused_no_key, self.channel.rejected
+        tampered = 0
+        for ident in range(m):
+            payload = encode_update(vectors[ident], node=ident, round_index=round_index)
+            if self.authenticate:
+                message = self.channel.send(ident, payload)
+                if message is None:
+                    continue
+            else:
+                message = Message(ident, round_index, payload, 0)
+            if not byz[ident] and adv.tamper > 0 and self.rng.random() < adv.tamper:
+                noisy = vectors[ident] + self.rng.normal(0.0, adv.tamper_scale, vectors.shape[1])
+                altered = encode_update(noisy, node=ident, round_index=round_index)
+                message = Message(message.node, message.seq, altered, message.tag)
+                tampered += 1
+            data = self.channel.receive(message) if self.authenticate else message.payload
+            if data is None:
+                continue
+            updates[ident] = decode_update(data).vector
+            accepted[ident] = True
+        return Delivery(
+            updates=updates,
+            claims=claimed,
+            sizes=size,
+            accepted=accepted,
+            byzantine=byz.copy(),
+            refused_no_key=self.channel.refused_no_key - refused_before,
+            rejected=self.channel.rejected - rejected_before,
+            tampered=tampered,
+            aborted_keys=aborted,
+        )

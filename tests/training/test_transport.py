@@ -1,0 +1,103 @@
+"""Keys, attacks and the channel between the nodes and the aggregator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qceas.config import AdversaryConfig, SecurityConfig, from_dict
+from qceas.training import Trainer, build_scenario
+from qceas.training.transport import Transport, byzantine_nodes
+
+K, P = 10, 4
+
+
+def _transport(authenticate: bool, **adversary) -> Transport:
+    adv = AdversaryConfig(**adversary)
+    return Transport(
+        K,
+        byzantine_nodes(K, adv.fraction, seed=3),
+        adv,
+        SecurityConfig(pairs_per_round=2000),
+        authenticate=authenticate,
+        rng=np.random.default_rng(0),
+    )
+
+
+def _round(t: Transport):
+    rng = np.random.default_rng(1)
+    return t.deliver(0, rng.normal(size=(K, P)), rng.uniform(0.1, 1, K), np.full(K, 5))
+
+
+def test_byzantine_nodes_are_a_fixed_share() -> None:
+    mask = byzantine_nodes(20, 0.2, seed=0)
+    assert mask.sum() == 4
+    np.testing.assert_array_equal(mask, byzantine_nodes(20, 0.2, seed=0))
+    assert byzantine_nodes(20, 0.0, seed=0).sum() == 0
+
+
+def test_authenticated_channel_refuses_sybils_and_rejects_tampering() -> None:
+    t = _transport(True, fraction=0.2, attack="sign_flip", sybils=3, tamper=0.5)
+    d = _round(t)
+    assert d.refused_no_key == 3  # the Sybils hold no key
+    assert d.rejected == d.tampered > 0  # every altered message fails its MAC
+    assert not d.accepted[K:].any()
+    assert d.accepted.sum() == K - d.tampered
+    assert d.byzantine.sum() == 2 + 3
+
+
+def test_unauthenticated_channel_lets_everything_through() -> None:
+    t = _transport(False, fraction=0.2, attack="sign_flip", sybils=3, tamper=0.5)
+    d = _round(t)
+    assert d.accepted.all()
+    assert d.refused_no_key == d.rejected == 0
+    assert d.tampered > 0
+
+
+def test_attack_and_inflation_replace_byzantine_messages() -> None:
+    t = _transport(False, fraction=0.2, attack="sign_flip", qfi_inflation=10.0)
+    rng = np.random.default_rng(1)
+    grads, claims = rng.normal(size=(K, P)), rng.uniform(0.1, 1, K)
+    d = t.deliver(0, grads, claims, np.full(K, 5))
+    byz = d.byzantine
+    np.testing.assert_allclose(d.updates[~byz], grads[~byz])
+    np.testing.assert_allclose(d.updates[byz], np.tile(-grads[~byz].mean(axis=0), (2, 1)))
+    assert np.all(d.claims[byz] == pytest.approx(10 * claims[~byz].max()))
+
+
+def test_an_eavesdropper_above_threshold_leaves_no_accepted_update() -> None:
+    # Intercept-resend on every pair: QBER ≈ 0.25 + ..., far above 0.11: every key aborts.
+    t = _transport(True, eavesdrop=1.0)
+    d = _round(t)
+    assert d.aborted_keys == K
+    assert not d.accepted.any()
+    config = from_dict(
+        {
+            "model": {"n_qubits": 3, "layers": 1},
+            "nodes": {"count": 3},
+            "training": {"rounds": 2, "strategies": ["ceas"]},
+            "adversary": {"eavesdrop": 1.0},
+        }
+    )
+    trainer = Trainer(build_scenario(config, 0), "ceas")
+    before = trainer.params.copy()
+    records = trainer.run(2)
+    assert all(r.skipped for r in records[1:])
+    np.testing.assert_array_equal(trainer.params, before)
+
+
+def test_ceas_rounds_count_what_the_adversary_tried() -> None:
+    config = from_dict(
+        {
+            "model": {"n_qubits": 3, "layers": 1},
+            "nodes": {"count": 10},
+            "training": {"rounds": 2, "strategies": ["ceas", "fedavg"]},
+            "adversary": {"fraction": 0.2, "attack": "alie", "sybils": 2, "tamper": 0.3},
+        }
+    )
+    sc = build_scenario(config, 0)
+    ceas = Trainer(sc, "ceas").run(2)[1:]
+    assert all(r.refused_no_key == 2 for r in ceas)
+    assert all(r.rejected_updates == r.tampered for r in ceas)
+    plain = Trainer(sc, "fedavg").run(2)[1:]
+    assert all(r.rejected_updates == 0 and r.refused_no_key == 0 for r in plain)
