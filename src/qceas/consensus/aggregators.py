@@ -593,7 +593,22 @@ def nearest_neighbor_mixing(
     return out
 
 
-class NearestNeighborMixing(Aggregator):
+class _PreAggregator(Aggregator):
+    """A rule that transforms the inputs and hands them to an inner rule: its
+    guarantees are the inner rule's."""
+
+    inner: Aggregator
+
+    @property
+    def robust(self) -> bool:
+        return self.inner.robust
+
+    @property
+    def in_box(self) -> bool:
+        return self.inner.in_box
+
+
+class NearestNeighborMixing(_PreAggregator):
     """NNM pre-aggregation followed by an inner rule (Allouah et al., AISTATS 2023).
 
     ``nnm(f, inner, **inner_params)(x, w) = inner(NNM_f(x, w), w)``, where NNM_f is
@@ -620,14 +635,6 @@ class NearestNeighborMixing(Aggregator):
     @property
     def byzantine_bound(self) -> str:
         return f"n > 2f and {self.inner.name}'s {self.inner.byzantine_bound}"
-
-    @property
-    def robust(self) -> bool:
-        return self.inner.robust
-
-    @property
-    def in_box(self) -> bool:
-        return self.inner.in_box
 
     def _aggregate(
         self, x: FloatArray, w: FloatArray | None, rng: np.random.Generator | None
@@ -669,7 +676,7 @@ def bucket_means(
     return means, masses
 
 
-class Bucketing(Aggregator):
+class Bucketing(_PreAggregator):
     """Random bucketing followed by an inner rule (Karimireddy et al., ICLR 2022).
 
     ``bucketing(s, inner, f, rng, **inner_params)(x, w) = inner(means, masses)`` with
@@ -712,14 +719,6 @@ class Bucketing(Aggregator):
             f"n >= {self.min_n} ({self.inner.name} on ⌈n/{self.s}⌉ buckets needs "
             f"{self.inner.byzantine_bound})"
         )
-
-    @property
-    def robust(self) -> bool:
-        return self.inner.robust
-
-    @property
-    def in_box(self) -> bool:
-        return self.inner.in_box
 
     def _aggregate(
         self, x: FloatArray, w: FloatArray | None, rng: np.random.Generator | None
