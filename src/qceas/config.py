@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from qceas.qnn.ansatz import ENCODINGS, ENTANGLERS, MAX_QUBITS, TOPOLOGIES
@@ -365,10 +366,11 @@ class AdversaryConfig:
                 ATTACKS.get(self.attack, **dict(self.params))
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"adversary.params: {exc}") from None
-        if not _is_number(self.qfi_inflation) or self.qfi_inflation < 0:
-            raise _fail("adversary.qfi_inflation", self.qfi_inflation, "must be a number >= 0")
-        if 0 < self.qfi_inflation < 1:
-            raise _fail("adversary.qfi_inflation", self.qfi_inflation, "must be 0 (off) or >= 1")
+        if not _is_number(self.qfi_inflation) or not (
+            self.qfi_inflation == 0 or 1 <= self.qfi_inflation <= 1e6
+        ):
+            rule = "must be 0 (off) or a number in [1, 1e6]"
+            raise _fail("adversary.qfi_inflation", self.qfi_inflation, rule)
         _int("adversary.sybils", self.sybils, 0)
         _unit("adversary.tamper", self.tamper)
         _positive("adversary.tamper_scale", self.tamper_scale)
@@ -417,12 +419,39 @@ class ExperimentConfig:
         _int("seeds", self.seeds, 1)
         # Cross-field rules that need several sections.
         self.noise.node_models(self.nodes.count, self.model.n_qubits)
+        self._check_adversary()
         if (
             self.model.readout == "binary"
             and self.data.classes is not None
             and len(self.data.classes) != 2
         ):
             raise _fail("data.classes", self.data.classes, "binary readout needs 2 classes")
+
+    def _check_adversary(self) -> None:
+        """The attack must be feasible for the node count (checked here, not mid-run)."""
+        from qceas.attacks import ATTACKS
+
+        adv, count = self.adversary, self.nodes.count
+        byzantine = math.floor(adv.fraction * count + 0.5)
+        honest = count - byzantine
+        if (byzantine or adv.sybils) and adv.attack != "none" and honest < 2:
+            raise ConfigError(
+                f"adversary.fraction = {_show(adv.fraction)}: leaves {honest} honest node(s) "
+                f"of nodes.count = {count}; the attacks need at least 2 to observe"
+            )
+        if byzantine + adv.sybils and adv.attack != "none":
+            attack = ATTACKS.get(adv.attack, **dict(adv.params))
+            try:  # a dry run on placeholder updates exercises the attack's own rules
+                attack(
+                    np.zeros((honest, 2)) + np.arange(honest)[:, None],
+                    f=byzantine + adv.sybils,
+                    rng=np.random.default_rng(0),
+                )
+            except ValueError as exc:
+                raise ConfigError(
+                    f"adversary: {exc} (with {byzantine} Byzantine node(s) and "
+                    f"{adv.sybils} Sybil(s) among nodes.count = {count})"
+                ) from None
 
     def replace(self, **changes: Any) -> ExperimentConfig:
         """A copy with top-level fields replaced (sections are replaced whole)."""
@@ -436,12 +465,17 @@ class ExperimentConfig:
         """A short hash of everything that changes a run's numbers.
 
         Excluded: the name, the number of seeds and the list of strategies — each
-        (strategy, seed) run depends on neither, so an experiment can grow.
+        (strategy, seed) run depends on neither, so an experiment can grow — and the
+        sections added after 0.1.0 while they hold their defaults, so run directories
+        written before them still resume.
         """
         body = self.to_dict()
         for key in ("name", "seeds"):
             body.pop(key)
         body["training"].pop("strategies")
+        for key in LATER_SECTIONS:
+            if body[key] == _plain(dataclasses.asdict(SECTIONS[key]())):
+                body.pop(key)
         blob = json.dumps(body, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -453,6 +487,9 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     return value
 
+
+#: Sections added after 0.1.0: left out of the fingerprint while at their defaults.
+LATER_SECTIONS: tuple[str, ...] = ("adversary", "security")
 
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,

@@ -96,3 +96,17 @@ def test_bad_input_is_named() -> None:
         rule(np.zeros((3, 2)), [1.0, 1.0])
     with pytest.raises(ValueError, match="no authenticated, finite update"):
         rule(np.zeros((2, 2)), [1.0, 1.0], authenticated=[False, False])
+
+
+def test_refused_messages_do_not_move_the_claim_ceiling() -> None:
+    # Many Sybils with inflated claims but no key: their messages are not accepted, so
+    # the ceiling (median of the accepted claims) stays among the honest ones.
+    rng = np.random.default_rng(3)
+    honest, sybils = 6, 20
+    x = np.concatenate([_honest(rng, honest), np.full((sybils, 5), -50.0)])
+    claims = np.concatenate([rng.uniform(0.5, 1.0, honest), np.full(sybils, 100.0)])
+    accepted = np.arange(honest + sybils) < honest
+    result = CEASRule(inner="mean")(x, claims, authenticated=accepted)
+    assert result.weights[honest:].sum() == 0
+    np.testing.assert_allclose(result.aggregate, x[:honest].T @ result.weights[:honest])
+    assert np.all(result.aggregate > 0.5)

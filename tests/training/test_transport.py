@@ -101,3 +101,34 @@ def test_ceas_rounds_count_what_the_adversary_tried() -> None:
     assert all(r.rejected_updates == r.tampered for r in ceas)
     plain = Trainer(sc, "fedavg").run(2)[1:]
     assert all(r.rejected_updates == 0 and r.refused_no_key == 0 for r in plain)
+
+
+def test_a_broken_honest_update_does_not_stop_the_attack_or_the_round() -> None:
+    t = _transport(True, fraction=0.2, attack="alie", qfi_inflation=5.0)
+    rng = np.random.default_rng(2)
+    grads, claims = rng.normal(size=(K, P)), rng.uniform(0.1, 1, K)
+    honest_ids = np.flatnonzero(~t.byzantine[:K])
+    grads[honest_ids[0], 1] = np.nan
+    claims[honest_ids[1]] = np.nan
+    d = t.deliver(0, grads, claims, np.full(K, 5))
+    assert np.all(np.isfinite(d.updates[d.byzantine]))
+    assert np.all(np.isfinite(d.claims[d.byzantine]))
+
+
+def test_default_adversary_and_security_leave_the_fingerprint_unchanged() -> None:
+    from qceas.experiments import load_scenario
+
+    # The value of 0.1.0's quick scenario: run directories written before the
+    # adversary and security sections existed still resume.
+    assert load_scenario("quick").fingerprint() == "b46bee5959519151"
+
+
+def test_infeasible_attacks_fail_at_config_time() -> None:
+    from qceas.config import ConfigError
+
+    with pytest.raises(ConfigError, match="leaves 1 honest node"):
+        from_dict({"nodes": {"count": 2}, "adversary": {"fraction": 0.3}})
+    with pytest.raises(ConfigError, match=r"adversary: alie"):
+        from_dict({"nodes": {"count": 8}, "adversary": {"fraction": 0.2, "sybils": 5}})
+    with pytest.raises(ConfigError, match=r"adversary.qfi_inflation = inf"):
+        from_dict({"adversary": {"qfi_inflation": float("inf")}})

@@ -439,18 +439,19 @@ class GeometricMedian(Aggregator):
 
     @staticmethod
     def _snap_to_vertex(x: FloatArray, mass: FloatArray, v: FloatArray, floor: float) -> FloatArray:
-        """Return the input x_k nearest to v itself when it is an exact minimiser.
+        """Return the input x_k itself when it is the exact minimiser and v is next to it.
 
-        Smoothing stops Weiszfeld about ε·S short of a minimiser that is an input point,
-        and near such a point its linear rate tends to 1, so the iterate may still be far
-        from it after ``max_iter`` steps. The test is exact, so it is applied to the
-        nearest input whatever the distance: x_k minimises iff
-        ‖Σ_{j: x_j ≠ x_k} w_j (x_j − x_k)/‖x_j − x_k‖‖ <= Σ_{j: x_j = x_k} w_j
-        (0 is in the subdifferential; Vardi & Zhang, PNAS 97, 1423 (2000)).
+        Smoothing stops Weiszfeld about ε·S short of a minimiser that is an input point.
+        x_k minimises iff ‖Σ_{j: x_j ≠ x_k} w_j (x_j − x_k)/‖x_j − x_k‖‖ <= Σ_{j: x_j = x_k} w_j
+        (0 is in the subdifferential; Vardi & Zhang, PNAS 97, 1423 (2000)). Only an
+        iterate next to x_k is snapped: with collinear inputs the minimiser need not be
+        unique, and snapping a distant iterate to whichever optimal input happens to be
+        nearest would make the result depend on the order of the rows.
         """
-        del floor
         dist = np.linalg.norm(x - v, axis=1)
         k = int(np.argmin(dist))
+        if dist[k] > 10 * floor:
+            return np.asarray(v, dtype=np.float64)
         diff = x - x[k]
         gap = np.linalg.norm(diff, axis=1)
         other = gap > 0

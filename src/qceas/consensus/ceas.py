@@ -15,20 +15,24 @@ One round at the aggregator (ARCHITECTURE §1, step 5):
      (1994)), so no noisy node can exceed the QFI of the noiseless circuit at θ_t on
      its inputs, which the aggregator can compute itself; a bound from the node's
      fidelity witness fits here too;
-   * by the robust spread of all claims: ``τ̃_k = min(τ_k, med(τ) + s·1.4826·MAD(τ))``.
-     With the default s = 0 a claim above the median is cut to the median: with a
-     Byzantine minority the median is bounded by honest claims, so inflating a claim
+   * by the robust spread of the claims of the *accepted* messages:
+     ``τ̃_k = min(τ_k, med(τ) + s·1.4826·MAD(τ))``. With the default s = 0 a claim above
+     the median is cut to the median: while the adversary holds fewer than half of the
+     accepted messages the median is bounded by honest claims, so inflating a claim
      gains nothing beyond the typical honest weight, while honest noisy nodes (below
-     the median) keep their lower weight. A larger s lets honest high-QFI nodes keep
-     more weight, at the price of letting an inflated claim gain up to that margin.
+     the median) keep their lower weight. Refused Sybils and forged messages do not
+     count. A larger s lets honest high-QFI nodes keep more weight, at the price of
+     letting an inflated claim gain up to that margin.
 
    Non-finite or negative claims count as 0.
 4. **Aggregate robustly** with weights ``w_k ∝ n_k·τ̃_k`` through a registered robust
    aggregator, so coordinated update attacks (ALIE, IPM, ...) are bounded by the inner
-   rule's guarantee. The default is the weighted coordinate-wise ``median``: robust for
-   n > 2f and free of scale parameters. ``centered_clipping`` needs a robust centre
-   (``center="median"`` or the previous aggregate) and a clipping radius τ on the
-   scale of the updates to be robust.
+   rule's guarantee. The default is the weighted coordinate-wise ``median``: free of
+   scale parameters, and robust while the adversary holds less than half of the
+   *weight* (not only of the nodes: honest noisy nodes below the median claim weigh
+   less, so f < n/2 alone is not enough when many honest nodes are noisy).
+   ``centered_clipping`` needs a robust centre (``center="median"`` or the previous
+   aggregate) and a clipping radius τ on the scale of the updates to be robust.
 """
 
 from __future__ import annotations
@@ -148,10 +152,19 @@ class CEASRule:
         auth = auth.astype(bool)
         finite = np.all(np.isfinite(x), axis=1)
         accepted = auth & finite
-        verified, clipped = verify_claims(claims, upper_bounds=upper_bounds, spread=self.spread)
-        weights = np.zeros(n)
         if not accepted.any():
             raise ValueError("ceas: no authenticated, finite update to aggregate this round")
+        # The ceiling comes from the accepted messages only: refused Sybils and forged
+        # messages must not move the median of the claims.
+        raw_claims = np.asarray(claims, dtype=float)
+        bounds = None if upper_bounds is None else np.asarray(upper_bounds, dtype=float)[accepted]
+        verified = np.zeros(n)
+        verified[accepted], clipped_accepted = verify_claims(
+            raw_claims[accepted], upper_bounds=bounds, spread=self.spread
+        )
+        clipped = np.zeros(n, dtype=bool)
+        clipped[accepted] = clipped_accepted
+        weights = np.zeros(n)
         raw = n_k[accepted] * verified[accepted]
         if raw.sum() <= 0:
             raw = n_k[accepted]  # every accepted claim is 0: fall back to sample weights

@@ -47,6 +47,7 @@ METRIC_COLUMNS = (
     "rejected_updates",
     "refused_no_key",
     "tampered",
+    "aborted_keys",
     "skipped",
 )
 NODE_COLUMNS = ("strategy", "seed", "round", "node", "qfi", "weight", "loss")
@@ -120,6 +121,7 @@ def metric_rows(strategy: str, seed: int, records: Iterable[RoundRecord]) -> lis
                 "rejected_updates": r.rejected_updates,
                 "refused_no_key": r.refused_no_key,
                 "tampered": r.tampered,
+                "aborted_keys": r.aborted_keys,
                 "skipped": int(r.skipped),
             }
         )
@@ -158,6 +160,11 @@ def _cell(value: Any) -> Any:
     if isinstance(value, float):
         return "" if math.isnan(value) else repr(value)
     return value
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    arr = np.asarray(values, dtype=float)
+    return float(np.nanmean(arr)) if np.isfinite(arr).any() else float("nan")
 
 
 def mean_ci95(values: Sequence[float]) -> dict[str, Any]:
@@ -201,14 +208,15 @@ def summarize(
             "tail_accuracy": mean_ci95(tails[strategy]),
             "final_test_loss": mean_ci95([r[-1].test_loss for r in recs]),
             "final_train_loss": mean_ci95([r[-1].train_loss for r in recs]),
-            "mean_grad_variance": float(
-                np.mean([np.mean([x.grad_variance for x in r[1:]]) for r in recs])
+            # nanmean: skipped rounds (and one-node runs) have no gradient spread.
+            "mean_grad_variance": _nanmean(
+                [_nanmean([x.grad_variance for x in r[1:]]) for r in recs]
             ),
             "rejected_updates": int(sum(x.rejected_updates for r in recs for x in r)),
             "refused_no_key": int(sum(x.refused_no_key for r in recs for x in r)),
             "skipped_rounds": int(sum(x.skipped for r in recs for x in r)),
-            "mean_byzantine_weight": float(
-                np.mean([np.mean([x.byzantine_weight for x in r[1:]]) for r in recs])
+            "mean_byzantine_weight": _nanmean(
+                [_nanmean([x.byzantine_weight for x in r[1:]]) for r in recs]
             ),
         }
     for i, a in enumerate(strategies):

@@ -53,6 +53,7 @@ class RoundRecord:
     rejected_updates: int = 0
     refused_no_key: int = 0
     tampered: int = 0
+    aborted_keys: int = 0
     skipped: bool = False
 
 
@@ -140,7 +141,9 @@ class Trainer:
         # sanitise, or no update accepted at all) cannot be applied: θ stays, and the
         # round is marked skipped.
         skipped = not bool(np.all(np.isfinite(aggregate)))
-        if not skipped:
+        if skipped:
+            weights = np.zeros_like(weights)  # nothing was applied, nobody gained weight
+        else:
             self.params, self.opt_state = self.optimizer.step(
                 self.params, aggregate, self.opt_state
             )
@@ -166,6 +169,7 @@ class Trainer:
             rejected_updates=delivery.rejected,
             refused_no_key=delivery.refused_no_key,
             tampered=delivery.tampered,
+            aborted_keys=delivery.aborted_keys,
             skipped=skipped,
         )
 

@@ -11,8 +11,10 @@ Per round, in this order:
    simulation feeds this step, pairs arrive at a fixed fidelity.)
 2. **Attack.** The Byzantine nodes (chosen once per scenario) and ``sybils`` extra
    identities replace their updates by the configured coordinated attack, computed
-   from the honest updates (``qceas.attacks``), and may inflate their QFI claims to
-   ``qfi_inflation`` × the largest honest claim; Sybils claim the largest shard size.
+   from the finite honest updates (``qceas.attacks``), and may inflate their QFI
+   claims to ``qfi_inflation`` × the largest honest claim. Sybils claim the largest
+   shard size and, without inflation, the largest honest QFI claim; with ``attack:
+   none`` they send the mean honest update.
 3. **Channel.** Updates travel as bytes (``encode_update``). A strategy that
    authenticates sends them through the Wegman–Carter channel: a node without key
    bits is refused, and Sybils have none. A man-in-the-middle adds N(0, s²) noise to a
@@ -52,6 +54,9 @@ class Delivery:
         rejected: messages whose MAC failed.
         tampered: honest messages altered in transit.
         aborted_keys: nodes whose key distillation aborted this round.
+
+    The channel's pads of rejected messages stay outstanding (so a forgery cannot block
+    the honest message of that slot); over very long runs they accumulate.
     """
 
     updates: NDArray[np.float64]
@@ -144,13 +149,21 @@ class Transport:
         vectors = np.concatenate([gradients, np.zeros((adv.sybils, gradients.shape[1]))])
         claimed = np.concatenate([claims, np.zeros(adv.sybils)])
         size = np.concatenate([sizes, np.full(adv.sybils, sizes.max())]).astype(float)
-        if self.attack is not None and byz.any():
-            honest = gradients[~byz[:k]]
-            vectors[byz] = self.attack(honest, f=int(byz.sum()), rng=self.rng)
+        # The adversary observes the honest updates that are well formed (a broken
+        # honest node's NaN must not stop the attack, nor the round).
+        honest_rows = gradients[~byz[:k]]
+        honest_rows = honest_rows[np.all(np.isfinite(honest_rows), axis=1)]
+        if byz.any() and honest_rows.shape[0]:
+            if self.attack is not None and honest_rows.shape[0] >= 2:
+                vectors[byz] = self.attack(honest_rows, f=int(byz.sum()), rng=self.rng)
+            else:  # no attack (or too little to attack with): honest-looking messages
+                vectors[k:] = honest_rows.mean(axis=0)
+        honest_claims = claims[~byz[:k]]
+        top_claim = float(np.nanmax(honest_claims)) if np.isfinite(honest_claims).any() else 0.0
         if adv.qfi_inflation > 0 and byz.any():
-            claimed[byz] = adv.qfi_inflation * claims[~byz[:k]].max()
+            claimed[byz] = adv.qfi_inflation * top_claim
         elif byz.any():
-            claimed[k:] = claims.max() if claims.size else 0.0
+            claimed[k:] = top_claim
         aborted = self._distill_keys() if self.authenticate else 0
         updates = np.full_like(vectors, np.nan)
         accepted = np.zeros(m, dtype=bool)
