@@ -3,7 +3,9 @@
 Lower layers never import higher ones: ``physics`` imports nothing of ours; ``qnn``,
 ``data`` (and later ``network``, ``attacks``, ``consensus``, ``security``) import only
 ``physics``, ``registry`` and themselves; ``config`` may also read the plugin
-registries of ``qnn``, ``data``, ``attacks`` and ``training`` to validate names;
+registries of ``qnn``, ``data``, ``attacks``, ``training``, ``network`` and
+``scheduling`` to validate names; ``network`` may read ``config`` (to build a
+network from its section);
 ``training`` composes the lower layers; nothing imports ``experiments`` or ``cli`` but
 themselves.
 """
@@ -28,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "consensus": {"consensus"} | LOW | {"config"},
     "security": {"security"} | LOW | {"config"},
     "scheduling": {"scheduling", "network"} | LOW | {"config"},
-    "config": {"config", "qnn", "data", "training", "attacks"} | LOW,
+    "config": {"config", "qnn", "data", "training", "attacks", "network", "scheduling"} | LOW,
     "training": {
         "training",
         "qnn",
@@ -41,7 +43,16 @@ ALLOWED: dict[str, set[str]] = {
         "scheduling",
     }
     | LOW,
-    "experiments": {"experiments", "training", "qnn", "data", "config"} | LOW,
+    "experiments": {
+        "experiments",
+        "training",
+        "qnn",
+        "data",
+        "config",
+        "network",
+        "scheduling",
+    }
+    | LOW,
     "cli": {"cli", "experiments", "training", "config"} | LOW,
 }
 

@@ -1,4 +1,4 @@
-"""Command line: ``qceas run``, ``qceas validate``, ``qceas scenarios``.
+"""Command line: ``qceas run``, ``qceas network``, ``qceas validate``, ``qceas scenarios``.
 
 A thin layer over ``qceas.experiments``: it parses arguments, turns config errors into
 one clear line on stderr (exit code 2) and prints the summary table.
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from qceas.config import ConfigError, ExperimentConfig, from_dict
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
+from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.results import summary_table
 from qceas.registry import UnknownNameError
 from qceas.training.scenario import build_scenario
@@ -39,10 +40,57 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    net = sub.add_parser(
+        "network", help="simulate the network and every scheduler alone (no training)"
+    )
+    net.add_argument(
+        "target",
+        nargs="?",
+        default=None,
+        help=f"built-in scenario name or config file (default: {DEFAULT_SCENARIO})",
+    )
+    net.add_argument("--out", required=True, help="output directory")
+    net.add_argument("--seeds", type=int, default=None, help="number of seeds (overrides config)")
+    net.add_argument("--rounds", type=int, default=None, help="demand rounds (overrides config)")
+    net.add_argument("--policies", default=None, help="comma-separated schedulers")
+    net.add_argument("--no-sweep", action="store_true", help="skip the coherence-time sweep")
+    net.add_argument("--quiet", action="store_true", help="no progress lines")
+    net.add_argument("--no-plots", action="store_true", help="skip the PNG figure")
     val = sub.add_parser("validate", help="check a config (or scenario) without running it")
     val.add_argument("target", help="built-in scenario name or config file")
     sub.add_parser("scenarios", help="list the built-in scenarios")
     return parser
+
+
+def _network_overrides(args: argparse.Namespace) -> ExperimentConfig:
+    config = resolve(args.target)
+    raw: dict[str, object] = {}
+    if args.seeds is not None:
+        raw["seeds"] = args.seeds
+    schedule: dict[str, object] = {}
+    if args.rounds is not None:
+        schedule["rounds"] = args.rounds
+    if args.policies is not None:
+        schedule["policies"] = [s.strip() for s in args.policies.split(",") if s.strip()]
+    if schedule:
+        raw["schedule"] = schedule
+    return from_dict(raw, base=config) if raw else config
+
+
+def _network_command(args: argparse.Namespace) -> int:
+    config = _network_overrides(args)
+    outcome = run_network(
+        config,
+        args.out,
+        sweep=not args.no_sweep,
+        plot=not args.no_plots,
+        progress=None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(network_table(outcome.summary))
+    if outcome.reused:
+        print(f"(reused {outcome.reused} finished unit(s) from {outcome.out})")
+    print(f"results in {outcome.out}/ (network_summary.json, network_policies.csv, ledgers/)")
+    return 0
 
 
 def _with_overrides(args: argparse.Namespace) -> ExperimentConfig:
@@ -78,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"strategies {', '.join(config.training.strategies)})"
             )
             return 0
+        if args.command == "network":
+            return _network_command(args)
         config = _with_overrides(args)
         outcome = run_experiment(
             config,

@@ -396,6 +396,159 @@ class SecurityConfig:
             raise _fail("security.ec_efficiency", self.ec_efficiency, "must be a number >= 1")
 
 
+def _range_or_number(path: str, value: Any, low: float, high: float, *, open_low: bool) -> None:
+    """A number, or a ``[low, high]`` range (drawn per item), inside (low|[low, high]."""
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    if isinstance(value, list | tuple) and len(items) != 2:
+        raise _fail(path, value, "must be a number or a [low, high] range")
+    bound = f"({low:g}, {high:g}]" if open_low else f"[{low:g}, {high:g}]"
+    for item in items:
+        if not _is_number(item) or not math.isfinite(item):
+            raise _fail(path, value, "must be a number or a [low, high] range" + _text_hint(item))
+        if item > high or item < low or (open_low and item == low):
+            raise _fail(path, value, f"every value must be in {bound}")
+    if len(items) == 2 and items[0] > items[1]:
+        raise _fail(path, value, "a range must have low <= high")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The quantum network (``qceas.network``): topology, links, memories.
+
+    ``initial_fidelity``, ``coherence_time_s``, ``efficiency`` and
+    ``attenuation_db_per_km`` are a number (all the same) or a ``[low, high]`` range,
+    drawn per link (per node for coherence times, log-uniformly) from the seed.
+    ``aggregator_memory_slots`` defaults to ``2 × nodes.count`` (the aggregator holds
+    one end of every QPU's pairs); ``aggregator_coherence_time_s`` (a number) replaces
+    the aggregator's drawn coherence time, which otherwise decides every pair's decay
+    by the luck of one draw; ``params`` go to the topology builder (e.g.
+    ``radius_km``, ``aggregator_degree``).
+    """
+
+    topology: str = "star"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    link_length_km: float = 10.0
+    area_km: float = 100.0
+    path: str | None = None
+    attenuation_db_per_km: Any = 0.2
+    efficiency: Any = 0.9
+    initial_fidelity: Any = field(default_factory=lambda: [0.85, 0.95])
+    coherence_time_s: Any = field(default_factory=lambda: [1.0e-3, 1.0])
+    memory_slots: int = 4
+    aggregator_memory_slots: int | None = None
+    aggregator_coherence_time_s: float | None = None
+    min_period_s: float = 1.0e-6
+
+    def __post_init__(self) -> None:
+        from qceas.network import TOPOLOGIES as NETWORK_TOPOLOGIES
+
+        _choice("network.topology", self.topology, NETWORK_TOPOLOGIES.names())
+        if not isinstance(self.params, Mapping):
+            raise _fail("network.params", self.params, "must be a mapping")
+        _positive("network.link_length_km", self.link_length_km)
+        _positive("network.area_km", self.area_km)
+        if self.topology == "file" and not isinstance(self.path, str):
+            raise _fail("network.path", self.path, "the 'file' topology needs a path")
+        if self.path is not None and not isinstance(self.path, str):
+            raise _fail("network.path", self.path, "must be a file path or null")
+        _range_or_number(
+            "network.attenuation_db_per_km", self.attenuation_db_per_km, 0.0, 10.0, open_low=False
+        )
+        _range_or_number("network.efficiency", self.efficiency, 0.0, 1.0, open_low=True)
+        _range_or_number(
+            "network.initial_fidelity", self.initial_fidelity, 0.25, 1.0, open_low=False
+        )
+        _range_or_number(
+            "network.coherence_time_s", self.coherence_time_s, 0.0, 1.0e6, open_low=True
+        )
+        _int("network.memory_slots", self.memory_slots, 1)
+        if self.aggregator_memory_slots is not None:
+            _int("network.aggregator_memory_slots", self.aggregator_memory_slots, 1)
+        if self.aggregator_coherence_time_s is not None:
+            _positive("network.aggregator_coherence_time_s", self.aggregator_coherence_time_s)
+        if not _is_number(self.min_period_s) or not 0 <= self.min_period_s < 1:
+            raise _fail("network.min_period_s", self.min_period_s, "must be a number in [0, 1)")
+
+    def spec(self, name: str) -> Any:
+        """A field as ``build_network`` takes it: a range becomes a (low, high) tuple."""
+        value = getattr(self, name)
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+
+#: Policies run by ``qceas network`` unless the config names others.
+DEFAULT_POLICIES: tuple[str, ...] = ("ceas", "oblivious", "greedy", "random")
+#: Default sweep of a common coherence time (s) for ``qceas network``.
+DEFAULT_COHERENCE_SWEEP: tuple[float, ...] = (1.0e-4, 3.0e-4, 1.0e-3, 3.0e-3, 1.0e-2, 1.0e-1, 1.0)
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """The demand model and the schedulers of ``qceas network`` (``qceas.scheduling``).
+
+    Every round of ``round_period_s``, each QPU needs ``pairs_per_round`` end-to-end
+    pairs with the aggregator, consumed within ``window_s`` after its update is ready
+    (ready times drawn per QPU uniformly in ``ready_fraction`` × (period − window)).
+    ``slot_s: null`` uses the longest attempt period. ``params`` maps a policy name to
+    its options; ``coherence_sweep_s`` lists the common coherence times of the sweep
+    (empty: no sweep).
+    """
+
+    policies: list[str] = field(default_factory=lambda: list(DEFAULT_POLICIES))
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    pairs_per_round: int = 2
+    round_period_s: float = 0.02
+    window_s: float = 0.002
+    ready_fraction: list[float] = field(default_factory=lambda: [0.2, 0.8])
+    rounds: int = 20
+    slot_s: float | None = None
+    sift: float = 0.5
+    purification: str = "none"
+    coherence_sweep_s: list[float] = field(default_factory=lambda: list(DEFAULT_COHERENCE_SWEEP))
+
+    def __post_init__(self) -> None:
+        from qceas.network.simulator import PURIFICATIONS
+        from qceas.scheduling import SCHEDULERS
+
+        if not isinstance(self.policies, list | tuple) or not self.policies:
+            raise _fail("schedule.policies", self.policies, "must be a non-empty list")
+        for i, name in enumerate(self.policies):
+            _choice(f"schedule.policies[{i}]", name, SCHEDULERS.names())
+        if len(set(self.policies)) != len(self.policies):
+            raise _fail("schedule.policies", self.policies, "must not repeat a policy")
+        if not isinstance(self.params, Mapping):
+            raise _fail("schedule.params", self.params, "must be a mapping policy -> options")
+        for name, options in self.params.items():
+            _choice("schedule.params", name, SCHEDULERS.names())
+            if not isinstance(options, Mapping):
+                raise _fail(f"schedule.params.{name}", options, "must be a mapping")
+            try:
+                SCHEDULERS.get(name, **dict(options))
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"schedule.params.{name}: {exc}") from None
+        _int("schedule.pairs_per_round", self.pairs_per_round, 1)
+        _positive("schedule.round_period_s", self.round_period_s)
+        _positive("schedule.window_s", self.window_s)
+        if self.window_s > self.round_period_s:
+            raise _fail(
+                "schedule.window_s",
+                self.window_s,
+                f"must be <= round_period_s = {_show(self.round_period_s)}",
+            )
+        _range_or_number("schedule.ready_fraction", self.ready_fraction, 0.0, 1.0, open_low=False)
+        if not isinstance(self.ready_fraction, list | tuple):
+            raise _fail("schedule.ready_fraction", self.ready_fraction, "must be [low, high]")
+        _int("schedule.rounds", self.rounds, 1)
+        if self.slot_s is not None:
+            _positive("schedule.slot_s", self.slot_s)
+        if not _is_number(self.sift) or not 0 < self.sift <= 1:
+            raise _fail("schedule.sift", self.sift, "must be in (0, 1]")
+        _choice("schedule.purification", self.purification, PURIFICATIONS)
+        if not isinstance(self.coherence_sweep_s, list | tuple):
+            raise _fail("schedule.coherence_sweep_s", self.coherence_sweep_s, "must be a list")
+        for i, value in enumerate(self.coherence_sweep_s):
+            _positive(f"schedule.coherence_sweep_s[{i}]", value)
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """A whole experiment: what to train, on what, over which seeds and strategies."""
@@ -411,6 +564,8 @@ class ExperimentConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     adversary: AdversaryConfig = field(default_factory=AdversaryConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -489,7 +644,7 @@ def _plain(value: Any) -> Any:
 
 
 #: Sections added after 0.1.0: left out of the fingerprint while at their defaults.
-LATER_SECTIONS: tuple[str, ...] = ("adversary", "security")
+LATER_SECTIONS: tuple[str, ...] = ("adversary", "security", "network", "schedule")
 
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
@@ -500,6 +655,8 @@ SECTIONS: dict[str, type] = {
     "training": TrainingConfig,
     "adversary": AdversaryConfig,
     "security": SecurityConfig,
+    "network": NetworkConfig,
+    "schedule": ScheduleConfig,
 }
 
 

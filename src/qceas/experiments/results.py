@@ -62,6 +62,13 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_atomic_bytes(path: Path, data: bytes) -> None:
+    """Binary form of :func:`write_atomic`."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def run_file(out: Path, strategy: str, seed: int) -> Path:
     return out / "runs" / f"{strategy}__seed{seed}.json"
 

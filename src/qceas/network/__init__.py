@@ -1,11 +1,26 @@
-"""The quantum network: topology, link physics per link, routes (ARCHITECTURE §2, §4).
+"""The quantum network: topology, link physics, demand, the time-slotted simulator.
 
 :func:`build_network` builds a registered topology (:data:`TOPOLOGIES`) into a
-:class:`Network` of plain numpy arrays that the time-slotted simulation consumes.
+:class:`Network` of plain numpy arrays; :func:`make_context` and :func:`simulate` run a
+scheduler (:mod:`qceas.scheduling`) over it against a :class:`Demand`, recording every
+pair in a :class:`Ledger`; :func:`summarize` turns a run into its metrics.
 """
 
 from __future__ import annotations
 
+from qceas.network.demand import Demand
+from qceas.network.ledger import FATES, WASTE, Ledger
+from qceas.network.metrics import KEY_FIDELITY_THRESHOLD, summarize
+from qceas.network.simulator import (
+    PURIFICATIONS,
+    Context,
+    Decision,
+    Scheduler,
+    SimulationResult,
+    SlotView,
+    make_context,
+    simulate,
+)
 from qceas.network.topology import (
     TOPOLOGIES,
     Network,
@@ -17,11 +32,25 @@ from qceas.network.topology import (
 from qceas.registry import UnknownNameError
 
 __all__ = [
+    "FATES",
+    "KEY_FIDELITY_THRESHOLD",
+    "PURIFICATIONS",
     "TOPOLOGIES",
+    "WASTE",
+    "Context",
+    "Decision",
+    "Demand",
+    "Ledger",
     "Network",
+    "Scheduler",
+    "SimulationResult",
+    "SlotView",
     "UnknownNameError",
     "build_network",
     "from_file",
+    "make_context",
     "network_from_graph",
+    "simulate",
+    "summarize",
     "to_file",
 ]

@@ -2,9 +2,17 @@
 
 :mod:`qceas.scheduling.mdp` solves the per-link-class Markov decision process of
 when to attempt generation, which stored pairs to consume for key distillation, and
-when to discard a stale pair, exactly by backward induction.
+when to discard a stale pair, exactly by backward induction. The schedulers that the
+network simulator (:func:`qceas.network.simulate`) runs are registered in
+:data:`SCHEDULERS`: ``ceas`` (the MDP policy per flow), ``oblivious`` (the paper's
+baseline), ``greedy`` and ``random``.
 """
 
+from qceas.scheduling import baselines as _baselines  # noqa: F401  (registers policies)
+from qceas.scheduling import ceas as _ceas  # noqa: F401  (registers policies)
+from qceas.scheduling.base import SCHEDULERS
+from qceas.scheduling.baselines import Greedy, Oblivious, RandomPolicy
+from qceas.scheduling.ceas import CEASScheduler, route_success
 from qceas.scheduling.mdp import (
     MAX_STATE_ACTIONS,
     MAX_STATES,
@@ -17,8 +25,14 @@ from qceas.scheduling.mdp import (
 __all__ = [
     "MAX_STATES",
     "MAX_STATE_ACTIONS",
+    "SCHEDULERS",
     "Action",
+    "CEASScheduler",
+    "Greedy",
     "LinkClass",
+    "Oblivious",
     "Policy",
+    "RandomPolicy",
+    "route_success",
     "solve",
 ]

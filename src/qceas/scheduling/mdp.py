@@ -525,6 +525,42 @@ class Policy:
             consumed_ages=tuple(int(held[i]) for i in menu.consumed[j]),
         )
 
+    def actions(
+        self, tau: IntArray, r: IntArray, ages: IntArray
+    ) -> tuple[NDArray[np.bool_], IntArray, NDArray[np.bool_]]:
+        """Batch form of :meth:`action` for B states at once (no per-state checks).
+
+        Args:
+            tau: (B,) slots to the deadline, each in [1, H].
+            r: (B,) remaining demand, each in [0, R].
+            ages: (B, m) ages of the stored pairs, **sorted ascending within the
+                first n entries of a row and −1 after** (at most m pairs); ages above
+                A are capped.
+
+        Returns:
+            ``(consume, discard, attempt)``: (B, m) consumed positions of the sorted
+            ages, (B,) number of oldest remaining pairs to discard, (B,) attempt.
+        """
+        tau = np.asarray(tau, dtype=np.int64)
+        r = np.asarray(r, dtype=np.int64)
+        ages = np.asarray(ages, dtype=np.int64)
+        b, m = ages.shape
+        consume = np.zeros((b, m), dtype=bool)
+        discard = np.zeros(b, dtype=np.int64)
+        attempt = np.zeros(b, dtype=bool)
+        held = (ages >= 0).sum(axis=1)
+        positions = 1 << np.arange(m, dtype=np.int64)
+        for n in np.unique(held):
+            rows = np.flatnonzero(held == n)
+            block = self._blocks[int(n)]
+            capped = np.minimum(ages[rows, : int(n)], self.link.age_cap)
+            index = self._states.rank(capped)
+            j = self._actions[tau[rows], r[rows], index].astype(np.int64)
+            consume[rows] = (block.menu.bits[j][:, None] & positions[None, :]) != 0
+            discard[rows] = block.menu.discard[j]
+            attempt[rows] = block.menu.attempt[j]
+        return consume, discard, attempt
+
     def cutoff_age(self, tau: int, r: int) -> int | None:
         """The smallest age at which the policy discards a lone stored pair, if any."""
         self._state(tau, r, (), decision=True)

@@ -1,0 +1,195 @@
+"""Network simulator speed: wall time per heralded pair and pairs per second.
+
+Workloads (all on this machine, one process):
+
+1. **chains** — the SeQUeNCe comparison workload: a 2-node link and a 3-node chain
+   (10 km links, F0 = 0.95, SeQUeNCe T_s = 1 s ≡ qceas T = 0.75 s per end, 4
+   memories), pairs streamed end to end and consumed on arrival, through qceas; and,
+   where SeQUeNCe ≥ 1.0 is importable (Python ≥ 3.12), the same through SeQUeNCe
+   (``benchmarks/sequence_workload.py``) and the ratio;
+2. **batched chains** — 1000 independent copies of the 2-node link in one run (a
+   1000-QPU star), the way a parameter study uses a vectorized simulator;
+3. **paper networks** — the ``paper`` scenario's network at 50 and 1000 QPUs (area
+   scaled to keep the density), every scheduler, for ``--rounds`` rounds.
+
+Usage:
+    python benchmarks/network_speed.py [--pairs 2000] [--rounds 10] [--sequence-pairs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import math
+import sys
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from qceas.config import from_dict
+from qceas.experiments import resolve
+from qceas.network import (
+    Context,
+    Decision,
+    Demand,
+    SlotView,
+    make_context,
+    network_from_graph,
+    simulate,
+    summarize,
+)
+from qceas.network.setup import demand_of, network_of, simulation_rng
+from qceas.scheduling import SCHEDULERS
+
+SEQUENCE_T_S = 1.0
+QCEAS_T = 0.75 * SEQUENCE_T_S  # Γ = 4/(3·T_s) per qubit (tests/oracles/test_sequence_oracle.py)
+
+
+class Stream:
+    """Every segment attempts whenever its memory allows; every end-to-end pair is
+    consumed on arrival (the SeQUeNCe request workload)."""
+
+    name = "stream"
+
+    def prepare(self, context: Context) -> None:
+        del context
+
+    def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
+        del rng
+        return Decision(
+            attempt=~view.segment_has,
+            consume_on_herald=np.ones(view.remaining.shape, dtype=bool),
+        )
+
+
+def chain_context(hops: int, copies: int, pairs: int) -> Context:
+    """``copies`` independent chains of ``hops`` 10 km links to one aggregator whose
+    memory never binds: QPU i·hops is the far end of chain i."""
+    graph = nx.Graph()
+    n = copies * hops
+    graph.add_nodes_from(range(n + 1))
+    for c in range(copies):
+        nodes = [c * hops + j for j in range(hops)] + [n]
+        for u, v in itertools.pairwise(nodes):
+            graph.add_edge(u, v, length_km=10.0)
+    slots = np.r_[np.full(n, 4), 4 * n]
+    network = network_from_graph(
+        graph,
+        rng=np.random.default_rng(0),
+        initial_fidelity=0.95,
+        coherence_time_s=QCEAS_T,
+        memory_slots=slots,
+    )
+    # Enough time for `pairs` deliveries per chain at the chain's rate.
+    rate = float(network.expected_rate.min()) / (1.5 if hops > 1 else 1.0)
+    horizon = 1.3 * pairs / rate
+    demand = Demand(pairs=10**9, period_s=horizon, rounds=1, ready_s=np.zeros(n), window_s=horizon)
+    return make_context(network, demand)
+
+
+def chain_workload(hops: int, copies: int, pairs: int) -> dict[str, float]:
+    context = chain_context(hops, copies, pairs)
+    start = time.perf_counter()
+    result = simulate(context, Stream(), rng=np.random.default_rng(0))
+    wall = time.perf_counter() - start
+    e2e = result.ledger.e2e
+    far = np.asarray(e2e["flow"]) % hops == 0
+    delivered = int(np.sum(far & (np.asarray(e2e["fate"]) == 1)))
+    return {
+        "wall_s": wall,
+        "heralded": result.ledger.heralded,
+        "delivered": delivered,
+        "s_per_delivered": wall / max(delivered, 1),
+        "s_per_heralded": wall / max(result.ledger.heralded, 1),
+        "mean_fidelity": float(np.mean(np.asarray(e2e["fate_fidelity"])[far])),
+    }
+
+
+def paper_network(n_nodes: int, rounds: int) -> dict[str, dict[str, float]]:
+    base = resolve("paper")
+    scale = math.sqrt(n_nodes / base.nodes.count)
+    raw = base.to_dict()
+    raw["nodes"]["count"] = n_nodes
+    raw["network"]["area_km"] = base.network.area_km * scale
+    raw["network"]["params"] = {**raw["network"]["params"], "aggregator_degree": n_nodes}
+    raw["network"]["aggregator_memory_slots"] = 2 * n_nodes
+    raw["schedule"]["rounds"] = rounds
+    raw["adversary"] = {}
+    raw["training"] = {}
+    config = from_dict({k: v for k, v in raw.items() if k in ("nodes", "network", "schedule")})
+    network = network_of(config, 0)
+    context = make_context(network, demand_of(config, 0))
+    out = {}
+    for name in SCHEDULERS.names():
+        scheduler = SCHEDULERS.get(name)
+        start = time.perf_counter()
+        scheduler.prepare(context)
+        prepare = time.perf_counter() - start
+        result = simulate(context, scheduler, rng=simulation_rng(0))
+        m = summarize(result)
+        run = result.wall_s - 0.0
+        out[name] = {
+            "prepare_s": prepare,
+            "wall_s": run,
+            "heralded": m["heralded_pairs"],
+            "us_per_heralded": 1e6 * run / max(m["heralded_pairs"], 1),
+            "pairs_per_s": m["heralded_pairs"] / run,
+            "slots": m["slots"],
+            "us_per_slot": 1e6 * run / m["slots"],
+            "utilization": m["utilization"],
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=2000, help="pairs per chain (qceas)")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of the paper networks")
+    parser.add_argument("--sequence-pairs", type=int, default=200, help="pairs through SeQUeNCe")
+    args = parser.parse_args(argv)
+
+    print("== chains: pairs streamed end to end, consumed on arrival ==")
+    ours = {}
+    for hops in (1, 2):
+        r = chain_workload(hops, 1, args.pairs)
+        ours[hops + 1] = r["s_per_delivered"]
+        print(
+            f"qceas {hops + 1}-node chain: {r['delivered']} pairs delivered in {r['wall_s']:.3f} s"
+            f" -> {1e6 * r['s_per_delivered']:.1f} us/pair (F {r['mean_fidelity']:.4f})"
+        )
+    batched = chain_workload(1, 1000, max(args.pairs // 10, 50))
+    print(
+        f"qceas 1000 x 2-node links in one run: {batched['delivered']} pairs in "
+        f"{batched['wall_s']:.2f} s -> {1e6 * batched['s_per_delivered']:.2f} us/pair"
+    )
+    sequence_ok = importlib.util.find_spec("sequence") is not None
+    if sequence_ok:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from sequence_workload import sequence_seconds_per_pair
+
+        for nodes in (2, 3):
+            theirs = sequence_seconds_per_pair(nodes, args.sequence_pairs)
+            print(
+                f"SeQUeNCe {nodes}-node chain: {1e3 * theirs:.3f} ms/pair -> qceas is "
+                f"{theirs / ours[nodes]:.0f}x faster single-chain, "
+                f"{theirs / batched['s_per_delivered']:.0f}x batched (2-node)"
+            )
+    else:
+        print("SeQUeNCe not importable (needs Python >= 3.12): no ratio measured here")
+
+    for n in (50, 1000):
+        print(f"== paper network, {n} QPUs, {args.rounds} rounds ==")
+        for name, r in paper_network(n, args.rounds).items():
+            print(
+                f"{name:9s} prepare {r['prepare_s']:6.2f} s  run {r['wall_s']:6.2f} s  "
+                f"{r['heralded']:8d} pairs  {r['us_per_heralded']:8.2f} us/pair  "
+                f"{r['pairs_per_s']:10.0f} pairs/s  {r['us_per_slot']:7.1f} us/slot  "
+                f"utilization {r['utilization']:.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

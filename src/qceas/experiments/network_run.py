@@ -1,0 +1,361 @@
+"""``qceas network``: the network and its schedulers alone, every policy, over seeds,
+plus a sweep over a common memory coherence time.
+
+Every (policy, seed) run and every (policy, seed, coherence time) sweep point is one
+*unit*, saved under ``DIR/network_runs/`` as soon as it finishes, with the fingerprint
+of the config sections that change its numbers; rerunning the command reuses every
+finished unit, so an interrupted run resumes and a finished one is rebuilt from its
+files. Outputs:
+
+* ``network_summary.json``: ``{"scenario", "seeds", "fingerprint", "network",
+  "policies": {name: {metric: mean over seeds, ..., "per_seed": {...}, "ci95": {...}}},
+  "sweep": {"coherence_time_s": [...], "policies": {name: {metric: [...]}}}}``;
+* ``network_policies.csv``: one row per (policy, seed);
+* ``ledgers/<policy>_seed<k>.npz``: every pair of the main runs (columns of
+  :class:`~qceas.network.ledger.Ledger`);
+* ``utilization_vs_coherence.png``: utilization and demand met against the coherence
+  time, one line per policy.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import io
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from qceas.config import ConfigError, ExperimentConfig, dump_yaml
+from qceas.experiments import results
+from qceas.network import Network, make_context, simulate, summarize
+from qceas.network.setup import demand_of, network_of, simulation_rng, with_coherence_time
+from qceas.scheduling import SCHEDULERS
+
+#: Metrics averaged over seeds in the summary and plotted in the sweep.
+HEADLINE = ("utilization", "mean_consumed_fidelity", "demand_met", "consumed_fraction")
+_SWEPT = ("utilization", "demand_met", "mean_consumed_fidelity")
+
+
+@dataclass(frozen=True)
+class NetworkOutcome:
+    summary: dict[str, Any]
+    out: Path
+    reused: int
+    computed: int
+
+
+def network_fingerprint(config: ExperimentConfig) -> str:
+    """Hash of what changes a unit's numbers: node count, network and schedule
+    sections (without the policy list and the sweep points, which only add units)."""
+    body = config.to_dict()
+    schedule = dict(body["schedule"])
+    schedule.pop("policies")
+    schedule.pop("coherence_sweep_s")
+    blob = {"nodes": body["nodes"]["count"], "network": body["network"], "schedule": schedule}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def describe(network: Network, slot_s: float) -> dict[str, Any]:
+    """A plain-data description of a network for the summary."""
+    return {
+        "qpu_nodes": network.n_nodes,
+        "links": network.n_links,
+        "hops": {str(h): int(c) for h, c in enumerate(np.bincount(network.hops)) if c},
+        "length_km": _span(network.length_km),
+        "success_probability": _span(network.success_probability),
+        "attempt_period_s": _span(network.attempt_period_s),
+        "initial_fidelity": _span(network.initial_fidelity),
+        "coherence_time_s": _span(network.coherence_time_s[:-1]),
+        "aggregator_coherence_time_s": float(network.coherence_time_s[-1]),
+        "memory_slots": int(network.memory_slots[0]),
+        "aggregator_memory_slots": int(network.memory_slots[-1]),
+        "slot_s": slot_s,
+    }
+
+
+def _span(values: np.ndarray) -> dict[str, float]:
+    return {"min": float(values.min()), "mean": float(values.mean()), "max": float(values.max())}
+
+
+def run_network(
+    config: ExperimentConfig,
+    out: str | Path,
+    *,
+    seeds: Sequence[int] | None = None,
+    sweep: bool = True,
+    plot: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> NetworkOutcome:
+    """Simulate every policy of ``config.schedule`` on every seed and write the results.
+
+    Args:
+        config: the experiment (``nodes.count``, ``network``, ``schedule``).
+        out: output directory (created if missing).
+        seeds: default ``config.seed + k`` for k < ``config.seeds``.
+        sweep: also run ``schedule.coherence_sweep_s``.
+        plot: write ``utilization_vs_coherence.png``.
+        progress: called with one line per finished unit.
+    """
+    out = Path(out)
+    seeds = list(seeds) if seeds is not None else [config.seed + k for k in range(config.seeds)]
+    fingerprint = network_fingerprint(config)
+    _prepare_directory(out, config, fingerprint)
+    policies = list(config.schedule.policies)
+    sweep_points = [float(t) for t in config.schedule.coherence_sweep_s] if sweep else []
+    started = time.perf_counter()
+    counts = {"reused": 0, "computed": 0}
+    main: dict[str, list[dict[str, Any]]] = {p: [] for p in policies}
+    swept: dict[str, dict[float, list[dict[str, Any]]]] = {p: {} for p in policies}
+    described: dict[str, Any] = {}
+
+    for seed in seeds:
+        try:
+            network = network_of(config, seed)
+            demand = demand_of(config, seed)
+            base_context = make_context(
+                network,
+                demand,
+                slot_s=config.schedule.slot_s,
+                sift=config.schedule.sift,
+                purification=config.schedule.purification,
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if not described:
+            described = describe(network, base_context.slot_s)
+        for policy in policies:
+            unit = out / "network_runs" / f"{policy}_seed{seed}.json"
+            main[policy].append(
+                _unit(
+                    unit,
+                    fingerprint,
+                    counts,
+                    progress,
+                    f"{policy} seed {seed}",
+                    functools.partial(_simulate, config, base_context, policy, seed, out),
+                )
+            )
+        for t in sweep_points:
+            varied = with_coherence_time(network, t)
+            try:
+                context = make_context(
+                    varied,
+                    demand,
+                    slot_s=config.schedule.slot_s,
+                    sift=config.schedule.sift,
+                    purification=config.schedule.purification,
+                )
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            for policy in policies:
+                unit = out / "network_runs" / f"{policy}_seed{seed}_T{t:.6g}.json"
+                label = f"{policy} seed {seed} T={t:g} s"
+                swept[policy].setdefault(t, []).append(
+                    _unit(
+                        unit,
+                        fingerprint,
+                        counts,
+                        progress,
+                        label,
+                        functools.partial(_simulate, config, context, policy, seed, None),
+                    )
+                )
+
+    sweep_summary: dict[str, Any] = {
+        "coherence_time_s": sweep_points,
+        "policies": {
+            p: {
+                metric: [_mean([u[metric] for u in swept[p][t]]) for t in sweep_points]
+                for metric in _SWEPT
+            }
+            for p in policies
+        },
+    }
+    summary = {
+        "scenario": config.name,
+        "seeds": seeds,
+        "fingerprint": fingerprint,
+        "network": described,
+        "demand": {
+            "pairs_per_round": config.schedule.pairs_per_round,
+            "round_period_s": config.schedule.round_period_s,
+            "window_s": config.schedule.window_s,
+            "rounds": config.schedule.rounds,
+        },
+        "policies": {p: _aggregate(main[p], seeds) for p in policies},
+        "sweep": sweep_summary,
+        "wall_s": time.perf_counter() - started,
+        "reused_units": counts["reused"],
+        "computed_units": counts["computed"],
+    }
+    text = json.dumps(_finite(summary), indent=2, allow_nan=False)
+    results.write_atomic(out / "network_summary.json", text + "\n")
+    results.write_atomic(out / "network_policies.csv", _table(main, seeds))
+    if plot and sweep_points:
+        from qceas.experiments.plots import plot_utilization_sweep
+
+        plot_utilization_sweep(sweep_summary, out / "utilization_vs_coherence.png")
+    return NetworkOutcome(summary, out, counts["reused"], counts["computed"])
+
+
+def _prepare_directory(out: Path, config: ExperimentConfig, fingerprint: str) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a directory")
+    try:
+        (out / "network_runs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
+    results.write_atomic(out / "network_config.yaml", dump_yaml(config))
+
+
+def _unit(
+    path: Path,
+    fingerprint: str,
+    counts: dict[str, int],
+    progress: Callable[[str], None] | None,
+    label: str,
+    compute: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """A finished unit's metrics: read back if saved with this fingerprint, else computed
+    and saved at once (atomically)."""
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            saved = {}
+        if saved.get("fingerprint") == fingerprint:
+            counts["reused"] += 1
+            return dict(saved["metrics"])
+        if saved:
+            raise ConfigError(
+                f"--out {path.parent.parent}: holds network results of a different config "
+                f"(fingerprint {saved.get('fingerprint')} != {fingerprint}); choose another "
+                "directory or delete it"
+            )
+    metrics = _finite(compute())
+    blob = {"fingerprint": fingerprint, "metrics": metrics}
+    results.write_atomic(path, json.dumps(blob, indent=1, allow_nan=False) + "\n")
+    counts["computed"] += 1
+    if progress is not None:
+        f = metrics["mean_consumed_fidelity"]
+        progress(
+            f"{label}: utilization {metrics['utilization'] or 0.0:.3f}, demand met "
+            f"{metrics['demand_met']:.3f}, F {'n/a' if f is None else f'{f:.4f}'} "
+            f"({metrics['wall_s']:.1f} s)"
+        )
+    return metrics
+
+
+def _simulate(
+    config: ExperimentConfig, context: Any, policy: str, seed: int, out: Path | None
+) -> dict[str, Any]:
+    scheduler = SCHEDULERS.get(policy, **dict(config.schedule.params.get(policy, {})))
+    result = simulate(context, scheduler, rng=simulation_rng(seed))
+    if out is not None:
+        folder = out / "ledgers"
+        folder.mkdir(exist_ok=True)
+        buffer = io.BytesIO()
+        columns: dict[str, Any] = {f"link_{k}": v for k, v in result.ledger.links.items()}
+        columns |= {f"e2e_{k}": v for k, v in result.ledger.e2e.items()}
+        columns["link_final_fate"] = result.ledger.link_fates()
+        np.savez_compressed(buffer, **columns)
+        results.write_atomic_bytes(folder / f"{policy}_seed{seed}.npz", buffer.getvalue())
+    return summarize(result)
+
+
+def _finite(value: Any) -> Any:
+    """NaN/inf become None (null) so that the JSON is strict; containers recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    """Mean of the finite values (None, i.e. undefined, where there are none)."""
+    finite = [v for v in values if isinstance(v, int | float) and math.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def _aggregate(units: list[dict[str, Any]], seeds: Sequence[int]) -> dict[str, Any]:
+    """Mean over seeds of every numeric metric, with per-seed values and a 95% CI for
+    the headline metrics."""
+    out: dict[str, Any] = {}
+    for key, value in units[0].items():
+        if isinstance(value, bool):
+            out[key] = all(u[key] for u in units)
+        elif value is None or isinstance(value, int | float):
+            out[key] = _mean([u[key] for u in units])
+        elif key == "waste":
+            out[key] = {c: _mean([u[key][c] for u in units]) for c in value}
+        elif key == "key_bits_per_node":
+            out[key] = {s: _mean([u[key][s] for u in units]) for s in value}
+    out["per_seed"] = {
+        m: {str(s): u[m] for s, u in zip(seeds, units, strict=True)} for m in HEADLINE
+    }
+    out["ci95"] = {m: _ci([u[m] for u in units]) for m in HEADLINE}
+    return out
+
+
+def _ci(values: Sequence[float | None]) -> list[float | None]:
+    arr = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    if arr.size < 2:
+        mean = float(arr.mean()) if arr.size else None
+        return [mean, mean]
+    half = stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size)
+    return [float(arr.mean() - half), float(arr.mean() + half)]
+
+
+def _table(main: dict[str, list[dict[str, Any]]], seeds: Sequence[int]) -> str:
+    columns = [
+        "utilization",
+        "consumed_fraction",
+        "mean_consumed_fidelity",
+        "demand_met",
+        "heralded_pairs",
+        "consumed_pairs",
+        "aborted_pairs",
+        "key_bits_total",
+        "wall_s",
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["policy", "seed", *columns])
+    for policy, units in main.items():
+        for seed, unit in zip(seeds, units, strict=True):
+            writer.writerow([policy, seed, *(unit[c] for c in columns)])
+    return buffer.getvalue()
+
+
+def network_table(summary: dict[str, Any]) -> str:
+    """A fixed-width table of the headline metrics per policy (mean over seeds)."""
+
+    def show(value: float | None, digits: int) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    rows = [("policy", "utilization", "F consumed", "demand met", "heralded", "key bits")]
+    for name, m in summary["policies"].items():
+        rows.append(
+            (
+                name,
+                show(m["utilization"], 3),
+                show(m["mean_consumed_fidelity"], 4),
+                show(m["demand_met"], 3),
+                show(m["heralded_pairs"], 0),
+                show(m["key_bits_total"], 1),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)

@@ -1,0 +1,74 @@
+"""Build the network and the demand of an experiment config (its ``network`` and
+``schedule`` sections), reproducibly from a seed.
+
+Random streams: the network is drawn from ``default_rng([seed, 101])``, the demand
+from ``[seed, 102]`` and a simulation from ``[seed, 103]`` (:func:`simulation_rng`), so
+every policy run on one seed sees the same network, demand and random numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from qceas.config import ExperimentConfig
+from qceas.network.demand import Demand
+from qceas.network.topology import Network, build_network
+
+
+def network_of(config: ExperimentConfig, seed: int) -> Network:
+    """The network of ``config`` for ``seed`` (QPUs: ``nodes.count``)."""
+    spec = config.network
+    n = config.nodes.count
+    aggregator = spec.aggregator_memory_slots or 2 * n
+    slots = np.r_[np.full(n, spec.memory_slots), aggregator].astype(np.int64)
+    network = build_network(
+        spec.topology,
+        n,
+        rng=np.random.default_rng([seed, 101]),
+        link_length_km=spec.link_length_km,
+        area_km=spec.area_km,
+        attenuation_db_per_km=spec.spec("attenuation_db_per_km"),
+        efficiency=spec.spec("efficiency"),
+        initial_fidelity=spec.spec("initial_fidelity"),
+        coherence_time_s=spec.spec("coherence_time_s"),
+        memory_slots=slots,
+        min_period_s=spec.min_period_s,
+        path=spec.path,
+        **dict(spec.params),
+    )
+    if spec.aggregator_coherence_time_s is not None:
+        coherence = network.coherence_time_s.copy()
+        coherence[-1] = spec.aggregator_coherence_time_s
+        network = dataclasses.replace(network, coherence_time_s=coherence)
+    return network
+
+
+def with_coherence_time(network: Network, coherence_time_s: float) -> Network:
+    """The same network (graph, links, memories) with every node's coherence time set
+    to ``coherence_time_s`` (> 0): one point of a coherence-time sweep."""
+    value = float(coherence_time_s)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"coherence_time_s = {coherence_time_s!r}: must be a number > 0")
+    return dataclasses.replace(network, coherence_time_s=np.full(network.n_nodes + 1, value))
+
+
+def demand_of(config: ExperimentConfig, seed: int) -> Demand:
+    """The demand model of ``config`` for ``seed``."""
+    spec = config.schedule
+    low, high = spec.ready_fraction
+    return Demand.draw(
+        config.nodes.count,
+        pairs=spec.pairs_per_round,
+        period_s=spec.round_period_s,
+        rounds=spec.rounds,
+        window_s=spec.window_s,
+        ready_fraction=(float(low), float(high)),
+        rng=np.random.default_rng([seed, 102]),
+    )
+
+
+def simulation_rng(seed: int) -> np.random.Generator:
+    """The generator a simulation on ``seed`` draws from (the same for every policy)."""
+    return np.random.default_rng([seed, 103])

@@ -1,0 +1,103 @@
+"""Entanglement-oblivious and simple baseline schedulers.
+
+* ``oblivious`` — the paper's baseline: every segment attempts whenever memory allows,
+  stored pairs are consumed first-in-first-out when a node needs them, nothing is
+  ever discarded, fidelity is never looked at.
+* ``greedy`` — attempts whenever memory allows, consumes the freshest pair first and
+  discards every pair older than one fixed cutoff (the same for all nodes, so it
+  does not know which memories are short-lived).
+* ``random`` — attempts with a fixed probability, consumes random stored pairs when a
+  node needs them, discards each stored pair with a small probability per slot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qceas.network.simulator import Context, Decision, SlotView
+from qceas.scheduling.base import SCHEDULERS, check_probability, check_seconds, consumable, pick
+
+
+@SCHEDULERS.register("oblivious")
+class Oblivious:
+    """Attempt whenever memory allows; FIFO consumption; no cutoff; fidelity ignored."""
+
+    name = "oblivious"
+
+    def prepare(self, context: Context) -> None:
+        del context
+
+    def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
+        del rng
+        consume = pick(view.stored, view.created_s, consumable(view))
+        # First in, first out: a new pair is used on arrival only if none is waiting.
+        empty: np.ndarray = np.logical_not(view.stored.any(axis=1))
+        return Decision(attempt=~view.segment_has, consume=consume, consume_on_herald=empty)
+
+
+@SCHEDULERS.register("greedy")
+class Greedy:
+    """Attempt whenever memory allows; freshest first; one fixed cutoff for all nodes.
+
+    Args:
+        cutoff_s: pairs stored longer than this are discarded (s). None: a tenth of
+            the median memory coherence time of the network, i.e. one cutoff tuned to
+            the typical node and blind to the spread.
+    """
+
+    name = "greedy"
+
+    def __init__(self, cutoff_s: float | None = None) -> None:
+        self.cutoff_s = check_seconds("greedy.cutoff_s", cutoff_s, allow_none=True)
+        self._cutoff = 0.0
+
+    def prepare(self, context: Context) -> None:
+        median = float(np.median(context.network.coherence_time_s))
+        self._cutoff = self.cutoff_s if self.cutoff_s is not None else 0.1 * median
+
+    def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
+        del rng
+        old = view.stored & (view.time_s - view.created_s > self._cutoff)
+        old_segments = view.segment_has & (view.time_s - view.segment_herald_s > self._cutoff)
+        fresh_first = -view.created_s
+        consume = pick(view.stored & ~old, fresh_first, consumable(view))
+        return Decision(
+            attempt=~view.segment_has | old_segments,
+            consume=consume,
+            discard=old,
+            discard_segment=old_segments,
+            consume_on_herald=np.ones(view.remaining.shape, dtype=bool),  # freshest first
+        )
+
+
+@SCHEDULERS.register("random")
+class RandomPolicy:
+    """Random decisions: a floor any policy should beat.
+
+    Args:
+        attempt_probability: chance that an empty segment attempts in a slot.
+        discard_probability: chance that a stored pair is discarded in a slot.
+    """
+
+    name = "random"
+
+    def __init__(self, attempt_probability: float = 0.5, discard_probability: float = 0.01) -> None:
+        self.attempt_probability = check_probability(
+            "random.attempt_probability", attempt_probability
+        )
+        self.discard_probability = check_probability(
+            "random.discard_probability", discard_probability
+        )
+
+    def prepare(self, context: Context) -> None:
+        del context
+
+    def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
+        attempt = ~view.segment_has & (
+            rng.random(view.segment_has.shape) < self.attempt_probability
+        )
+        consume = pick(view.stored, rng.random(view.stored.shape), consumable(view))
+        discard = (
+            view.stored & ~consume & (rng.random(view.stored.shape) < self.discard_probability)
+        )
+        return Decision(attempt=attempt, consume=consume, discard=discard)

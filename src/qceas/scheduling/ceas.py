@@ -1,0 +1,314 @@
+"""The CEAS scheduler: decoherence-aware, driven by the per-flow MDP of :mod:`.mdp`.
+
+For every QPU k the route to the aggregator is treated as one heralded channel (a
+:class:`~qceas.scheduling.mdp.LinkClass`) and its finite-horizon MDP is solved
+exactly; in every slot the flow then does what the optimal policy says for its state
+(τ slots to the deadline, r pairs still needed, ages of its stored pairs):
+
+* **just-in-time generation**: the policy attempts only from
+  :meth:`~qceas.scheduling.mdp.Policy.first_attempt` slots before the deadline, so
+  pairs arrive when the node's update is ready rather than decaying in memory;
+* **consumption** of the pairs that maximise the expected key (not always the
+  freshest, see :mod:`.mdp`), only pairs that still yield key;
+* **cutoff**: discards chosen by the policy, and for multi-link routes any segment
+  pair that could no longer make a key-yielding end-to-end pair;
+* **priority**: where flows share a link or memory, attempts go by importance weight
+  (``Context.importance``, QFI weights in a training run), then by urgency (fewer
+  slots to the deadline first).
+
+The class of flow k: per-slot success ``p = 1/E[slots until every segment of the
+route has heralded]`` (segments attempt in parallel; for one link this is
+``1 − (1 − p_e)^{k_e}``), fresh fidelity ``1/4 + 3/4·∏ w_i`` (a swap of fresh link
+pairs), decay rate Γ_k = 1/T_k + 1/T_N, memory ``min(memory_slots[k], max_memory)``,
+demand R, window W = deadline − ready slots and horizon H = min(deadline, W + lead)
+with ``lead = ceil(lead_factor·R/p)`` slots (before τ = H the flow is idle: no plan
+needs pairs that early). Each heralded pair costs ``pair_cost·κ(0)`` key bits, charged
+as ``pair_cost·κ(0)·p`` per attempt-slot: without a price on pairs the optimum keeps
+refreshing stored pairs (a fresher pair gives more key) and wastes most of what it
+heralds. A stored pair's age for the policy is the number of slots after which a
+fresh pair of the class would have decayed to its current fidelity, rounded up.
+
+Classes are rounded (p, F0, Γ to 3 significant digits) and solved once per distinct
+class, so a 50-node network needs a few dozen solves at most.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from qceas.network.simulator import Context, Decision, SlotView
+from qceas.scheduling.base import SCHEDULERS, IntArray
+from qceas.scheduling.mdp import LinkClass, Policy, solve
+
+
+def _round3(x: float) -> float:
+    return float(f"{x:.3g}")
+
+
+def route_success(slot_success: np.ndarray, *, max_slots: int = 100_000) -> float:
+    """Per-slot success of a route as one channel: 1/E[max_i G_i], G_i ~ Geom(q_i).
+
+    ``E[max] = Σ_{t≥0} (1 − ∏_i (1 − (1 − q_i)^t))``, summed until the term is
+    negligible (or ``max_slots``).
+    """
+    q = np.asarray(slot_success, dtype=float)
+    if q.size == 1:
+        return float(q[0])
+    t = np.arange(max_slots, dtype=float)[:, None]
+    tail = 1.0 - np.prod(1.0 - (1.0 - q[None, :]) ** t, axis=1)
+    return float(1.0 / tail.sum())
+
+
+@dataclass(frozen=True)
+class FlowPlan:
+    """The solved plan of one flow: its class, policy, and when it becomes active."""
+
+    link: LinkClass
+    policy: Policy
+    horizon: int
+
+
+@SCHEDULERS.register("ceas")
+class CEASScheduler:
+    """Decoherence-aware scheduling by the per-flow MDP (module docstring).
+
+    Args:
+        pair_cost: price of one heralded pair as a fraction of κ(0) (>= 0).
+        max_memory: cap on the pairs the MDP tracks per flow (state size grows as
+            C(A + 1 + m, m)); the simulator still enforces the true memory.
+        lead_factor: generation may start up to ``lead_factor·R/p`` slots before
+            the window (>= 1).
+        max_states: passed to :func:`~qceas.scheduling.mdp.solve`.
+    """
+
+    name = "ceas"
+
+    def __init__(
+        self,
+        pair_cost: float = 0.5,
+        max_memory: int = 2,
+        lead_factor: float = 4.0,
+        max_states: int = 1_500_000,
+    ) -> None:
+        if isinstance(pair_cost, bool) or not isinstance(pair_cost, int | float) or pair_cost < 0:
+            raise ValueError(f"ceas.pair_cost = {pair_cost!r}: must be a number >= 0")
+        if isinstance(max_memory, bool) or not isinstance(max_memory, int) or max_memory < 1:
+            raise ValueError(f"ceas.max_memory = {max_memory!r}: must be an integer >= 1")
+        if (
+            isinstance(lead_factor, bool)
+            or not isinstance(lead_factor, int | float)
+            or not lead_factor >= 1
+        ):
+            raise ValueError(f"ceas.lead_factor = {lead_factor!r}: must be a number >= 1")
+        self.pair_cost = float(pair_cost)
+        self.max_memory = max_memory
+        self.lead_factor = float(lead_factor)
+        self.max_states = max_states
+        self.plans: list[FlowPlan] = []
+        self._cache: dict[LinkClass, Policy] = {}
+
+    # ------------------------------------------------------------------ prepare
+    def prepare(self, context: Context) -> None:
+        self._ctx = context
+        net = context.network
+        plans = []
+        for k in range(net.n_nodes):
+            links = net.routes[k]
+            p = min(1.0, _round3(route_success(context.slot_success[links])))
+            # Age 0 is a fresh pair: in the window it is consumed on arrival (the
+            # best use of a fresh pair, see decide), before it the ages round up.
+            f0 = _round3(0.25 + 0.75 * float(context.flow_w0[k]))
+            window = int(context.deadline_slot[k] - context.ready_slot[k])
+            demand = context.demand.pairs
+            lead = math.ceil(self.lead_factor * demand / p)
+            horizon = int(min(context.deadline_slot[k], window + lead))
+            memory = int(min(net.memory_slots[k], self.max_memory))
+            free = LinkClass(
+                success_probability=p,
+                initial_fidelity=f0,
+                decay_rate=_round3(float(context.flow_rate[k])),
+                slot=context.slot_s,
+                memory=memory,
+                demand=demand,
+                horizon=horizon,
+                window=min(window, horizon),
+                sift=context.sift,
+            )
+            kappa0 = float(free.key_bits(0))
+            link = LinkClass(
+                **{
+                    **free.__dict__,
+                    "attempt_cost": self.pair_cost * kappa0 * p,
+                    "max_age": self._age_cap(free),
+                }
+            )
+            policy = self._cache.get(link)
+            if policy is None:
+                policy = solve(link, max_states=self.max_states)
+                self._cache[link] = policy
+            plans.append(FlowPlan(link=link, policy=policy, horizon=horizon))
+        self.plans = plans
+        self._table = _Table.build(plans)
+        self._memory = np.array([pl.link.memory for pl in plans], dtype=np.int64)
+        self._w0 = np.array([(4 * pl.link.initial_fidelity - 1) / 3 for pl in plans])
+        self._rate_slot = np.array([pl.link.decay_rate * context.slot_s for pl in plans])
+        self._cap = np.array([pl.link.age_cap for pl in plans], dtype=np.int64)
+        self._horizon = np.array([pl.horizon for pl in plans], dtype=np.int64)
+
+    def _age_cap(self, link: LinkClass) -> int | None:
+        """None (exact) when the class fits ``max_states``; else the largest age cap
+        that fits. Ages above it count as the cap: optimistic for very old pairs, which
+        on a long-lived memory still hold nearly the cap's fidelity."""
+        if link.state_count <= self.max_states:
+            return None
+        per_layer = self.max_states // ((link.horizon + 1) * (link.demand + 1))
+        cap = 1
+        while math.comb(cap + 2 + link.memory, link.memory) <= per_layer:
+            cap += 1
+        if math.comb(cap + 1 + link.memory, link.memory) > per_layer:
+            raise ValueError(
+                f"ceas: horizon = {link.horizon}, demand = {link.demand}, memory = "
+                f"{link.memory} exceed ceas.max_states = {self.max_states:,} at any age cap; "
+                "lower schedule.pairs_per_round or the window, or raise max_states"
+            )
+        return cap
+
+    def ages(self, view: SlotView) -> IntArray:
+        """(N, M) effective ages of the stored pairs in slots (−1 where empty)."""
+        w = (4.0 * np.where(view.stored, view.fidelity, 1.0) - 1.0) / 3.0
+        with np.errstate(divide="ignore"):
+            ratio = np.log(self._w0[:, None] / np.maximum(w, 1e-300))
+        age = np.ceil(np.maximum(ratio, 0.0) / self._rate_slot[:, None] - 1e-9)
+        age = np.minimum(age, self._cap[:, None])
+        return np.where(view.stored, age, -1).astype(np.int64)
+
+    # ------------------------------------------------------------------- decide
+    def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
+        del rng
+        ctx = self._ctx
+        n, m = view.stored.shape
+        tau = view.slots_to_deadline
+        ages = self.ages(view)
+        # Storage columns in age order (empty last): position i is the i-th youngest.
+        order = np.argsort(np.where(ages >= 0, ages, np.iinfo(np.int64).max), axis=1, kind="stable")
+        sorted_ages = np.take_along_axis(ages, order, axis=1)
+        held = sorted_ages >= 0
+        rows = np.flatnonzero((tau >= 1) & (tau <= self._horizon))
+        use = np.zeros((n, m), dtype=bool)
+        gone = held & (np.arange(m)[None, :] >= self._memory[:, None])  # beyond what is tracked
+        attempt_flow = np.zeros(n, dtype=bool)
+        if rows.size:
+            t = self._table
+            width = self._memory.max()
+            a = sorted_ages[rows, :width]
+            tracked = held[rows, :width] & (np.arange(width)[None, :] < self._memory[rows, None])
+            count = tracked.sum(axis=1)
+            capped = np.minimum(a, self._cap[rows, None])
+            steps = np.arange(width)
+            terms = t.binom[np.where(tracked, capped + steps, 0), steps + 1]
+            index = t.offset[rows, count] + np.where(tracked, terms, 0).sum(axis=1)
+            flat = (
+                t.base[rows]
+                + (tau[rows] * t.width[rows] + view.remaining[rows]) * t.size[rows]
+                + index
+            )
+            j = t.actions[flat].astype(np.int64)
+            menu = (self._memory[rows], count, j)
+            bits = t.menu_bits[menu]
+            chosen = (bits[:, None] & (1 << steps)[None, :]) != 0
+            drop = t.menu_discard[menu]
+            # The MDP discards the `drop` oldest pairs among those it does not consume.
+            rest = tracked & ~chosen
+            from_old = np.cumsum(rest[:, ::-1], axis=1)[:, ::-1]
+            use[rows, :width] = chosen & view.in_window[rows, None]
+            gone[rows, :width] |= rest & (from_old <= drop[:, None])
+            attempt_flow[rows] = t.menu_attempt[menu]
+        consume = np.zeros((n, m), dtype=bool)
+        discard = np.zeros((n, m), dtype=bool)
+        np.put_along_axis(consume, order, use, axis=1)
+        np.put_along_axis(discard, order, gone, axis=1)
+
+        # Multi-link routes: drop a segment pair that could no longer make a
+        # key-yielding pair even if the rest of the route heralded fresh now.
+        seg_flow = ctx.segment_flow
+        w_seg = (4.0 * np.where(view.segment_has, view.segment_fidelity, 1.0) - 1.0) / 3.0
+        best = 0.25 + 0.75 * w_seg * ctx.flow_w0[seg_flow] / ctx.segment_w0
+        hopeless = view.segment_has & (ctx.key_bits(best) <= 0.0)
+        attempt = attempt_flow[seg_flow] & (~view.segment_has | hopeless)
+        urgency = 1.0 / np.maximum(tau, 1)
+        priority = (ctx.importance * (1.0 + urgency))[seg_flow]
+        # A fresh pair inside the window is worth κ(0), the most any pair gives, and
+        # holding it only loses value: consume it on arrival.
+        on_herald = view.in_window & (view.remaining > 0)
+        return Decision(
+            attempt=attempt,
+            consume=consume,
+            discard=discard,
+            discard_segment=hopeless,
+            consume_on_herald=on_herald,
+            priority=priority,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class _Table:
+    """Every flow's policy in flat arrays, so one slot is decided for all flows at once.
+
+    ``actions`` concatenates the policies' action tables (τ, r, state) raveled;
+    flow k's entry for state index i is at ``base + (τ·width + r)·size + i``, with
+    the state index of a sorted, capped age multiset a_1..a_n equal to
+    ``offset[k, n] + Σ_i C(a_i + i, i + 1)`` (:class:`~qceas.scheduling.mdp.Policy`'s
+    colex rank). The menus depend only on (memory, n): ``menu_*[memory, n, j]``.
+    """
+
+    actions: np.ndarray
+    base: IntArray
+    width: IntArray
+    size: IntArray
+    offset: IntArray
+    binom: IntArray
+    menu_bits: IntArray
+    menu_discard: IntArray
+    menu_attempt: np.ndarray
+
+    @classmethod
+    def build(cls, plans: list[FlowPlan]) -> _Table:
+        # Reads the solved tables of mdp.Policy (same package) without copying them per flow.
+        policies = list({id(pl.policy): pl.policy for pl in plans}.values())
+        where = {id(pol): i for i, pol in enumerate(policies)}
+        starts = np.cumsum([0] + [pol._actions.size for pol in policies])
+        actions = np.concatenate([pol._actions.ravel() for pol in policies])
+        mem = max(pl.link.memory for pl in plans)
+        cap = max(pl.link.age_cap for pl in plans)
+        binom = np.array(
+            [[math.comb(x, k) for k in range(mem + 1)] for x in range(cap + mem + 1)],
+            dtype=np.int64,
+        )
+        offset = np.zeros((len(plans), mem + 1), dtype=np.int64)
+        for k, pl in enumerate(plans):
+            offset[k, : pl.link.memory + 1] = pl.policy._states.offset[: pl.link.memory + 1]
+        longest = max(len(b.menu.bits) for pol in policies for b in pol._blocks)
+        bits = np.zeros((mem + 1, mem + 1, longest), dtype=np.int64)
+        discard = np.zeros_like(bits)
+        attempt = np.zeros(bits.shape, dtype=bool)
+        for pol in policies:
+            for block in pol._blocks:
+                size = len(block.menu.bits)
+                memory, held = pol.link.memory, block.n
+                bits[memory, held, :size] = block.menu.bits
+                discard[memory, held, :size] = block.menu.discard
+                attempt[memory, held, :size] = block.menu.attempt
+        return cls(
+            actions=actions,
+            base=np.array([starts[where[id(pl.policy)]] for pl in plans], dtype=np.int64),
+            width=np.array([pl.link.demand + 1 for pl in plans], dtype=np.int64),
+            size=np.array([pl.policy._states.size for pl in plans], dtype=np.int64),
+            offset=offset,
+            binom=binom,
+            menu_bits=bits,
+            menu_discard=discard,
+            menu_attempt=attempt,
+        )

@@ -1,0 +1,337 @@
+"""The time-slotted network simulator: link statistics, decay, swapping, memory, ledger.
+
+Oracles are closed forms (Poisson/binomial counts of heralds, ARCHITECTURE §4 decay and
+chain fidelity, BBPSSW/DEJMPS) recomputed from the ledger's raw columns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import pytest
+from scipy import stats
+
+from qceas.network import (
+    FATES,
+    Context,
+    Decision,
+    Demand,
+    SlotView,
+    build_network,
+    make_context,
+    network_from_graph,
+    simulate,
+    summarize,
+)
+from qceas.network.ledger import FATE
+from qceas.physics import bbpssw, decay, dejmps, werner_coefficients
+
+
+# ---------------------------------------------------------------- test schedulers
+@dataclass
+class Scripted:
+    """Attempts on every empty segment; the rest from flags. Checks memory every slot."""
+
+    consume_all: bool = False
+    discard_all: bool = False
+    purify: bool = False
+    on_herald: bool = False
+    name: str = "scripted"
+    views: list[SlotView] = field(default_factory=list)
+
+    def prepare(self, context: Context) -> None:
+        self.context = context
+
+    def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
+        assert np.all(view.free_memory >= 0), "memory over capacity"
+        consume = None
+        if self.consume_all:
+            # Oldest first, as many as the node still needs.
+            order = np.argsort(np.where(view.stored, view.created_s, np.inf), axis=1)
+            rank = np.argsort(order, axis=1)
+            want = np.where(view.in_window, view.remaining, 0)
+            consume = view.stored & (rank < want[:, None])
+        return Decision(
+            attempt=~view.segment_has,
+            consume=consume,
+            discard=view.stored.copy() if self.discard_all else None,
+            purify=np.full(view.remaining.shape, self.purify),
+            consume_on_herald=np.full(view.remaining.shape, self.on_herald),
+        )
+
+
+def _star(n: int = 1, *, length: float = 20.0, fidelity: float = 0.9, coherence=0.05, slots=4):
+    """Star of n QPUs; the aggregator has room for every QPU's full memory."""
+    return build_network(
+        "star",
+        n,
+        rng=np.random.default_rng(0),
+        link_length_km=length,
+        initial_fidelity=fidelity,
+        coherence_time_s=coherence,
+        memory_slots=np.r_[np.full(n, slots), n * slots],
+    )
+
+
+def _demand(n: int, *, rounds: int = 10, period: float = 0.01, window: float = 0.01, pairs=1):
+    return Demand(pairs=pairs, period_s=period, rounds=rounds, ready_s=np.zeros(n), window_s=window)
+
+
+# ---------------------------------------------------------------- link statistics
+def test_heralds_in_time_t_match_poisson_rate_p_over_period() -> None:
+    """One attempt per slot (Δ = period): heralds in T seconds ~ Binomial(T/period, p),
+    whose mean is the rate p/period × T; the count lies in the 99.9% Poisson interval."""
+    net = _star(1, length=20.0)
+    ctx = make_context(net, _demand(1, rounds=20, period=0.01), slot_s=None)
+    assert ctx.attempts_per_slot.tolist() == [1]
+    result = simulate(ctx, Scripted(discard_all=True), rng=np.random.default_rng(1))
+    seconds = ctx.total_slots * ctx.slot_s
+    mean = float(net.expected_rate[0]) * seconds
+    lo, hi = stats.poisson.interval(0.999, mean)
+    assert lo <= result.ledger.heralded <= hi
+    assert result.attempts == ctx.total_slots  # one attempt per slot, every slot
+
+
+def test_several_attempts_per_slot_give_the_slot_success_probability() -> None:
+    """k attempts per slot, one pair per segment: a slot heralds with 1 − (1 − p)^k and
+    the herald time inside the slot is the successful attempt's end."""
+    net = _star(1, length=5.0)
+    period = float(net.attempt_period_s[0])
+    ctx = make_context(net, _demand(1, rounds=20, period=0.01), slot_s=4 * period)
+    assert ctx.attempts_per_slot.tolist() == [4]
+    result = simulate(ctx, Scripted(discard_all=True), rng=np.random.default_rng(2))
+    q = float(ctx.slot_success[0])
+    n = ctx.total_slots
+    assert abs(result.ledger.heralded - n * q) < 4.5 * np.sqrt(n * q * (1 - q))
+    offsets = np.asarray(result.ledger.links["herald_s"]) % ctx.slot_s / period
+    assert np.allclose(offsets, np.round(offsets), atol=1e-6)  # on attempt boundaries
+
+
+def test_delivered_fidelity_is_decay_of_f0_over_the_waiting_time() -> None:
+    net = _star(3, length=10.0, fidelity=0.93, coherence=(0.01, 0.2))
+    ctx = make_context(net, _demand(3, rounds=8, period=0.01, window=0.004, pairs=2))
+    result = simulate(ctx, Scripted(consume_all=True), rng=np.random.default_rng(3))
+    links, e2e = result.ledger.links, result.ledger.e2e
+    used = np.isin(e2e["fate"], [FATE["consumed"], FATE["aborted"]])
+    assert used.sum() >= 20
+    pair = np.asarray(links["e2e"])
+    row = np.array([np.flatnonzero(pair == i)[0] for i in np.flatnonzero(used)])
+    flow = np.asarray(e2e["flow"])[used]
+    waited = np.asarray(e2e["fate_s"])[used] - np.asarray(links["herald_s"])[row]
+    expected = decay(
+        np.asarray(links["fidelity"])[row],
+        waited,
+        net.coherence_time_s[flow],
+        net.coherence_time_s[net.aggregator],
+    )
+    assert np.allclose(np.asarray(e2e["fate_fidelity"])[used], expected, rtol=0, atol=1e-12)
+    assert np.all(waited >= 0)
+
+
+def test_chain_fidelity_is_one_quarter_plus_product_of_decayed_werner_parameters() -> None:
+    """A 3-link line: F_e2e = 1/4 + 3/4·∏ w_i·e^{−Γ_i(t_swap − t_i)} at the swap, then
+    decay at 1/T_0 + 1/T_N until consumption."""
+    graph = nx.path_graph(4)
+    nx.set_edge_attributes(graph, 15.0, "length_km")
+    net = network_from_graph(
+        graph,
+        rng=np.random.default_rng(4),
+        initial_fidelity=(0.9, 0.99),
+        coherence_time_s=(0.05, 0.5),
+        memory_slots=4,
+    )
+    assert net.hops.tolist() == [3, 2, 1]
+    ctx = make_context(net, _demand(3, rounds=10, period=0.01, window=0.005, pairs=2))
+    result = simulate(ctx, Scripted(consume_all=True), rng=np.random.default_rng(5))
+    links, e2e = result.ledger.links, result.ledger.e2e
+    rate = 1.0 / net.coherence_time_s
+    checked = 0
+    for pid in np.flatnonzero(np.asarray(e2e["flow"]) == 0):
+        parts = np.flatnonzero(np.asarray(links["e2e"]) == pid)
+        assert len(parts) == 3
+        assert sorted(np.asarray(links["link"])[parts]) == [0, 1, 2]
+        t_swap = float(np.max(np.asarray(links["herald_s"])[parts]))
+        w = 1.0
+        for i in parts:
+            u, v = net.endpoints[int(links["link"][i])]
+            w0 = (4 * float(links["fidelity"][i]) - 1) / 3
+            w *= w0 * np.exp(-(rate[u] + rate[v]) * (t_swap - float(links["herald_s"][i])))
+        assert float(e2e["created_s"][pid]) == pytest.approx(t_swap, abs=1e-15)
+        assert float(e2e["fidelity"][pid]) == pytest.approx(0.25 + 0.75 * w, abs=1e-12)
+        if e2e["fate"][pid] in (FATE["consumed"], FATE["aborted"]):
+            later = decay(
+                float(e2e["fidelity"][pid]),
+                float(e2e["fate_s"][pid]) - t_swap,
+                net.coherence_time_s[0],
+                net.coherence_time_s[3],
+            )
+            assert float(e2e["fate_fidelity"][pid]) == pytest.approx(later, abs=1e-12)
+            checked += 1
+    assert checked >= 5
+
+
+# ------------------------------------------------------------------- accounting
+def test_every_heralded_pair_ends_with_one_final_fate_and_the_counts_add_up() -> None:
+    net = build_network("grid", 8, rng=np.random.default_rng(6), memory_slots=2)
+    ctx = make_context(net, _demand(8, rounds=6, period=0.005, window=0.002, pairs=2))
+    result = simulate(ctx, Scripted(consume_all=True), rng=np.random.default_rng(7))
+    fates = result.ledger.link_fates()
+    finals = {FATE[f] for f in ("consumed", "aborted", "expired", "discarded", "unused")}
+    finals.add(FATE["purification_failed"])
+    assert set(np.unique(fates).tolist()) <= finals
+    metrics = summarize(result)
+    used = int(np.sum(fates == FATE["consumed"]))
+    assert used + sum(metrics["waste"].values()) == result.ledger.heralded
+    assert metrics["utilization"] == pytest.approx(used / result.ledger.heralded)
+    assert FATES[0] == "pending"
+
+
+def test_memory_is_never_exceeded_on_a_crowded_line() -> None:
+    """Line of 6 QPUs, 1 memory qubit per node except the aggregator: relays contend.
+    The scripted scheduler asserts free memory >= 0 at every slot."""
+    slots = np.r_[np.ones(6, dtype=int), 3]
+    net = build_network("line", 6, rng=np.random.default_rng(8), memory_slots=slots)
+    ctx = make_context(net, _demand(6, rounds=4, period=0.004, window=0.004))
+    simulate(ctx, Scripted(consume_all=True), rng=np.random.default_rng(9))
+
+
+def test_same_seed_same_ledger() -> None:
+    net = build_network("ring", 5, rng=np.random.default_rng(10))
+    ctx = make_context(net, _demand(5, rounds=4, period=0.005, window=0.003))
+    a = simulate(ctx, Scripted(consume_all=True), rng=np.random.default_rng(11)).ledger
+    b = simulate(ctx, Scripted(consume_all=True), rng=np.random.default_rng(11)).ledger
+    for table in ("links", "e2e"):
+        for key, col in getattr(a, table).items():
+            np.testing.assert_array_equal(col, getattr(b, table)[key])
+
+
+def test_consume_on_herald_uses_fresh_pairs_at_creation() -> None:
+    net = _star(2, coherence=0.01)
+    ctx = make_context(net, _demand(2, rounds=5, period=0.004, window=0.004, pairs=3))
+    scripted = Scripted(on_herald=True, discard_all=True)
+    result = simulate(ctx, scripted, rng=np.random.default_rng(12))
+    e2e = result.ledger.e2e
+    used = np.asarray(e2e["fate"]) == FATE["consumed"]
+    assert used.sum() == result.met.sum() >= 25  # of 30 demanded
+    assert np.allclose(np.asarray(e2e["fate_s"])[used], np.asarray(e2e["created_s"])[used])
+    assert np.allclose(np.asarray(e2e["fate_fidelity"])[used], 0.9)
+
+
+# ----------------------------------------------------------------- purification
+@pytest.mark.parametrize("protocol", ["bbpssw", "dejmps"])
+def test_purification_output_and_success_rate_follow_the_protocol(protocol: str) -> None:
+    net = _star(4, fidelity=0.8, coherence=1.0)
+    ctx = make_context(
+        net, _demand(4, rounds=30, period=0.004, window=0.004), purification=protocol
+    )
+    result = simulate(ctx, Scripted(purify=True), rng=np.random.default_rng(13))
+    e2e = result.ledger.e2e
+    fate = np.asarray(e2e["fate"])
+    child = np.asarray(e2e["child"])
+    inputs = np.flatnonzero(fate == FATE["purified"])
+    assert inputs.size > 50
+    outputs = np.unique(child[inputs])
+    probabilities = []
+    for out in outputs:
+        pair = np.flatnonzero(child == out)
+        f1, f2 = np.asarray(e2e["fate_fidelity"])[pair]
+        if protocol == "bbpssw":
+            p, f = bbpssw(f1, f2)
+        else:
+            p, c = dejmps(werner_coefficients(f1), werner_coefficients(f2))
+            f = float(c[0])
+        assert float(e2e["fidelity"][out]) == pytest.approx(f, abs=1e-12)
+        probabilities.append(p)
+    failed = int(np.sum(fate == FATE["purification_failed"])) // 2
+    trials = outputs.size + failed
+    expected = float(np.mean(probabilities))
+    assert abs(outputs.size - trials * expected) < 5 * np.sqrt(trials * expected * (1 - expected))
+
+
+# -------------------------------------------------------------------- bad input
+def _disconnected() -> nx.Graph:
+    graph = nx.empty_graph(3)
+    graph.add_edge(0, 2, length_km=1.0)  # QPU 1 is cut off from the aggregator 2
+    return graph
+
+
+def _graph_with(length: float) -> nx.Graph:
+    graph = nx.path_graph(3)
+    nx.set_edge_attributes(graph, 10.0, "length_km")
+    graph.edges[0, 1]["length_km"] = length
+    return graph
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: network_from_graph(_graph_with(-1.0), rng=np.random.default_rng(0)),
+            "length_km = -1 (link 0-1): must be > 0",
+        ),
+        (
+            lambda: build_network("star", 2, rng=np.random.default_rng(0), initial_fidelity=1.2),
+            "initial_fidelity = 1.2: must be in [0.25, 1]",
+        ),
+        (
+            lambda: build_network("star", 2, rng=np.random.default_rng(0), coherence_time_s=0.0),
+            "coherence_time_s = 0: must be > 0",
+        ),
+        (
+            lambda: build_network("star", 2, rng=np.random.default_rng(0), memory_slots=0),
+            "memory_slots = 0: must be an integer >= 1",
+        ),
+        (
+            lambda: network_from_graph(_disconnected(), rng=np.random.default_rng(0)),
+            "node 1 has no route to the aggregator (the topology is disconnected)",
+        ),
+        (
+            lambda: make_context(_star(1), _demand(2)),
+            "demand: has ready times for 2 QPUs; the network has 1",
+        ),
+        (
+            lambda: make_context(_star(1, length=20.0), _demand(1), slot_s=1e-6),
+            "schedule.slot_s = 1e-06: must be >= the longest attempt period",
+        ),
+        (
+            lambda: make_context(_star(1), _demand(1), purification="bogus"),
+            "schedule.purification = 'bogus': must be one of none, bbpssw, dejmps",
+        ),
+        (
+            lambda: Demand(pairs=0, period_s=1.0, rounds=1, ready_s=np.zeros(1), window_s=0.1),
+            "demand.pairs = 0: must be an integer >= 1",
+        ),
+        (
+            lambda: Demand(pairs=1, period_s=1.0, rounds=1, ready_s=np.ones(1), window_s=0.1),
+            "ready + window_s = 1.1 s must be <= period_s = 1 s",
+        ),
+        (
+            lambda: _demand(1, window=1e-6).slots(1e-3),
+            "node 0's window holds no slot",
+        ),
+    ],
+)
+def test_bad_input_names_the_field_and_the_rule(call, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
+
+
+class _Greedy(Scripted):
+    def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
+        return Decision(consume=view.stored.copy(), attempt=~view.segment_has)
+
+
+def test_a_scheduler_that_breaks_the_rules_gets_a_clear_error() -> None:
+    ctx = make_context(_star(1), _demand(1, window=0.001, period=0.01, pairs=1))
+    with pytest.raises(ValueError, match=r"outside its demand window|more than its remaining"):
+        simulate(ctx, _Greedy(name="bad"), rng=np.random.default_rng(0))
+
+    class WrongShape(Scripted):
+        def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
+            return Decision(attempt=np.ones(7, dtype=bool))
+
+    with pytest.raises(ValueError, match=r"Decision\.attempt must be a bool array of shape \(1,\)"):
+        simulate(ctx, WrongShape(name="shape"), rng=np.random.default_rng(0))
