@@ -53,7 +53,7 @@ ALLOWED: dict[str, set[str]] = {
         "scheduling",
     }
     | LOW,
-    "cli": {"cli", "experiments", "training", "config"} | LOW,
+    "cli": {"cli", "experiments", "training", "config", "network"} | LOW,
 }
 
 

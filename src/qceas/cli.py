@@ -14,6 +14,8 @@ from qceas.config import ConfigError, ExperimentConfig, from_dict
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
 from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.results import summary_table
+from qceas.network import make_context
+from qceas.network.setup import demand_of, network_of
 from qceas.registry import UnknownNameError
 from qceas.training.scenario import build_scenario
 
@@ -118,12 +120,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             config = resolve(args.target)
             scenario = build_scenario(config, config.seed)
+            try:
+                network = network_of(config, config.seed)
+                context = make_context(
+                    network,
+                    demand_of(config, config.seed),
+                    slot_s=config.schedule.slot_s,
+                    sift=config.schedule.sift,
+                    purification=config.schedule.purification,
+                )
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
             print(
                 f"{args.target}: valid ({config.nodes.count} nodes, "
                 f"{scenario.model.num_params} parameters, "
                 f"{scenario.dataset.x_train.shape[0]} training / "
                 f"{scenario.dataset.x_test.shape[0]} test samples, "
-                f"strategies {', '.join(config.training.strategies)})"
+                f"strategies {', '.join(config.training.strategies)}; network "
+                f"{config.network.topology} with {network.n_links} links, up to "
+                f"{int(network.hops.max())} hops, slot {context.slot_s:.3g} s, "
+                f"{context.round_slots} slots per round)"
             )
             return 0
         if args.command == "network":

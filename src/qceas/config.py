@@ -1,6 +1,8 @@
 """Experiment configuration: frozen, typed dataclasses loaded from YAML or TOML.
 
-A config has seven sections (every key optional; defaults are the ``quick`` scenario's):
+A config has these sections (every key optional; defaults are the ``quick`` scenario's;
+``adversary``, ``security``, ``network`` and ``schedule`` are described by their
+dataclasses below):
 
 .. code-block:: yaml
 

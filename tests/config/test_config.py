@@ -209,3 +209,66 @@ def test_group_noise_rounds_half_up() -> None:
     for count, noisy in [(3, 2), (5, 3), (7, 4)]:
         models = noise.node_models(count, 1)
         assert sum(m.depolarizing[0] == 0.5 for m in models) == noisy
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"network": {"topology": "mesh"}}, "network.topology = 'mesh': must be one of"),
+        (
+            {"network": {"initial_fidelity": [0.2, 0.9]}},
+            "network.initial_fidelity = [0.2, 0.9]: every value must be in [0.25, 1]",
+        ),
+        (
+            {"network": {"initial_fidelity": [0.95, 0.85]}},
+            "network.initial_fidelity = [0.95, 0.85]: a range must have low <= high",
+        ),
+        (
+            {"network": {"coherence_time_s": -1.0}},
+            "network.coherence_time_s = -1.0: every value must be in (0, 1e+06]",
+        ),
+        ({"network": {"memory_slots": 0}}, "network.memory_slots = 0: must be an integer >= 1"),
+        (
+            {"network": {"link_length_km": -5.0}},
+            "network.link_length_km = -5.0: must be a finite number > 0",
+        ),
+        (
+            {"network": {"topology": "file"}},
+            "network.path = None: the 'file' topology needs a path",
+        ),
+        (
+            {"network": {"aggregator_coherence_time_s": 0}},
+            "network.aggregator_coherence_time_s = 0: must be a finite number > 0",
+        ),
+        ({"schedule": {"policies": []}}, "schedule.policies = []: must be a non-empty list"),
+        (
+            {"schedule": {"policies": ["ceas", "ceas"]}},
+            "schedule.policies = ['ceas', 'ceas']: must not repeat a policy",
+        ),
+        (
+            {"schedule": {"params": {"ceas": {"pair_cost": -1}}}},
+            "schedule.params.ceas: ceas.pair_cost = -1: must be a number >= 0",
+        ),
+        (
+            {"schedule": {"params": {"greedy": {"bogus": 1}}}},
+            "schedule.params.greedy:",
+        ),
+        ({"schedule": {"window_s": 0.5}}, "schedule.window_s = 0.5: must be <= round_period_s"),
+        ({"schedule": {"purification": "x"}}, "schedule.purification = 'x': must be one of"),
+        (
+            {"schedule": {"coherence_sweep_s": [1.0e-3, 0]}},
+            "schedule.coherence_sweep_s[1] = 0: must be a finite number > 0",
+        ),
+        ({"schedule": {"network": 1}}, "schedule.network: unknown key"),
+    ],
+)
+def test_network_and_schedule_rules_are_named(raw: dict, message: str) -> None:
+    _raises(raw, message)
+
+
+def test_network_sections_at_defaults_leave_fingerprints_unchanged() -> None:
+    base = ExperimentConfig()
+    changed = from_dict({"network": {"memory_slots": 8}})
+    assert changed.fingerprint() != base.fingerprint()
+    same = from_dict({"network": {"memory_slots": 4}, "schedule": {"rounds": 20}})
+    assert same.fingerprint() == base.fingerprint()

@@ -371,6 +371,10 @@ class _State:
         ends = net.endpoints[ctx.segment_link]
         self.seg_a, self.seg_b = ends[:, 0].copy(), ends[:, 1].copy()
         self.flow_len = np.diff(ctx.segment_start)
+        slowest = np.maximum.reduceat(
+            net.attempt_period_s[ctx.segment_link], ctx.segment_start[:-1]
+        )
+        self._multi_round = ctx.slot_s >= 2 * slowest * (1 - _EPS)
         self.mem_qpu = net.memory_slots[:n]
 
     # ---- rounds
@@ -455,7 +459,9 @@ class _State:
             self._drop_segments(seg_discard, t)
         if ctx.purification != "none" and purify.any():
             self._purify(purify, t, rng)
-        self._attempt(attempt & ~self.seg_has, priority, slot, rng)
+        # Flows that use pairs on arrival keep generating through the slot (streaming).
+        streaming = on_herald & self._in_window(slot) & (self.remaining > 0)
+        self._attempt(attempt & ~self.seg_has, priority, slot, rng, streaming)
         made = self._swap()
         if made.size and on_herald.any():
             self._consume_on_arrival(made, on_herald & self._in_window(slot))
@@ -600,6 +606,7 @@ class _State:
         priority: FloatArray | None,
         slot: int,
         rng: np.random.Generator,
+        streaming: BoolArray,
     ) -> None:
         ctx = self.ctx
         net = ctx.network
@@ -623,6 +630,12 @@ class _State:
         granted = req[fits[: req.size] & fits[req.size :]]
         if not granted.size:
             return
+        stream = self._streamable(granted, streaming)
+        if stream.size:
+            self._stream(stream, slot, rng)
+            granted = granted[~np.isin(ctx.segment_flow[granted], stream)]
+            if not granted.size:
+                return
         # Links: granted segments of the same link take turns in priority order.
         links = ctx.segment_link[granted]
         turn = np.lexsort((np.arange(granted.size), links))
@@ -656,6 +669,157 @@ class _State:
         self.seg_has[got] = True
         self.seg_herald[got] = herald_s
         self.seg_id[got] = ids
+
+    def _streamable(self, granted: IntArray, streaming: BoolArray) -> IntArray:
+        """Streaming flows that may make several pairs in this slot: every segment
+        either holds a pair or was granted a turn (at least one was), no other granted
+        segment uses any of the flow's links, and the slowest link fits two rounds in
+        a slot (with one, the ordinary path is the same process)."""
+        ctx = self.ctx
+        streaming = streaming & self._multi_round
+        if not streaming.any():
+            return np.zeros(0, dtype=np.int64)
+        flow = ctx.segment_flow[granted]
+        turns = np.bincount(flow, minlength=self.n)
+        ready = turns + np.bincount(ctx.segment_flow[self.seg_has], minlength=self.n)
+        users = np.bincount(ctx.segment_link[granted], minlength=ctx.network.n_links)
+        mine = np.zeros(len(ctx.segment_flow), dtype=np.int64)
+        mine[granted] = 1
+        # Granted turns of *other* flows on each segment's link.
+        others = users[ctx.segment_link] - mine
+        alone = np.bincount(ctx.segment_flow[others > 0], minlength=self.n) == 0
+        return np.flatnonzero(streaming & (turns > 0) & (ready == self.flow_len) & alone)
+
+    def _stream(self, flows: IntArray, slot: int, rng: np.random.Generator) -> None:
+        """Every pair the streaming ``flows`` make in this slot, drawn at once.
+
+        Each segment attempts from the previous swap on (from the slot start in the
+        first round, where a segment already holding a pair just waits) until it
+        heralds after a geometric number G_i of attempts, one period each, and then
+        waits; the j-th end-to-end pair is made when the last segment heralds,
+        t_j = t_{j−1} + max_i G_ij·period_i. Pairs are consumed on arrival until r of
+        them have yielded key (a pair above the QBER threshold aborts and the stream
+        goes on); the next pair is stored and ends the stream; pairs of an unfinished
+        round stay in their segments. A round lasts at least the slowest link's
+        period, so a slot holds at most Δ/period + 1 rounds.
+        """
+        ctx = self.ctx
+        net = ctx.network
+        t0, t_end = slot * ctx.slot_s, (slot + 1) * ctx.slot_s
+        late = t_end * (1 + _EPS)
+        counts = self.flow_len[flows]
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        chosen = np.zeros(self.n, dtype=bool)
+        chosen[flows] = True  # flows ascend and segments are grouped by flow in order
+        segs = np.flatnonzero(chosen[ctx.segment_flow])
+        local = np.repeat(np.arange(flows.size), counts)
+        col = np.arange(segs.size)
+        links = ctx.segment_link[segs]
+        period = net.attempt_period_s[links]
+        held = self.seg_has[segs]
+        need = self.remaining[flows]
+        slowest = np.maximum.reduceat(period, starts)
+        rows = int(np.floor(ctx.slot_s / slowest.min() + _EPS)) + 1
+        tries = rng.geometric(net.success_probability[links], size=(rows, segs.size))
+        tries[0, held] = 0  # a held pair needs no attempt in the first round
+        wait = tries * period[None, :]
+        # Round j starts when round j − 1's pair is made; the first at the slot start,
+        # where a held pair "heralds" at its own (earlier) time.
+        first = t0 + wait[0]
+        first[held] = self.seg_herald[segs[held]]
+        length = np.maximum.reduceat(wait, starts, axis=1)
+        length[0] = np.maximum.reduceat(first, starts) - t0
+        made_at = t0 + np.cumsum(length, axis=0)
+        began = np.vstack([np.full((1, flows.size), t0), made_at[:-1]])
+        herald = began[:, local] + wait
+        herald[0] = first
+        timely = made_at <= late
+        made_at = np.minimum(made_at, t_end)
+        decayed = ctx.segment_w0[segs][None, :] * np.exp(
+            -ctx.segment_rate[segs][None, :] * np.maximum(made_at[:, local] - herald, 0.0)
+        )
+        w_all = np.multiply.reduceat(decayed, starts, axis=1)
+        useful = timely & (ctx.key_bits(0.25 + 0.75 * w_all) > 0)
+        got_before: IntArray = np.cumsum(useful, axis=0) - useful
+        consumed = timely & (got_before < need[None, :])
+        over = timely & ~consumed
+        stored_row = over & (np.cumsum(over, axis=0) == 1)
+        done = consumed | stored_row
+        n_made = done.sum(axis=0)
+        open_ = ~stored_row.any(axis=0) & (n_made < rows)
+
+        # Attempts: all tries of finished rounds, then of the open round up to the end.
+        open_row = np.minimum(n_made, rows - 1)[local]
+        in_open = open_[local]
+        left = np.floor((t_end - began[open_row, local]) / period + _EPS).astype(np.int64)
+        partial = np.where(in_open, np.minimum(tries[open_row, col], left), 0)
+        self.attempts += int((tries * done[:, local]).sum() + partial.sum())
+
+        # End-to-end pairs of finished rounds, row-major (round, flow).
+        pr, pf = np.nonzero(done)
+        t_made = made_at[pr, pf]
+        w = w_all[pr, pf]
+        ids = self.ledger.e2e.append(
+            pr.size, flow=flows[pf], created_s=t_made, fidelity=0.25 + 0.75 * w
+        )
+        e2e_of = np.full(done.shape, -1, dtype=np.int64)
+        e2e_of[pr, pf] = ids
+        # Their link pairs: pairs held from before the slot are already in the ledger.
+        r_idx, s_idx = np.nonzero(done[:, local])
+        old = (r_idx == 0) & held[s_idx]
+        swap_info = {
+            "e2e": e2e_of[r_idx, local[s_idx]],
+            "fate": np.full(r_idx.size, FATE["swapped"], dtype=np.int8),
+            "fate_s": made_at[r_idx, local[s_idx]],
+            "fate_fidelity": 0.25 + 0.75 * decayed[r_idx, s_idx],
+        }
+        if old.any():
+            self.ledger.links.set(
+                self.seg_id[segs[s_idx[old]]], **{k: v[old] for k, v in swap_info.items()}
+            )
+        fresh = ~old
+        self.ledger.links.append(
+            int(fresh.sum()),
+            link=links[s_idx[fresh]],
+            flow=flows[local[s_idx[fresh]]],
+            herald_s=herald[r_idx[fresh], s_idx[fresh]],
+            fidelity=net.initial_fidelity[links[s_idx[fresh]]],
+            **{k: v[fresh] for k, v in swap_info.items()},
+        )
+        # Segment state: cleared, then set again by the open round below.
+        keep_old = in_open & (open_row == 0) & held
+        clear = segs[~keep_old]
+        self.seg_has[clear] = False
+        self.seg_herald[clear] = np.nan
+        self.seg_id[clear] = -1
+
+        use = consumed[pr, pf]
+        if use.any():
+            self._record_consumption(ids[use], flows[pf[use]], 0.25 + 0.75 * w[use], t_made[use])
+        keep = ~use
+        if keep.any():
+            # The pair after the demand is met: stored (its segments' qubits hold it).
+            kf = flows[pf[keep]]
+            slot_free = np.argmin(self.stored[kf], axis=1)
+            self.stored[kf, slot_free] = True
+            self.t_ref[kf, slot_free] = t_made[keep]
+            self.w_ref[kf, slot_free] = w[keep]
+            self.pair_id[kf, slot_free] = ids[keep]
+        # The open round: segments that heralded before the slot ended keep their pair.
+        t_open = herald[open_row, col]
+        hold = in_open & ~keep_old & (t_open <= late)
+        if hold.any():
+            at = np.minimum(t_open[hold], t_end)
+            new = self.ledger.links.append(
+                int(hold.sum()),
+                link=links[hold],
+                flow=flows[local[hold]],
+                herald_s=at,
+                fidelity=net.initial_fidelity[links[hold]],
+            )
+            self.seg_has[segs[hold]] = True
+            self.seg_herald[segs[hold]] = at
+            self.seg_id[segs[hold]] = new
 
     def _swap(self) -> IntArray:
         """Join complete routes into end-to-end pairs; returns the flows that made one."""
