@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from qceas.network import (
@@ -439,3 +441,81 @@ def test_streaming_keeps_consuming_after_an_abort_and_stores_the_pair_after_dema
     # The third pair is stored when the demand is met (the scheduler keeps attempting,
     # so later slots store more until memory is full); none is consumed after.
     assert fates[:3].tolist() == [FATE["consumed"], FATE["consumed"], FATE["unused"]]
+
+
+# ------------------------------------------------------------------- properties
+@settings(max_examples=25, deadline=None)
+@given(
+    topology=st.sampled_from(["line", "ring", "star", "grid"]),
+    n=st.integers(1, 6),
+    slots=st.integers(1, 3),
+    slot_periods=st.integers(1, 8),
+    policy=st.sampled_from(["ceas", "oblivious", "greedy", "random"]),
+    purification=st.sampled_from(["none", "bbpssw"]),
+    seed=st.integers(0, 2**16),
+)
+def test_any_run_keeps_memory_accounting_and_fidelity_laws(
+    topology: str, n: int, slots: int, slot_periods: int, policy: str, purification: str, seed: int
+) -> None:
+    """Memory never over capacity (checked every slot), every pair has one final fate,
+    no pair gains fidelity between creation and its fate unless purified, and every
+    consumed pair lies inside its owner's window."""
+    from qceas.scheduling import SCHEDULERS
+
+    rng = np.random.default_rng(seed)
+    net = build_network(
+        topology,
+        n,
+        rng=rng,
+        link_length_km=8.0,
+        coherence_time_s=(0.001, 0.5),
+        memory_slots=np.r_[np.full(n, slots), slots * n + 1],
+    )
+    demand = Demand.draw(n, pairs=2, period_s=0.003, rounds=3, window_s=0.001, rng=rng)
+    ctx = make_context(
+        net,
+        demand,
+        slot_s=slot_periods * float(net.attempt_period_s.max()),
+        purification=purification,
+    )
+    inner = SCHEDULERS.get(policy)
+
+    class Checked:
+        name = policy
+
+        def prepare(self, context: Context) -> None:
+            inner.prepare(context)
+
+        def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
+            assert np.all(view.free_memory >= 0)
+            assert np.all(view.free_memory <= net.memory_slots)
+            decision = inner.decide(view, rng=rng)
+            if purification != "none":
+                return Decision(
+                    attempt=decision.attempt,
+                    consume=decision.consume,
+                    discard=decision.discard,
+                    discard_segment=decision.discard_segment,
+                    purify=view.stored.sum(axis=1) >= 2,
+                    consume_on_herald=decision.consume_on_herald,
+                    priority=decision.priority,
+                )
+            return decision
+
+    result = simulate(ctx, Checked(), rng=np.random.default_rng(seed + 1))
+    ledger = result.ledger
+    fates = ledger.link_fates()
+    final = {"consumed", "aborted", "expired", "discarded", "purification_failed", "unused"}
+    assert set(np.unique(fates).tolist()) <= {FATE[f] for f in final}
+    e2e = ledger.e2e
+    ended = ~np.isin(e2e["fate"], [FATE["purified"]])
+    created, at_fate = np.asarray(e2e["fidelity"]), np.asarray(e2e["fate_fidelity"])
+    assert np.all(at_fate[ended] <= created[ended] + 1e-12)
+    assert np.all(np.asarray(e2e["fate_s"]) >= np.asarray(e2e["created_s"]) - 1e-15)
+    used = np.isin(e2e["fate"], [FATE["consumed"], FATE["aborted"]])
+    t = np.asarray(e2e["fate_s"])[used]
+    k = np.asarray(e2e["flow"])[used]
+    start = np.asarray(e2e["round"])[used] * ctx.round_slots * ctx.slot_s
+    assert np.all(t >= start + ctx.ready_slot[k] * ctx.slot_s - 1e-12)
+    assert np.all(t <= start + ctx.deadline_slot[k] * ctx.slot_s + 1e-12)
+    assert np.all(result.met <= 2)

@@ -12,6 +12,7 @@ from qceas.experiments import resolve
 from qceas.network import (
     KEY_FIDELITY_THRESHOLD,
     Demand,
+    SlotView,
     build_network,
     make_context,
     simulate,
@@ -204,3 +205,36 @@ def test_paper_scenario_ceas_utilization_at_least_090_and_oblivious_lower() -> N
     assert ceas["mean_consumed_fidelity"] > KEY_FIDELITY_THRESHOLD
     assert oblivious["utilization"] < ceas["utilization"] - 0.2
     assert ceas["demand_met"] > oblivious["demand_met"]
+
+
+def test_ceas_purifies_only_when_it_pays_in_expected_key() -> None:
+    """Two stored pairs at F = 0.83 yield no key alone (QBER above threshold) but
+    BBPSSW makes F' ≈ 0.87 with p ≈ 0.78: purify. Two at F = 0.95 are worth more apart."""
+    ctx0 = _context("star", 2, rounds=2)
+    ctx = make_context(ctx0.network, ctx0.demand, purification="bbpssw")
+    scheduler = CEASScheduler()
+    scheduler.prepare(ctx)
+    m = ctx.storage
+    stored = np.zeros((2, m), dtype=bool)
+    stored[:, :2] = True
+    fidelity = np.full((2, m), np.nan)
+    fidelity[0, :2] = 0.83
+    fidelity[1, :2] = 0.95
+    view = SlotView(
+        slot=0,
+        time_s=0.0,
+        target_round=np.zeros(2, dtype=np.int64),
+        remaining=np.zeros(2, dtype=np.int64),
+        slots_to_deadline=np.full(2, 10**6, dtype=np.int64),
+        in_window=np.zeros(2, dtype=bool),
+        stored=stored,
+        fidelity=fidelity,
+        created_s=np.where(stored, 0.0, np.nan),
+        segment_has=np.zeros(2, dtype=bool),
+        segment_fidelity=np.full(2, np.nan),
+        segment_herald_s=np.full(2, np.nan),
+        free_memory=np.array([1, 1, 10]),
+    )
+    decision = scheduler.decide(view, rng=np.random.default_rng(0))
+    assert decision.purify is not None
+    assert decision.purify.tolist() == [True, False]

@@ -14,7 +14,11 @@ exactly; in every slot the flow then does what the optimal policy says for its s
   pair that could no longer make a key-yielding end-to-end pair;
 * **priority**: where flows share a link or memory, attempts go by importance weight
   (``Context.importance``, QFI weights in a training run), then by urgency (fewer
-  slots to the deadline first).
+  slots to the deadline first);
+* **purification** (when the simulation enables it): a one-step look-ahead, purify
+  the two lowest-fidelity kept pairs when p·κ(F') > κ(F1) + κ(F2). Purification is not
+  a state or action of the MDP, so where fresh pairs alone yield no key (κ(0) = 0) the
+  policy sees no value in generating and purification never gets its inputs.
 
 The class of flow k: per-slot success ``p = 1/E[slots until every segment of the
 route has heralded]`` (segments attempt in parallel; for one link this is
@@ -40,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qceas.network.simulator import Context, Decision, SlotView
+from qceas.physics import bbpssw, dejmps, werner_coefficients
 from qceas.scheduling.base import SCHEDULERS, IntArray
 from qceas.scheduling.mdp import LinkClass, Policy, solve
 
@@ -191,7 +196,11 @@ class CEASScheduler:
         ctx = self._ctx
         n, m = view.stored.shape
         tau = view.slots_to_deadline
-        ages = self.ages(view)
+        # A pair that no longer yields key never will (fidelity only falls in storage):
+        # discard it and leave it out of the MDP state. This also keeps a capped age
+        # (an optimistic approximation, see _age_cap) from ever consuming such a pair.
+        dead = view.stored & (ctx.key_bits(np.where(view.stored, view.fidelity, 1.0)) <= 0.0)
+        ages = np.where(dead, -1, self.ages(view))
         # Storage columns in age order (empty last): position i is the i-th youngest.
         order = np.argsort(np.where(ages >= 0, ages, np.iinfo(np.int64).max), axis=1, kind="stable")
         sorted_ages = np.take_along_axis(ages, order, axis=1)
@@ -230,6 +239,7 @@ class CEASScheduler:
         discard = np.zeros((n, m), dtype=bool)
         np.put_along_axis(consume, order, use, axis=1)
         np.put_along_axis(discard, order, gone, axis=1)
+        discard |= dead
 
         # Multi-link routes: drop a segment pair that could no longer make a
         # key-yielding pair even if the rest of the route heralded fresh now.
@@ -248,9 +258,35 @@ class CEASScheduler:
             consume=consume,
             discard=discard,
             discard_segment=hopeless,
+            purify=self._purify(view, consume | discard),
             consume_on_herald=on_herald,
             priority=priority,
         )
+
+    def _purify(self, view: SlotView, used: np.ndarray) -> np.ndarray | None:
+        """Purify a flow's two lowest-fidelity kept pairs when it pays in expected key:
+        p·κ(F') > κ(F1) + κ(F2) (a one-step look-ahead; purification is not a state
+        of the MDP). The simulator purifies the flow's two lowest-fidelity pairs, so
+        only flows where those two are both kept are considered."""
+        ctx = self._ctx
+        if ctx.purification == "none":
+            return None
+        kept = view.stored & ~used
+        f = np.where(view.stored, view.fidelity, np.inf)
+        order = np.argsort(f, axis=1)[:, :2]
+        rows = np.arange(f.shape[0])
+        both = (view.stored.sum(axis=1) >= 2) & kept[rows, order[:, 0]] & kept[rows, order[:, 1]]
+        if not both.any():
+            return None
+        f1 = np.where(both, f[rows, order[:, 0]], 0.5)
+        f2 = np.where(both, f[rows, order[:, 1]], 0.5)
+        if ctx.purification == "bbpssw":
+            p, f_out = bbpssw(f1, f2)
+        else:
+            p, coeff = dejmps(werner_coefficients(f1), werner_coefficients(f2))
+            f_out = coeff[..., 0]
+        gain = np.asarray(p) * ctx.key_bits(np.clip(f_out, 0.25, 1.0))
+        return both & (gain > ctx.key_bits(f1) + ctx.key_bits(f2))
 
 
 @dataclass(frozen=True, eq=False)
