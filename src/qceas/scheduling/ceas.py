@@ -269,7 +269,7 @@ class CEASScheduler:
         of the MDP). The simulator purifies the flow's two lowest-fidelity pairs, so
         only flows where those two are both kept are considered."""
         ctx = self._ctx
-        if ctx.purification == "none":
+        if ctx.purification == "none" or view.stored.shape[1] < 2:
             return None
         kept = view.stored & ~used
         f = np.where(view.stored, view.fidelity, np.inf)
