@@ -239,7 +239,9 @@ class CEASScheduler:
         discard = np.zeros((n, m), dtype=bool)
         np.put_along_axis(consume, order, use, axis=1)
         np.put_along_axis(discard, order, gone, axis=1)
-        discard |= dead
+        # Dead pairs go, unless purification can still make something of them.
+        purify, inputs = self._purify(view, consume | discard)
+        discard |= dead & ~inputs
 
         # Multi-link routes: drop a segment pair that could no longer make a
         # key-yielding pair even if the rest of the route heralded fresh now.
@@ -258,26 +260,31 @@ class CEASScheduler:
             consume=consume,
             discard=discard,
             discard_segment=hopeless,
-            purify=self._purify(view, consume | discard),
+            purify=purify,
             consume_on_herald=on_herald,
             priority=priority,
         )
 
-    def _purify(self, view: SlotView, used: np.ndarray) -> np.ndarray | None:
+    def _purify(self, view: SlotView, used: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """Purify a flow's two lowest-fidelity kept pairs when it pays in expected key:
         p·κ(F') > κ(F1) + κ(F2) (a one-step look-ahead; purification is not a state
         of the MDP). The simulator purifies the flow's two lowest-fidelity pairs, so
-        only flows where those two are both kept are considered."""
+        only flows where those two are both kept are considered.
+
+        Returns ``(purify (N,) or None, inputs (N, M))``: the flows, and the pairs
+        that go into their purification.
+        """
         ctx = self._ctx
+        inputs = np.zeros(view.stored.shape, dtype=bool)
         if ctx.purification == "none" or view.stored.shape[1] < 2:
-            return None
+            return None, inputs
         kept = view.stored & ~used
         f = np.where(view.stored, view.fidelity, np.inf)
         order = np.argsort(f, axis=1)[:, :2]
         rows = np.arange(f.shape[0])
         both = (view.stored.sum(axis=1) >= 2) & kept[rows, order[:, 0]] & kept[rows, order[:, 1]]
         if not both.any():
-            return None
+            return None, inputs
         f1 = np.where(both, f[rows, order[:, 0]], 0.5)
         f2 = np.where(both, f[rows, order[:, 1]], 0.5)
         if ctx.purification == "bbpssw":
@@ -286,7 +293,10 @@ class CEASScheduler:
             p, coeff = dejmps(werner_coefficients(f1), werner_coefficients(f2))
             f_out = coeff[..., 0]
         gain = np.asarray(p) * ctx.key_bits(np.clip(f_out, 0.25, 1.0))
-        return both & (gain > ctx.key_bits(f1) + ctx.key_bits(f2))
+        purify = both & (gain > ctx.key_bits(f1) + ctx.key_bits(f2))
+        inputs[rows[purify], order[purify, 0]] = True
+        inputs[rows[purify], order[purify, 1]] = True
+        return purify, inputs
 
 
 @dataclass(frozen=True, eq=False)
