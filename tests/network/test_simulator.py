@@ -192,9 +192,10 @@ def test_every_heralded_pair_ends_with_one_final_fate_and_the_counts_add_up() ->
 
 
 def test_memory_is_never_exceeded_on_a_crowded_line() -> None:
-    """Line of 6 QPUs, 1 memory qubit per node except the aggregator: relays contend.
-    The scripted scheduler asserts free memory >= 0 at every slot."""
-    slots = np.r_[np.ones(6, dtype=int), 3]
+    """Line of 6 QPUs, 2 memory qubits per node (the least a relay needs), 3 at the
+    aggregator: relays contend. The scripted scheduler asserts free memory >= 0 at
+    every slot."""
+    slots = np.r_[np.full(6, 2), 3]
     net = build_network("line", 6, rng=np.random.default_rng(8), memory_slots=slots)
     ctx = make_context(net, _demand(6, rounds=4, period=0.004, window=0.004))
     simulate(ctx, Scripted(consume_all=True), rng=np.random.default_rng(9))
@@ -291,6 +292,19 @@ def _graph_with(length: float) -> nx.Graph:
             "node 1 has no route to the aggregator (the topology is disconnected)",
         ),
         (
+            lambda: make_context(
+                build_network(
+                    "line", 2, rng=np.random.default_rng(0), memory_slots=np.array([2, 1, 4])
+                ),
+                _demand(2),
+            ),
+            "network.memory_slots = 1 (node 1): must be >= 2 at a node that relays a route",
+        ),
+        (
+            lambda: make_context(_star(1), _demand(1, period=0.01), slot_s=0.004),
+            "schedule.slot_s = 0.004: must divide the round period 0.01 s into a whole number",
+        ),
+        (
             lambda: make_context(_star(1), _demand(2)),
             "demand: has ready times for 2 QPUs; the network has 1",
         ),
@@ -355,7 +369,7 @@ class Stream:
         return Decision(attempt=~view.segment_has & self.segment_want, consume_on_herald=self.want)
 
 
-def _stream_context(hops: int, slot_periods: int, seconds: float, fidelity=0.95) -> Context:
+def _stream_context(hops: int, slot_periods: float, seconds: float, fidelity=0.95) -> Context:
     graph = nx.path_graph(hops + 1)
     nx.set_edge_attributes(graph, 12.0, "length_km")
     net = network_from_graph(
@@ -365,10 +379,11 @@ def _stream_context(hops: int, slot_periods: int, seconds: float, fidelity=0.95)
         coherence_time_s=(0.2, 2.0),
         memory_slots=4,
     )
+    slot = slot_periods * float(net.attempt_period_s.max())
+    seconds = max(1, round(seconds / slot)) * slot  # a whole number of slots
     demand = Demand(
         pairs=10**9, period_s=seconds, rounds=1, ready_s=np.zeros(hops), window_s=seconds
     )
-    slot = slot_periods * float(net.attempt_period_s.max())
     return make_context(net, demand, slot_s=slot)
 
 
@@ -393,11 +408,15 @@ def test_streaming_a_link_heralds_at_rate_p_over_period_on_the_attempt_grid() ->
     assert np.allclose(np.asarray(result.ledger.e2e["fate_fidelity"])[used], 0.95)
 
 
-def test_streaming_a_chain_matches_the_renewal_process_and_the_chain_formula() -> None:
+@pytest.mark.parametrize("slot_periods", [1.0, 1.9, 2.9, 60.0])
+def test_streaming_a_chain_matches_the_renewal_process_and_the_chain_formula(
+    slot_periods: float,
+) -> None:
     """Two links: the j-th pair is made max(G1·τ1, G2·τ2) after the previous one. The
-    count over the run matches a direct Monte Carlo of that renewal process, and every
-    pair's fidelity the decayed-product formula."""
-    ctx = _stream_context(2, 60, 0.5)
+    count over the run matches a direct Monte Carlo of that renewal process whatever
+    the slot length (attempts carry over slot boundaries), and every pair's fidelity
+    the decayed-product formula."""
+    ctx = _stream_context(2, slot_periods, 0.5)
     result = simulate(ctx, Stream(), rng=np.random.default_rng(22))
     net = ctx.network
     period, p = net.attempt_period_s, net.success_probability
@@ -433,7 +452,8 @@ def test_streaming_keeps_consuming_after_an_abort_and_stores_the_pair_after_dema
     assert np.all((fates == FATE["aborted"]) | (fates == FATE["unused"]))
     assert result.met.sum() == 0
     good = _stream_context(1, 60, 0.01)
-    demand = Demand(pairs=2, period_s=0.01, rounds=1, ready_s=np.zeros(1), window_s=0.01)
+    seconds = good.demand.period_s
+    demand = Demand(pairs=2, period_s=seconds, rounds=1, ready_s=np.zeros(1), window_s=seconds)
     ctx = make_context(good.network, demand, slot_s=good.slot_s)
     result = simulate(ctx, Stream(), rng=np.random.default_rng(25))
     fates = np.asarray(result.ledger.e2e["fate"])
@@ -463,6 +483,8 @@ def test_any_run_keeps_memory_accounting_and_fidelity_laws(
     from qceas.scheduling import SCHEDULERS
 
     rng = np.random.default_rng(seed)
+    if topology != "star":
+        slots = max(slots, 2)  # a relay needs two qubits (make_context checks it)
     net = build_network(
         topology,
         n,
@@ -471,13 +493,11 @@ def test_any_run_keeps_memory_accounting_and_fidelity_laws(
         coherence_time_s=(0.001, 0.5),
         memory_slots=np.r_[np.full(n, slots), slots * n + 1],
     )
-    demand = Demand.draw(n, pairs=2, period_s=0.003, rounds=3, window_s=0.001, rng=rng)
-    ctx = make_context(
-        net,
-        demand,
-        slot_s=slot_periods * float(net.attempt_period_s.max()),
-        purification=purification,
-    )
+    slot = slot_periods * float(net.attempt_period_s.max())
+    period = max(3, round(0.003 / slot)) * slot
+    window = max(slot, period / 3)
+    demand = Demand.draw(n, pairs=2, period_s=period, rounds=3, window_s=window, rng=rng)
+    ctx = make_context(net, demand, slot_s=slot, purification=purification)
     inner = SCHEDULERS.get(policy)
 
     class Checked:

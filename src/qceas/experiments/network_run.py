@@ -259,6 +259,10 @@ def _simulate(
     config: ExperimentConfig, context: Any, policy: str, seed: int, out: Path | None
 ) -> dict[str, Any]:
     scheduler = SCHEDULERS.get(policy, **dict(config.schedule.params.get(policy, {})))
+    try:
+        scheduler.prepare(context)
+    except ValueError as exc:  # e.g. a CEAS class too large for ceas.max_states
+        raise ConfigError(f"schedule.params.{policy}: {exc}") from None
     result = simulate(context, scheduler, rng=simulation_rng(seed))
     if out is not None:
         folder = out / "ledgers"

@@ -14,15 +14,18 @@ in every slot, for all links and flows at once:
    r = 0 the distillation aborts and the demand stays unmet;
 3. **discard**, then **purify** (optional; BBPSSW or DEJMPS on the flow's two
    lowest-fidelity pairs, success sampled, the output twirled back to Werner form);
-4. **attempt**: a link runs ``k_e = floor(Δ/period_e)`` attempts per slot, each
-   heralding with probability ``p_e`` (:class:`~qceas.network.Network`). Several
-   segments that want the same link take turns in priority order: the first attempts
-   until it heralds, the next continues with the attempts left, and so on
-   (sequential Bernoulli trials, so heralds arrive at exactly the rate ``p/period``
-   while memory allows). A heralded pair needs a free memory qubit at both ends of
-   the link; requests are granted by priority at every node (a request refused at
-   one end still takes its turn at the other, which can leave a qubit idle for a
-   slot: conservative, never over capacity);
+4. **attempt**: a link attempts back to back, one attempt per period, each heralding
+   with probability ``p_e`` (:class:`~qceas.network.Network`); an attempt still
+   running at a slot's end carries over into the next slot if the link keeps
+   attempting, so a link attempting throughout completes Δ/period_e attempts per
+   slot on average and heralds at exactly the rate ``p/period``. Several segments
+   that want the same link take turns in priority order: the first attempts until it
+   heralds, the next continues with the attempts left, and so on. A heralded pair
+   needs a free memory qubit at both ends of the link; requests are granted by
+   priority at every node (a request refused at one end still takes its turn at the
+   other, which can leave a qubit idle for a slot: conservative, never over
+   capacity). A segment heralds at most once per slot, except in a *streaming* flow
+   (below);
 5. **swap**: once every segment of a flow holds a pair, ideal Bell-state
    measurements join them at the time the last one heralded (classical signalling
    time is not modelled):
@@ -34,7 +37,17 @@ in every slot, for all links and flows at once:
    Γ_k = 1/T_k + 1/T_N (its qubits sit at QPU k and the aggregator);
 6. **consume on arrival** (optional per flow): a pair made inside the flow's window
    while demand remains is measured at once, at its creation time, as entanglement-
-   based QKD does with photons that need no storage.
+   based QKD does with photons that need no storage. Such a flow *streams* when the
+   slot is longer than its slowest link's period and no other flow attempts on its
+   links in the slot: it keeps generating through the slot (its segments restart
+   after every swap) and all of the slot's pairs are drawn at once.
+
+Choosing the slot: decisions happen once per slot, and a segment that does not
+stream heralds at most once per slot. The default slot is the longest attempt period
+(lengthened a little to divide the round period), which keeps every link close to its
+physical rate; a longer slot is exact for streaming flows and much faster to
+simulate (``benchmarks/network_speed.py``), but throttles non-streaming flows, in
+particular routes that share a link.
 
 Memory: a segment pair holds one qubit at both ends of its link; an end-to-end pair
 one at QPU k and one at the aggregator; ``Network.memory_slots`` bounds the total at
@@ -83,9 +96,11 @@ class Context:
         network: the network.
         demand: the demand model.
         slot_s: Δ, the slot length (s).
-        attempts_per_slot: (E,) ``k_e = floor(Δ/period_e)`` attempts of each link.
-        slot_success: (E,) ``1 − (1 − p_e)^k_e``, the chance that a link heralds at
-            least once in a slot while it attempts all slot.
+        attempts_per_slot: (E,) ``k_e = Δ/period_e``, the mean number of attempts a
+            link completes in a slot while it attempts throughout (attempts run back to
+            back across slot boundaries, so a slot holds floor or ceil of it).
+        slot_success: (E,) ``1 − (1 − p_e)^k_e``, the chance that a link heralds in a
+            slot of continuous attempts, on average.
         round_slots: slots per round.
         ready_slot, deadline_slot: (N,) each QPU's window in slots from a round start
             (:meth:`Demand.slots`).
@@ -106,7 +121,7 @@ class Context:
     network: Network
     demand: Demand
     slot_s: float
-    attempts_per_slot: IntArray
+    attempts_per_slot: FloatArray
     slot_success: FloatArray
     round_slots: int
     ready_slot: IntArray
@@ -250,8 +265,11 @@ def make_context(
     Args:
         network: the network (QPUs 0..N−1, aggregator N).
         demand: the demand; ``demand.n_nodes`` must equal N.
-        slot_s: Δ (s); None for the longest attempt period of any link. Must be at
-            least that period (every link attempts at least once per slot).
+        slot_s: Δ (s), at least the longest attempt period of any link (every link
+            completes an attempt in every slot it attempts) and dividing the round
+            period into a whole number of slots. None: the longest slot that divides
+            the round period into as many slots as fit the longest attempt period,
+            ``period / floor(period / longest)``.
         importance: (N,) non-negative weights, uniform when None.
         sift: s in (0, 1].
         purification: one of :data:`PURIFICATIONS`.
@@ -260,23 +278,37 @@ def make_context(
     if demand.n_nodes != n:
         raise ValueError(f"demand: has ready times for {demand.n_nodes} QPUs; the network has {n}")
     longest = float(network.attempt_period_s.max())
+    period = demand.period_s
+    if longest > period:
+        raise ValueError(
+            f"demand.period_s = {period:g}: must be >= the longest attempt period "
+            f"{longest:g} s of the network"
+        )
     if slot_s is None:
-        slot_s = longest
-    if not (isinstance(slot_s, int | float) and math.isfinite(slot_s) and slot_s > 0):
+        slot_s = period / math.floor(period / longest * (1 + _EPS))
+    if not (_is_real(slot_s) and math.isfinite(slot_s) and slot_s > 0):
         raise ValueError(f"schedule.slot_s = {slot_s!r}: must be a finite number > 0")
+    slot_s = float(slot_s)
     if slot_s < longest * (1 - _EPS):
         raise ValueError(
             f"schedule.slot_s = {slot_s:g}: must be >= the longest attempt period "
             f"{longest:g} s (every link attempts at least once per slot)"
         )
-    if not (isinstance(sift, int | float) and 0 < sift <= 1):
+    ratio = period / slot_s
+    if abs(ratio - round(ratio)) > 1e-6 * ratio:
+        raise ValueError(
+            f"schedule.slot_s = {slot_s:g}: must divide the round period {period:g} s into "
+            f"a whole number of slots (it gives {ratio:.4g}); try {period / math.floor(ratio):g}"
+        )
+    if not (_is_real(sift) and 0 < sift <= 1):
         raise ValueError(f"schedule.sift = {sift!r}: must be in (0, 1]")
+    _check_relay_memory(network)
     if purification not in PURIFICATIONS:
         raise ValueError(
             f"schedule.purification = {purification!r}: must be one of {', '.join(PURIFICATIONS)}"
         )
     round_slots, ready, deadline = demand.slots(slot_s)
-    k = np.maximum(1, np.floor(slot_s / network.attempt_period_s + _EPS)).astype(np.int64)
+    k = slot_s / network.attempt_period_s
     p = network.success_probability
     success = -np.expm1(k * np.log1p(-np.minimum(p, 1 - 1e-16)))
     success = np.where(p >= 1.0, 1.0, success)
@@ -364,6 +396,9 @@ class _State:
         self.seg_has = np.zeros(s, dtype=bool)
         self.seg_herald = np.full(s, np.nan)
         self.seg_id = np.full(s, -1, dtype=np.int64)
+        # Per link: time from the slot start to the end of its attempt in progress
+        # (0: none), so that attempts run back to back across slot boundaries.
+        self.phase = np.zeros(net.n_links)
         self.target = np.zeros(n, dtype=np.int64)
         self.remaining = np.full(n, ctx.demand.pairs, dtype=np.int64)
         self.met = np.zeros((ctx.demand.rounds, n), dtype=np.int64)
@@ -374,7 +409,7 @@ class _State:
         slowest = np.maximum.reduceat(
             net.attempt_period_s[ctx.segment_link], ctx.segment_start[:-1]
         )
-        self._multi_round = ctx.slot_s >= 2 * slowest * (1 - _EPS)
+        self._multi_round = ctx.slot_s > slowest * (1 + 1e-6)
         self.mem_qpu = net.memory_slots[:n]
 
     # ---- rounds
@@ -611,6 +646,8 @@ class _State:
         ctx = self.ctx
         net = ctx.network
         t = slot * ctx.slot_s
+        # A link that does not attempt in this slot abandons its attempt in progress.
+        carried, self.phase = self.phase, np.zeros_like(self.phase)
         req = np.flatnonzero(want)
         if not req.size:
             return
@@ -632,7 +669,7 @@ class _State:
             return
         stream = self._streamable(granted, streaming)
         if stream.size:
-            self._stream(stream, slot, rng)
+            self._stream(stream, slot, rng, carried)
             granted = granted[~np.isin(ctx.segment_flow[granted], stream)]
             if not granted.size:
                 return
@@ -647,15 +684,23 @@ class _State:
             np.r_[0, total[group_start[1:] - 1]], np.diff(np.r_[group_start, links.size])
         )
         used = total - before
-        budget = ctx.attempts_per_slot[links]
+        # Attempts run back to back: the first ends when the one carried over from the
+        # last slot does (or one period in), then one per period until the slot ends.
+        period = net.attempt_period_s[links]
+        first = np.where(carried[links] > 0, carried[links], period)
+        budget = np.floor((ctx.slot_s - first) / period + _EPS).astype(np.int64) + 1
         heralded = used <= budget
-        # Attempts actually run: every link stops at its budget or after its last turn.
+        # Attempts actually run: every link stops at its budget or after its last turn;
+        # one still attempting at the slot end carries its attempt in progress over.
         last = np.r_[group_start[1:] - 1, links.size - 1]
         self.attempts += int(np.minimum(used[last], budget[last]).sum())
+        busy = used[last] > budget[last]
+        ends = first[last] + budget[last] * period[last] - ctx.slot_s
+        self.phase[links[last[busy]]] = ends[busy]
         got = granted[heralded]
         if not got.size:
             return
-        herald_s = t + used[heralded] * net.attempt_period_s[links[heralded]]
+        herald_s = t + first[heralded] + (used[heralded] - 1) * period[heralded]
         # The last attempt ends with the slot: never later than the next decision time
         # (computed the same way), whatever the rounding of k·period.
         herald_s = np.minimum(herald_s, (slot + 1) * ctx.slot_s)
@@ -673,8 +718,9 @@ class _State:
     def _streamable(self, granted: IntArray, streaming: BoolArray) -> IntArray:
         """Streaming flows that may make several pairs in this slot: every segment
         either holds a pair or was granted a turn (at least one was), no other granted
-        segment uses any of the flow's links, and the slowest link fits two rounds in
-        a slot (with one, the ordinary path is the same process)."""
+        segment uses any of the flow's links, and the slot is longer than the slowest
+        link's period (else one herald per segment fits and the ordinary path is the
+        same process)."""
         ctx = self.ctx
         streaming = streaming & self._multi_round
         if not streaming.any():
@@ -690,7 +736,9 @@ class _State:
         alone = np.bincount(ctx.segment_flow[others > 0], minlength=self.n) == 0
         return np.flatnonzero(streaming & (turns > 0) & (ready == self.flow_len) & alone)
 
-    def _stream(self, flows: IntArray, slot: int, rng: np.random.Generator) -> None:
+    def _stream(
+        self, flows: IntArray, slot: int, rng: np.random.Generator, carried: FloatArray
+    ) -> None:
         """Every pair the streaming ``flows`` make in this slot, drawn at once.
 
         Each segment attempts from the previous swap on (from the slot start in the
@@ -719,20 +767,26 @@ class _State:
         held = self.seg_has[segs]
         need = self.remaining[flows]
         slowest = np.maximum.reduceat(period, starts)
-        rows = int(np.floor(ctx.slot_s / slowest.min() + _EPS)) + 1
+        # Every round but possibly the first lasts at least the slowest period.
+        rows = int(np.floor(ctx.slot_s / slowest.min() + _EPS)) + 2
         tries = rng.geometric(net.success_probability[links], size=(rows, segs.size))
         tries[0, held] = 0  # a held pair needs no attempt in the first round
         wait = tries * period[None, :]
-        # Round j starts when round j − 1's pair is made; the first at the slot start,
-        # where a held pair "heralds" at its own (earlier) time.
-        first = t0 + wait[0]
+        # Round j starts when round j − 1's pair is made; in the first, a link continues
+        # the attempt it carried over (attempt ends at t0 + carried + j·period) and a
+        # held pair "heralds" at its own, earlier time. `base` is one period before a
+        # segment's first attempt end in each round.
+        offset = np.where(carried[links] > 0, carried[links], period) - period
+        first = t0 + offset + wait[0]
         first[held] = self.seg_herald[segs[held]]
         length = np.maximum.reduceat(wait, starts, axis=1)
         length[0] = np.maximum.reduceat(first, starts) - t0
         made_at = t0 + np.cumsum(length, axis=0)
         began = np.vstack([np.full((1, flows.size), t0), made_at[:-1]])
-        herald = began[:, local] + wait
-        herald[0] = first
+        base = began[:, local].copy()
+        base[0] += offset
+        herald = base + wait
+        herald[0, held] = first[held]
         timely = made_at <= late
         made_at = np.minimum(made_at, t_end)
         decayed = ctx.segment_w0[segs][None, :] * np.exp(
@@ -751,9 +805,14 @@ class _State:
         # Attempts: all tries of finished rounds, then of the open round up to the end.
         open_row = np.minimum(n_made, rows - 1)[local]
         in_open = open_[local]
-        left = np.floor((t_end - began[open_row, local]) / period + _EPS).astype(np.int64)
+        left = np.floor((t_end - base[open_row, col]) / period + _EPS).astype(np.int64)
         partial = np.where(in_open, np.minimum(tries[open_row, col], left), 0)
         self.attempts += int((tries * done[:, local]).sum() + partial.sum())
+        # A segment still attempting at the slot end carries its attempt in progress.
+        busy = in_open & (tries[open_row, col] > left)
+        if busy.any():
+            ends = base[open_row, col] + (left + 1) * period - t_end
+            self.phase[links[busy]] = ends[busy]
 
         # End-to-end pairs of finished rounds, row-major (round, flow).
         pr, pf = np.nonzero(done)
@@ -886,6 +945,25 @@ class _State:
             fate_fidelity=0.25 + 0.75 * self.segment_w(t_end)[has],
         )
         self.seg_has[:] = False
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def _check_relay_memory(network: Network) -> None:
+    """A node that relays a route holds one qubit for each of its two links' pairs at
+    once before the swap: with one memory qubit no pair through it can ever be made."""
+    for k, nodes in enumerate(network.route_nodes):
+        for relay in nodes[1:-1].tolist():
+            if network.memory_slots[relay] < 2:
+                raise ValueError(
+                    f"network.memory_slots = {int(network.memory_slots[relay])} (node {relay}): "
+                    f"must be >= 2 at a node that relays a route (QPU {k}'s route passes "
+                    "through it)"
+                )
 
 
 def _mask(value: ArrayLike | None, shape: tuple[int, ...], name: str, who: str) -> BoolArray:

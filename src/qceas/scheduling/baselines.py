@@ -30,8 +30,9 @@ class Oblivious:
     def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
         del rng
         consume = pick(view.stored, view.created_s, consumable(view))
-        # First in, first out: a new pair is used on arrival only if none is waiting.
-        empty: np.ndarray = np.logical_not(view.stored.any(axis=1))
+        # First in, first out: a new pair is used on arrival only if none is waiting
+        # once this slot's consumption is done.
+        empty: np.ndarray = view.stored.sum(axis=1) == consume.sum(axis=1)
         return Decision(attempt=~view.segment_has, consume=consume, consume_on_herald=empty)
 
 

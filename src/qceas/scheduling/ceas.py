@@ -12,9 +12,9 @@ exactly; in every slot the flow then does what the optimal policy says for its s
   freshest, see :mod:`.mdp`), only pairs that still yield key;
 * **cutoff**: discards chosen by the policy, and for multi-link routes any segment
   pair that could no longer make a key-yielding end-to-end pair;
-* **priority**: where flows share a link or memory, attempts go by importance weight
-  (``Context.importance``, QFI weights in a training run), then by urgency (fewer
-  slots to the deadline first);
+* **priority**: where flows share a link or memory, attempts go by priority
+  ``importance·(1 + 1/τ)``: the importance weight (``Context.importance``, QFI
+  weights in a training run) scaled up for flows close to their deadline;
 * **purification** (when the simulation enables it): a one-step look-ahead, purify
   the two lowest-fidelity kept pairs when p·κ(F') > κ(F1) + κ(F2). Purification is not
   a state or action of the MDP, so where fresh pairs alone yield no key (κ(0) = 0) the
@@ -38,15 +38,25 @@ class, so a 50-node network needs a few dozen solves at most.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
 from qceas.network.simulator import Context, Decision, SlotView
 from qceas.physics import bbpssw, dejmps, werner_coefficients
-from qceas.scheduling.base import SCHEDULERS, IntArray
+from qceas.scheduling.base import SCHEDULERS, FloatArray, IntArray
 from qceas.scheduling.mdp import LinkClass, Policy, solve
+
+
+def _finite_number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
 
 
 def _round3(x: float) -> float:
@@ -98,16 +108,14 @@ class CEASScheduler:
         lead_factor: float = 4.0,
         max_states: int = 1_500_000,
     ) -> None:
-        if isinstance(pair_cost, bool) or not isinstance(pair_cost, int | float) or pair_cost < 0:
+        if not (_finite_number(pair_cost) and pair_cost >= 0):
             raise ValueError(f"ceas.pair_cost = {pair_cost!r}: must be a number >= 0")
         if isinstance(max_memory, bool) or not isinstance(max_memory, int) or max_memory < 1:
             raise ValueError(f"ceas.max_memory = {max_memory!r}: must be an integer >= 1")
-        if (
-            isinstance(lead_factor, bool)
-            or not isinstance(lead_factor, int | float)
-            or not lead_factor >= 1
-        ):
+        if not (_finite_number(lead_factor) and lead_factor >= 1):
             raise ValueError(f"ceas.lead_factor = {lead_factor!r}: must be a number >= 1")
+        if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1000:
+            raise ValueError(f"ceas.max_states = {max_states!r}: must be an integer >= 1000")
         self.pair_cost = float(pair_cost)
         self.max_memory = max_memory
         self.lead_factor = float(lead_factor)
@@ -142,13 +150,10 @@ class CEASScheduler:
                 window=min(window, horizon),
                 sift=context.sift,
             )
-            kappa0 = float(free.key_bits(0))
-            link = LinkClass(
-                **{
-                    **free.__dict__,
-                    "attempt_cost": self.pair_cost * kappa0 * p,
-                    "max_age": self._age_cap(free),
-                }
+            link = dataclasses.replace(
+                free,
+                attempt_cost=self.pair_cost * float(free.key_bits(0)) * p,
+                max_age=self._age_cap(free),
             )
             policy = self._cache.get(link)
             if policy is None:
@@ -158,17 +163,31 @@ class CEASScheduler:
         self.plans = plans
         self._table = _Table.build(plans)
         self._memory = np.array([pl.link.memory for pl in plans], dtype=np.int64)
-        self._w0 = np.array([(4 * pl.link.initial_fidelity - 1) / 3 for pl in plans])
-        self._rate_slot = np.array([pl.link.decay_rate * context.slot_s for pl in plans])
+        # Ages from the exact fresh fidelity and decay rate (the classes are rounded).
+        self._w0 = np.asarray(context.flow_w0, dtype=float)
+        self._rate_slot = np.asarray(context.flow_rate, dtype=float) * context.slot_s
         self._cap = np.array([pl.link.age_cap for pl in plans], dtype=np.int64)
         self._horizon = np.array([pl.horizon for pl in plans], dtype=np.int64)
 
-    def _age_cap(self, link: LinkClass) -> int | None:
-        """None (exact) when the class fits ``max_states``; else the largest age cap
-        that fits. Ages above it count as the cap: optimistic for very old pairs, which
-        on a long-lived memory still hold nearly the cap's fidelity."""
-        if link.state_count <= self.max_states:
-            return None
+    def _age_cap(self, link: LinkClass) -> int:
+        """The age cap A of a flow's class: the first age at which a pair yields no key,
+        so that a capped age always means a worthless pair, even for pairs stored past
+        a deadline into the next round (the MDP's own default stops at the horizon);
+        when that many ages do not fit ``max_states``, the largest cap that fits. Ages
+        above such a cap count as the cap: optimistic for old pairs, which on a
+        long-lived memory still hold nearly the cap's fidelity (decide discards any
+        pair that no longer yields key, whatever its capped age)."""
+        w0 = (4.0 * link.initial_fidelity - 1.0) / 3.0
+        w_min = (4.0 * KEY_FIDELITY_THRESHOLD - 1.0) / 3.0
+        if w0 <= w_min:
+            return 1
+        zero = math.log(w0 / w_min) / (link.decay_rate * link.slot)
+        cap = max(1, min(math.ceil(zero) + 1, 1_000_000))
+        while cap > 1 and link.key_bits(cap - 1) <= 0.0:
+            cap -= 1  # the first age with κ = 0 (the ceil may overshoot by one)
+        exact = dataclasses.replace(link, max_age=cap)
+        if exact.state_count <= self.max_states:
+            return cap
         per_layer = self.max_states // ((link.horizon + 1) * (link.demand + 1))
         cap = 1
         while math.comb(cap + 2 + link.memory, link.memory) <= per_layer:
@@ -182,13 +201,17 @@ class CEASScheduler:
         return cap
 
     def ages(self, view: SlotView) -> IntArray:
-        """(N, M) effective ages of the stored pairs in slots (−1 where empty)."""
+        """(N, M) effective ages of the stored pairs in slots (−1 where empty): the
+        slots after which a fresh pair of the flow (its exact fidelity and decay rate)
+        would have decayed to the pair's fidelity, rounded up; capped at A."""
+        return np.where(view.stored, np.ceil(self._real_ages(view) - 1e-9), -1).astype(np.int64)
+
+    def _real_ages(self, view: SlotView) -> FloatArray:
         w = (4.0 * np.where(view.stored, view.fidelity, 1.0) - 1.0) / 3.0
         with np.errstate(divide="ignore"):
             ratio = np.log(self._w0[:, None] / np.maximum(w, 1e-300))
-        age = np.ceil(np.maximum(ratio, 0.0) / self._rate_slot[:, None] - 1e-9)
-        age = np.minimum(age, self._cap[:, None])
-        return np.where(view.stored, age, -1).astype(np.int64)
+        age = np.maximum(ratio, 0.0) / self._rate_slot[:, None]
+        return np.minimum(age, self._cap[:, None])
 
     # ------------------------------------------------------------------- decide
     def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
@@ -201,8 +224,10 @@ class CEASScheduler:
         # (an optimistic approximation, see _age_cap) from ever consuming such a pair.
         dead = view.stored & (ctx.key_bits(np.where(view.stored, view.fidelity, 1.0)) <= 0.0)
         ages = np.where(dead, -1, self.ages(view))
-        # Storage columns in age order (empty last): position i is the i-th youngest.
-        order = np.argsort(np.where(ages >= 0, ages, np.iinfo(np.int64).max), axis=1, kind="stable")
+        # Storage columns in age order (empty last; within an age, the fresher first):
+        # position i is the i-th youngest.
+        fresher = np.where(view.stored, -view.fidelity, 0.0)
+        order = np.lexsort((fresher, np.where(ages >= 0, ages, np.iinfo(np.int64).max)), axis=1)
         sorted_ages = np.take_along_axis(ages, order, axis=1)
         held = sorted_ages >= 0
         rows = np.flatnonzero((tau >= 1) & (tau <= self._horizon))
