@@ -14,8 +14,7 @@ from qceas.config import ConfigError, ExperimentConfig, from_dict
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
 from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.results import summary_table
-from qceas.network import make_context
-from qceas.network.setup import demand_of, network_of
+from qceas.network.setup import context_of, demand_of, network_of
 from qceas.registry import UnknownNameError
 from qceas.training.scenario import build_scenario
 
@@ -27,60 +26,70 @@ def _parser() -> argparse.ArgumentParser:
         "quantum internet (CEAS).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a scenario or config file")
-    run.add_argument(
-        "target",
-        nargs="?",
-        default=None,
-        help=f"built-in scenario name or config file (default: {DEFAULT_SCENARIO})",
-    )
-    run.add_argument("--out", required=True, help="run directory for results")
-    run.add_argument("--seeds", type=int, default=None, help="number of seeds (overrides config)")
-    run.add_argument("--rounds", type=int, default=None, help="rounds (overrides config)")
-    run.add_argument(
-        "--strategies", default=None, help="comma-separated strategies (overrides config)"
-    )
+    run = _runner(sub, "run", "run a scenario or config file", "rounds", "strategies")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
-    net = sub.add_parser(
-        "network", help="simulate the network and every scheduler alone (no training)"
+    net = _runner(
+        sub,
+        "network",
+        "simulate the network and every scheduler alone (no training)",
+        "demand rounds",
+        "policies",
     )
-    net.add_argument(
-        "target",
-        nargs="?",
-        default=None,
-        help=f"built-in scenario name or config file (default: {DEFAULT_SCENARIO})",
-    )
-    net.add_argument("--out", required=True, help="output directory")
-    net.add_argument("--seeds", type=int, default=None, help="number of seeds (overrides config)")
-    net.add_argument("--rounds", type=int, default=None, help="demand rounds (overrides config)")
-    net.add_argument("--policies", default=None, help="comma-separated schedulers")
     net.add_argument("--no-sweep", action="store_true", help="skip the coherence-time sweep")
     net.add_argument("--quiet", action="store_true", help="no progress lines")
-    net.add_argument("--no-plots", action="store_true", help="skip the PNG figure")
     val = sub.add_parser("validate", help="check a config (or scenario) without running it")
     val.add_argument("target", help="built-in scenario name or config file")
     sub.add_parser("scenarios", help="list the built-in scenarios")
     return parser
 
 
-def _network_overrides(args: argparse.Namespace) -> ExperimentConfig:
+def _runner(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    rounds: str,
+    names: str,
+) -> argparse.ArgumentParser:
+    """A subcommand with the arguments ``run`` and ``network`` share; ``--NAMES`` is
+    the comma-separated list of strategies or policies to run."""
+    command = sub.add_parser(name, help=help_text)
+    command.add_argument(
+        "target",
+        nargs="?",
+        default=None,
+        help=f"built-in scenario name or config file (default: {DEFAULT_SCENARIO})",
+    )
+    command.add_argument("--out", required=True, help="output directory")
+    command.add_argument(
+        "--seeds", type=int, default=None, help="number of seeds (overrides config)"
+    )
+    command.add_argument("--rounds", type=int, default=None, help=f"{rounds} (overrides config)")
+    command.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    command.add_argument(f"--{names}", dest="names", default=None, help=f"comma-separated {names}")
+    return command
+
+
+def _with_overrides(
+    args: argparse.Namespace, section: str, names_key: str, names: str | None
+) -> ExperimentConfig:
+    """The target's config with ``--seeds``, ``--rounds`` (into ``section``) and a
+    comma-separated list ``names`` (into ``section.names_key``) applied."""
     config = resolve(args.target)
     raw: dict[str, object] = {}
     if args.seeds is not None:
         raw["seeds"] = args.seeds
-    schedule: dict[str, object] = {}
+    changes: dict[str, object] = {}
     if args.rounds is not None:
-        schedule["rounds"] = args.rounds
-    if args.policies is not None:
-        schedule["policies"] = [s.strip() for s in args.policies.split(",") if s.strip()]
-    if schedule:
-        raw["schedule"] = schedule
+        changes["rounds"] = args.rounds
+    if names is not None:
+        changes[names_key] = [s.strip() for s in names.split(",") if s.strip()]
+    if changes:
+        raw[section] = changes
     return from_dict(raw, base=config) if raw else config
 
 
 def _network_command(args: argparse.Namespace) -> int:
-    config = _network_overrides(args)
+    config = _with_overrides(args, "schedule", "policies", args.names)
     outcome = run_network(
         config,
         args.out,
@@ -95,21 +104,6 @@ def _network_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_overrides(args: argparse.Namespace) -> ExperimentConfig:
-    config = resolve(args.target)
-    raw: dict[str, object] = {}
-    if args.seeds is not None:
-        raw["seeds"] = args.seeds
-    training: dict[str, object] = {}
-    if args.rounds is not None:
-        training["rounds"] = args.rounds
-    if args.strategies is not None:
-        training["strategies"] = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    if training:
-        raw["training"] = training
-    return from_dict(raw, base=config) if raw else config
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qceas`` command; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -122,15 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             scenario = build_scenario(config, config.seed)
             try:
                 network = network_of(config, config.seed)
-                context = make_context(
-                    network,
-                    demand_of(config, config.seed),
-                    slot_s=config.schedule.slot_s,
-                    sift=config.schedule.sift,
-                    purification=config.schedule.purification,
-                )
+                demand = demand_of(config, config.seed)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+            context = context_of(config, network, demand)
             print(
                 f"{args.target}: valid ({config.nodes.count} nodes, "
                 f"{scenario.model.num_params} parameters, "
@@ -144,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "network":
             return _network_command(args)
-        config = _with_overrides(args)
+        config = _with_overrides(args, "training", "strategies", args.names)
         outcome = run_experiment(
             config,
             args.out,

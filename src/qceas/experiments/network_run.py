@@ -36,8 +36,14 @@ from scipy import stats
 
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.experiments import results
-from qceas.network import Network, make_context, simulate, summarize
-from qceas.network.setup import demand_of, network_of, simulation_rng, with_coherence_time
+from qceas.network import Network, simulate, summarize
+from qceas.network.setup import (
+    context_of,
+    demand_of,
+    network_of,
+    simulation_rng,
+    with_coherence_time,
+)
 from qceas.scheduling import SCHEDULERS
 
 #: Metrics averaged over seeds in the summary and plotted in the sweep.
@@ -121,15 +127,9 @@ def run_network(
         try:
             network = network_of(config, seed)
             demand = demand_of(config, seed)
-            base_context = make_context(
-                network,
-                demand,
-                slot_s=config.schedule.slot_s,
-                sift=config.schedule.sift,
-                purification=config.schedule.purification,
-            )
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        base_context = context_of(config, network, demand)
         if not described:
             described = describe(network, base_context.slot_s)
         for policy in policies:
@@ -145,17 +145,7 @@ def run_network(
                 )
             )
         for t in sweep_points:
-            varied = with_coherence_time(network, t)
-            try:
-                context = make_context(
-                    varied,
-                    demand,
-                    slot_s=config.schedule.slot_s,
-                    sift=config.schedule.sift,
-                    purification=config.schedule.purification,
-                )
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
+            context = context_of(config, with_coherence_time(network, t), demand)
             for policy in policies:
                 unit = out / "network_runs" / f"{policy}_seed{seed}_T{t:.6g}.json"
                 label = f"{policy} seed {seed} T={t:g} s"

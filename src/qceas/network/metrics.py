@@ -5,7 +5,11 @@
   possibly purified) into. Pairs that expired, were discarded, were lost in
   purification, were left unused at the end, or were consumed for key above the
   QBER threshold (the distillation aborts: no key, demand still unmet) count against
-  it. ``consumed_fraction`` also counts the aborted ones, for comparison.
+  it. ``consumed_fraction`` also counts the aborted ones, for comparison. Both inputs
+  of a successful purification share the fate of its output: if that is consumed,
+  both count as used (they served the purpose through it), so with purification on,
+  utilization says how much of the hardware's output ended in key, not how many
+  end-to-end pairs were measured.
 * **mean_consumed_fidelity**: mean fidelity of the end-to-end pairs at consumption
   (served and aborted alike).
 * **demand_met**: key-yielding pairs consumed in time ÷ pairs demanded.

@@ -12,8 +12,9 @@ import dataclasses
 
 import numpy as np
 
-from qceas.config import ExperimentConfig
+from qceas.config import ConfigError, ExperimentConfig
 from qceas.network.demand import Demand
+from qceas.network.simulator import Context, make_context
 from qceas.network.topology import Network, build_network
 
 
@@ -67,6 +68,21 @@ def demand_of(config: ExperimentConfig, seed: int) -> Demand:
         ready_fraction=(float(low), float(high)),
         rng=np.random.default_rng([seed, 102]),
     )
+
+
+def context_of(config: ExperimentConfig, network: Network, demand: Demand) -> Context:
+    """The simulation context of ``network`` and ``demand`` under ``config.schedule``;
+    a rule broken (slot, purification, relay memory) is a ConfigError."""
+    try:
+        return make_context(
+            network,
+            demand,
+            slot_s=config.schedule.slot_s,
+            sift=config.schedule.sift,
+            purification=config.schedule.purification,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def simulation_rng(seed: int) -> np.random.Generator:
