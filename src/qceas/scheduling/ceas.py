@@ -168,6 +168,7 @@ class CEASScheduler:
         self._rate_slot = np.asarray(context.flow_rate, dtype=float) * context.slot_s
         self._cap = np.array([pl.link.age_cap for pl in plans], dtype=np.int64)
         self._horizon = np.array([pl.horizon for pl in plans], dtype=np.int64)
+        self._useful = np.array([pl.link.key_bits(0) > 0.0 for pl in plans], dtype=bool)
 
     def _age_cap(self, link: LinkClass) -> int:
         """The age cap A of a flow's class: the first age at which a pair yields no key,
@@ -278,8 +279,11 @@ class CEASScheduler:
         urgency = 1.0 / np.maximum(tau, 1)
         priority = (ctx.importance * (1.0 + urgency))[seg_flow]
         # A fresh pair inside the window is worth κ(0), the most any pair gives, and
-        # holding it only loses value: consume it on arrival.
+        # holding it only loses value: consume it on arrival. For the same reason every
+        # in-window slot with demand left is worth an attempt (the MDP, which models a
+        # pair as usable from the next decision on, would skip the last slot).
         on_herald = view.in_window & (view.remaining > 0)
+        attempt |= (on_herald & self._useful)[seg_flow] & ~view.segment_has
         return Decision(
             attempt=attempt,
             consume=consume,
