@@ -87,9 +87,9 @@ def chain_context(hops: int, copies: int, pairs: int, slot_periods: int) -> Cont
     )
     # Enough time for `pairs` deliveries per chain at the chain's rate.
     rate = float(network.expected_rate.min()) / (1.5 if hops > 1 else 1.0)
-    horizon = 1.3 * pairs / rate
-    demand = Demand(pairs=10**9, period_s=horizon, rounds=1, ready_s=np.zeros(n), window_s=horizon)
     slot = slot_periods * float(network.attempt_period_s.max())
+    horizon = math.ceil(1.3 * pairs / rate / slot) * slot  # a whole number of slots
+    demand = Demand(pairs=10**9, period_s=horizon, rounds=1, ready_s=np.zeros(n), window_s=horizon)
     return make_context(network, demand, slot_s=slot)
 
 
