@@ -410,7 +410,6 @@ class _State:
             net.attempt_period_s[ctx.segment_link], ctx.segment_start[:-1]
         )
         self._multi_round = ctx.slot_s > slowest * (1 + 1e-6)
-        self.mem_qpu = net.memory_slots[:n]
 
     # ---- rounds
     def deadline_abs(self) -> IntArray:
