@@ -20,21 +20,22 @@ exactly; in every slot the flow then does what the optimal policy says for its s
   a state or action of the MDP, so where fresh pairs alone yield no key (κ(0) = 0) the
   policy sees no value in generating and purification never gets its inputs.
 
-The class of flow k: per-slot success ``p = 1/E[slots until every segment of the
-route has heralded]`` (segments attempt in parallel; for one link this is
-``1 − (1 − p_e)^{k_e}`` with k_e = Δ/period_e attempts per slot), fresh fidelity ``1/4 + 3/4·∏ w_i`` (a swap of fresh link
-pairs), decay rate Γ_k = 1/T_k + 1/T_N, memory ``min(memory_slots[k], max_memory)``,
-demand R, window W = deadline − ready slots and horizon H = min(deadline, W + lead)
-with ``lead = ceil(lead_factor·R/p)`` slots (before τ = H the flow is idle: no plan
-needs pairs that early). Each heralded pair costs ``pair_cost·κ(0)`` key bits, charged
-as ``pair_cost·κ(0)·p`` per attempt-slot: without a price on pairs the optimum keeps
-refreshing stored pairs (a fresher pair gives more key) and wastes most of what it
-heralds. A stored pair's age for the policy is the number of slots after which a
-fresh pair of the flow (exact values, not the rounded class) would have decayed to
-its current fidelity, rounded up; ages are capped at the first age with no key
-(:meth:`CEASScheduler._age_cap`), and a pair that yields no key is discarded.
-Within a slot, the plan cannot see sub-slot timing: a pair heralded late in the slot
-before the window might still be usable, which the plan does not count on.
+The class of flow k: per-slot success ``p = 1/E[slots until every segment of the route
+has heralded]`` (segments attempt in parallel; for one link this is
+``1 − (1 − p_e)^{k_e}`` with k_e = Δ/period_e attempts per slot), fresh fidelity
+``1/4 + 3/4·∏ w_i`` (a swap of fresh link pairs), decay rate Γ_k = 1/T_k + 1/T_N,
+memory ``min(memory_slots[k], max_memory)``, demand R, window W = deadline − ready
+slots and horizon H = min(deadline, W + lead) with ``lead = ceil(lead_factor·R/p)``
+slots (before τ = H the flow is idle: no plan needs pairs that early). Each heralded
+pair costs ``pair_cost·κ(0)`` key bits, charged as ``pair_cost·κ(0)·p`` per
+attempt-slot: without a price on pairs the optimum keeps refreshing stored pairs (a
+fresher pair gives more key) and wastes most of what it heralds. A stored pair's age
+for the policy is the number of slots after which a fresh pair of the flow (exact
+values, not the rounded class) would have decayed to its current fidelity, rounded up;
+ages are capped at the first age with no key (:meth:`CEASScheduler._age_cap`), and a
+pair that yields no key is discarded. Within a slot, the plan cannot see sub-slot
+timing: a pair heralded late in the slot before the window might still be usable,
+which the plan does not count on.
 
 Classes are rounded (p, F0, Γ to 3 significant digits) and solved once per distinct
 class, so a 50-node network needs a few dozen solves at most.
