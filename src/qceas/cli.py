@@ -1,4 +1,5 @@
-"""Command line: ``qceas run``, ``qceas network``, ``qceas validate``, ``qceas scenarios``.
+"""Command line: ``qceas run``, ``qceas network``, ``qceas report``, ``qceas validate``,
+``qceas scenarios``.
 
 A thin layer over ``qceas.experiments``: it parses arguments, turns config errors into
 one clear line on stderr (exit code 2) and prints the summary table.
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from qceas.config import ConfigError, ExperimentConfig, from_dict
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
 from qceas.experiments.network_run import network_table, run_network
+from qceas.experiments.report import write_report
 from qceas.experiments.results import summary_table
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.registry import UnknownNameError
@@ -37,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     net.add_argument("--no-sweep", action="store_true", help="skip the coherence-time sweep")
     net.add_argument("--quiet", action="store_true", help="no progress lines")
+    rep = sub.add_parser("report", help="write one self-contained HTML report of a results dir")
+    rep.add_argument("directory", help="a directory written by `qceas run` or `qceas network`")
+    rep.add_argument("--output", default=None, help="output file (default: DIR/report.html)")
     val = sub.add_parser("validate", help="check a config (or scenario) without running it")
     val.add_argument("target", help="built-in scenario name or config file")
     sub.add_parser("scenarios", help="list the built-in scenarios")
@@ -133,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "network":
             return _network_command(args)
+        if args.command == "report":
+            print(f"report written to {write_report(args.directory, args.output)}")
+            return 0
         config = _with_overrides(args, "training", "strategies", args.names)
         outcome = run_experiment(
             config,
