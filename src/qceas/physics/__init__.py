@@ -15,6 +15,7 @@ from qceas.physics.links import (
 )
 from qceas.physics.purification import bbpssw, bell_diagonal, dejmps, werner_coefficients
 from qceas.physics.qkd import QBER_THRESHOLD, binary_entropy, secret_fraction
+from qceas.physics.teleport import apply_two_qubit_pauli_channel, teleported_cnot
 from qceas.physics.werner import (
     decay,
     fidelity_from_werner,
@@ -28,6 +29,7 @@ __all__ = [
     "FIBRE_LIGHT_SPEED",
     "FIBRE_LOSS_DB_PER_KM",
     "QBER_THRESHOLD",
+    "apply_two_qubit_pauli_channel",
     "attempt_period",
     "bbpssw",
     "bell_diagonal",
@@ -41,6 +43,7 @@ __all__ = [
     "success_probability",
     "swap",
     "swap_chain",
+    "teleported_cnot",
     "transmissivity",
     "werner_coefficients",
     "werner_parameter",
