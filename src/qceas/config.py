@@ -381,14 +381,27 @@ class AdversaryConfig:
 
 @dataclass(frozen=True)
 class SecurityConfig:
-    """Key supply for authentication (``qceas.security``): pairs per node per round."""
+    """Key supply for authentication (``qceas.security``).
+
+    ``key_source: fixed`` gives every node ``pairs_per_round`` pairs of
+    ``link_fidelity`` per round. ``key_source: network`` simulates the ``network``
+    section under the ``scheduler`` policy, one demand round (``schedule`` section:
+    pairs per round, period, window) per training round, and distills each node's key
+    from the pairs it actually consumed, at their fidelities then.
+    """
 
     pairs_per_round: int = 2000
     link_fidelity: float = 0.95
     sample_fraction: float = 0.1
     ec_efficiency: float = 1.16
+    key_source: str = "fixed"
+    scheduler: str = "ceas"
 
     def __post_init__(self) -> None:
+        from qceas.scheduling import SCHEDULERS
+
+        _choice("security.key_source", self.key_source, KEY_SOURCES)
+        _choice("security.scheduler", self.scheduler, SCHEDULERS.names())
         _int("security.pairs_per_round", self.pairs_per_round, 1)
         if not _is_number(self.link_fidelity) or not 0.25 <= self.link_fidelity <= 1:
             raise _fail("security.link_fidelity", self.link_fidelity, "must be in [0.25, 1]")
@@ -396,6 +409,10 @@ class SecurityConfig:
             raise _fail("security.sample_fraction", self.sample_fraction, "must be in (0, 1)")
         if not _is_number(self.ec_efficiency) or self.ec_efficiency < 1:
             raise _fail("security.ec_efficiency", self.ec_efficiency, "must be a number >= 1")
+
+
+#: Where authentication keys come from (``SecurityConfig.key_source``).
+KEY_SOURCES: tuple[str, ...] = ("fixed", "network")
 
 
 def _range_or_number(path: str, value: Any, low: float, high: float, *, open_low: bool) -> None:
@@ -633,6 +650,10 @@ class ExperimentConfig:
         for key in LATER_SECTIONS:
             if body[key] == _plain(dataclasses.asdict(SECTIONS[key]())):
                 body.pop(key)
+        for section, defaults in LATER_FIELDS.items():
+            for name, default in defaults.items():
+                if section in body and body[section].get(name) == default:
+                    body[section].pop(name)
         blob = json.dumps(body, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -647,6 +668,10 @@ def _plain(value: Any) -> Any:
 
 #: Sections added after 0.1.0: left out of the fingerprint while at their defaults.
 LATER_SECTIONS: tuple[str, ...] = ("adversary", "security", "network", "schedule")
+#: Fields added to existing sections later: left out of the fingerprint at their defaults.
+LATER_FIELDS: dict[str, dict[str, Any]] = {
+    "security": {"key_source": "fixed", "scheduler": "ceas"},
+}
 
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,

@@ -49,6 +49,8 @@ METRIC_COLUMNS = (
     "tampered",
     "aborted_keys",
     "skipped",
+    "key_pairs",
+    "key_fidelity",
 )
 NODE_COLUMNS = ("strategy", "seed", "round", "node", "qfi", "weight", "loss")
 #: Rounds averaged for the "tail" accuracy, which is steadier than the last round alone.
@@ -130,6 +132,8 @@ def metric_rows(strategy: str, seed: int, records: Iterable[RoundRecord]) -> lis
                 "tampered": r.tampered,
                 "aborted_keys": r.aborted_keys,
                 "skipped": int(r.skipped),
+                "key_pairs": r.key_pairs,
+                "key_fidelity": r.key_fidelity,
             }
         )
     return rows

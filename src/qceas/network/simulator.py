@@ -358,24 +358,89 @@ def simulate(
     The scheduler's own randomness and the physics draw from ``rng``, in a fixed
     order, so a seed reproduces the run exactly.
     """
-    start = time.perf_counter()
-    scheduler.prepare(context)
-    state = _State(context)
-    for slot in range(context.total_slots):
-        state.close_deadlines(slot)
-        view = state.view(slot)
-        decision = scheduler.decide(view, rng=rng)
-        state.apply(slot, decision, rng, scheduler.name)
-    state.close_deadlines(context.total_slots)
-    state.finish(context.total_slots * context.slot_s)
-    return SimulationResult(
-        policy=scheduler.name,
-        context=context,
-        ledger=state.ledger.freeze(),
-        met=state.met,
-        attempts=state.attempts,
-        wall_s=time.perf_counter() - start,
-    )
+    simulation = Simulation(context, scheduler, rng=rng)
+    for _ in range(context.demand.rounds):
+        simulation.run_round()
+    return simulation.result()
+
+
+@dataclass(frozen=True, eq=False)
+class RoundPairs:
+    """The end-to-end pairs consumed for one round's demand (what a training round's
+    key distillation receives).
+
+    Attributes:
+        round: the demand round.
+        fidelities: N arrays, the fidelity at consumption of each pair QPU k consumed
+            for this round (key-yielding or not), in consumption order.
+    """
+
+    round: int
+    fidelities: tuple[FloatArray, ...]
+
+
+class Simulation:
+    """A simulation advanced one demand round at a time (:func:`simulate` runs it all).
+
+    A training loop calls :meth:`run_round` once per training round; the network state
+    (stored pairs, attempts in progress, the ledger) carries over between rounds.
+
+    Args:
+        context: the static context.
+        scheduler: the policy; ``prepare`` is called here.
+        rng: the only source of randomness.
+    """
+
+    def __init__(self, context: Context, scheduler: Scheduler, *, rng: np.random.Generator) -> None:
+        self._start = time.perf_counter()
+        self.context = context
+        self.scheduler = scheduler
+        self.rng = rng
+        scheduler.prepare(context)
+        self._state = _State(context)
+        self.slot = 0
+        self.rounds_done = 0
+        self._finished: SimulationResult | None = None
+
+    def run_round(self) -> RoundPairs:
+        """Advance through the next round's slots; the pairs consumed for it."""
+        ctx = self.context
+        if self.rounds_done >= ctx.demand.rounds:
+            raise ValueError(f"simulation: all {ctx.demand.rounds} rounds of the demand are done")
+        state = self._state
+        state.consumed_log.clear()
+        end = self.slot + ctx.round_slots
+        for slot in range(self.slot, end):
+            state.close_deadlines(slot)
+            decision = self.scheduler.decide(state.view(slot), rng=self.rng)
+            state.apply(slot, decision, self.rng, self.scheduler.name)
+        self.slot = end
+        index = self.rounds_done
+        self.rounds_done += 1
+        ids = np.concatenate(state.consumed_log) if state.consumed_log else np.zeros(0, np.int64)
+        e2e = state.ledger.e2e
+        flows = np.asarray(e2e.column("flow"))[ids]
+        fidelity = np.asarray(e2e.column("fate_fidelity"))[ids]
+        per_node = tuple(fidelity[flows == k] for k in range(ctx.n_flows))
+        return RoundPairs(round=index, fidelities=per_node)
+
+    def result(self) -> SimulationResult:
+        """Close the run (pairs still stored become ``unused``) and return it; the
+        rounds not yet run are not simulated."""
+        if self._finished is None:
+            ctx = self.context
+            state = self._state
+            state.close_deadlines(self.slot)
+            state.finish(self.slot * ctx.slot_s)
+            self._finished = SimulationResult(
+                policy=self.scheduler.name,
+                context=ctx,
+                ledger=state.ledger.freeze(),
+                met=state.met,
+                attempts=state.attempts,
+                wall_s=time.perf_counter() - self._start,
+            )
+        return self._finished
 
 
 # ------------------------------------------------------------------------ state
@@ -403,6 +468,7 @@ class _State:
         self.remaining = np.full(n, ctx.demand.pairs, dtype=np.int64)
         self.met = np.zeros((ctx.demand.rounds, n), dtype=np.int64)
         self.attempts = 0
+        self.consumed_log: list[IntArray] = []  # e2e ids consumed, per call batch
         ends = net.endpoints[ctx.segment_link]
         self.seg_a, self.seg_b = ends[:, 0].copy(), ends[:, 1].copy()
         self.flow_len = np.diff(ctx.segment_start)
@@ -534,6 +600,7 @@ class _State:
         self, ids: IntArray, flows: IntArray, f: FloatArray, t: float | FloatArray
     ) -> None:
         """Key from consumed pairs (one per entry); the demand counts key-yielding ones."""
+        self.consumed_log.append(np.asarray(ids, dtype=np.int64))
         bits = self.ctx.key_bits(f)
         useful = bits > 0
         fate = np.where(useful, FATE["consumed"], FATE["aborted"]).astype(np.int8)

@@ -102,6 +102,12 @@ class CEASScheduler:
         lead_factor: generation may start up to ``lead_factor·R/p`` slots before
             the window (>= 1).
         max_states: passed to :func:`~qceas.scheduling.mdp.solve`.
+        max_demand: the MDP tracks at most this many outstanding pairs; a node that
+            needs more is planned as if it needed ``max_demand`` (>= 1). Beyond what
+            memory can hold ahead of the window, a large demand is met by pairs used
+            on arrival, which every in-window slot attempts anyway, so the cap only
+            coarsens the plan for the last pairs; it keeps the state space small
+            when a round needs hundreds of pairs (keys for authentication).
     """
 
     name = "ceas"
@@ -112,6 +118,7 @@ class CEASScheduler:
         max_memory: int = 2,
         lead_factor: float = 4.0,
         max_states: int = 1_500_000,
+        max_demand: int = 8,
     ) -> None:
         if not (_finite_number(pair_cost) and pair_cost >= 0):
             raise ValueError(f"ceas.pair_cost = {pair_cost!r}: must be a number >= 0")
@@ -121,6 +128,9 @@ class CEASScheduler:
             raise ValueError(f"ceas.lead_factor = {lead_factor!r}: must be a number >= 1")
         if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1000:
             raise ValueError(f"ceas.max_states = {max_states!r}: must be an integer >= 1000")
+        if isinstance(max_demand, bool) or not isinstance(max_demand, int) or max_demand < 1:
+            raise ValueError(f"ceas.max_demand = {max_demand!r}: must be an integer >= 1")
+        self.max_demand = max_demand
         self.pair_cost = float(pair_cost)
         self.max_memory = max_memory
         self.lead_factor = float(lead_factor)
@@ -140,7 +150,7 @@ class CEASScheduler:
             # best use of a fresh pair, see decide), before it the ages round up.
             f0 = _round3(0.25 + 0.75 * float(context.flow_w0[k]))
             window = int(context.deadline_slot[k] - context.ready_slot[k])
-            demand = context.demand.pairs
+            demand = min(context.demand.pairs, self.max_demand)
             lead = math.ceil(self.lead_factor * demand / p)
             horizon = int(min(context.deadline_slot[k], window + lead))
             memory = int(min(net.memory_slots[k], self.max_memory))
@@ -252,7 +262,8 @@ class CEASScheduler:
             index = t.offset[rows, count] + np.where(tracked, terms, 0).sum(axis=1)
             flat = (
                 t.base[rows]
-                + (tau[rows] * t.width[rows] + view.remaining[rows]) * t.size[rows]
+                + (tau[rows] * t.width[rows] + np.minimum(view.remaining[rows], t.width[rows] - 1))
+                * t.size[rows]
                 + index
             )
             j = t.actions[flat].astype(np.int64)

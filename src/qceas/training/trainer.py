@@ -13,7 +13,10 @@ One round t (ARCHITECTURE §1, data-level partition, no network yet):
    messages, skipped rounds).
 
 Between 1 and 2 the updates travel to the aggregator (``transport``): keys, attacks
-and the authenticated channel.
+and the authenticated channel. With ``security.key_source: network`` an authenticating
+strategy's keys come from a network simulation (``qceas.network.Simulation``) run
+alongside, one demand round per training round under ``security.scheduler``: each
+node distills its key from the pairs it actually consumed that round.
 
 The trainer owns the loop; strategies only supply weights, and callers observe rounds
 through ``on_round`` (ARCHITECTURE §5.6).
@@ -21,6 +24,7 @@ through ``on_round`` (ARCHITECTURE §5.6).
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +32,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from qceas.config import ConfigError
+from qceas.network import Simulation, SimulationResult
+from qceas.network.setup import context_of, demand_of, network_of
 from qceas.qnn.readout import class_probabilities, loss_and_cotangent
+from qceas.scheduling import SCHEDULERS
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
 from qceas.training.scenario import Scenario
 from qceas.training.strategies import STRATEGIES, Strategy, qfi_scalar
@@ -55,11 +63,35 @@ class RoundRecord:
     tampered: int = 0
     aborted_keys: int = 0
     skipped: bool = False
+    key_pairs: int = 0
+    key_fidelity: float = float("nan")
 
 
 def strategy_seed(seed: int, strategy: str) -> list[int]:
     """Entropy for a run's own random stream (shots, minibatches): stable across runs."""
     return [seed, zlib.crc32(strategy.encode())]
+
+
+def network_simulation(scenario: Scenario, strategy: str) -> Simulation:
+    """The network that supplies a run's keys: the config's network and demand (one
+    demand round per training round) under ``security.scheduler``, on a random stream
+    of its own, so the training draws are those of a fixed-supply run."""
+    cfg = scenario.config
+    try:
+        network = network_of(cfg, scenario.seed)
+        demand = dataclasses.replace(
+            demand_of(cfg, scenario.seed), rounds=max(1, cfg.training.rounds)
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    context = context_of(cfg, network, demand)
+    name = cfg.security.scheduler
+    scheduler = SCHEDULERS.get(name, **dict(cfg.schedule.params.get(name, {})))
+    rng = np.random.default_rng([*strategy_seed(scenario.seed, strategy), 0x4E7])
+    try:
+        return Simulation(context, scheduler, rng=rng)
+    except ValueError as exc:  # e.g. a CEAS class too large for ceas.max_states
+        raise ConfigError(f"schedule.params.{name}: {exc}") from None
 
 
 class Trainer:
@@ -80,6 +112,9 @@ class Trainer:
         )
         self.rng = np.random.default_rng(strategy_seed(scenario.seed, strategy))
         self.params = scenario.initial_params.copy()
+        self.network: Simulation | None = None
+        if self.strategy.authenticates and cfg.security.key_source == "network":
+            self.network = network_simulation(scenario, strategy)
         self.transport = Transport(
             scenario.n_nodes,
             byzantine_nodes(scenario.n_nodes, cfg.adversary.fraction, scenario.seed),
@@ -87,10 +122,19 @@ class Trainer:
             cfg.security,
             authenticate=self.strategy.authenticates,
             rng=self.rng,
+            key_supply=None if self.network is None else self._network_keys,
         )
         self.shard_sizes = np.array([y.shape[0] for _, y in scenario.shards], dtype=np.int64)
         self.opt_state = self.optimizer.init(self.params)
         self.round = 0
+
+    def _network_keys(self, round_index: int) -> tuple[NDArray[np.float64], ...]:
+        assert self.network is not None
+        return self.network.run_round().fidelities
+
+    def network_result(self) -> SimulationResult | None:
+        """The network simulation so far (None with a fixed key supply)."""
+        return None if self.network is None else self.network.result()
 
     def _batch(self) -> list[tuple[NDArray[np.float64], NDArray[np.int64]]]:
         size = self.scenario.config.training.batch_size
@@ -171,6 +215,8 @@ class Trainer:
             tampered=delivery.tampered,
             aborted_keys=delivery.aborted_keys,
             skipped=skipped,
+            key_pairs=delivery.key_pairs,
+            key_fidelity=delivery.key_fidelity,
         )
 
     def run(

@@ -2,13 +2,14 @@
 
 Per round, in this order:
 
-1. **Keys.** Every real node receives ``pairs_per_round`` Bell pairs of fidelity
-   ``link_fidelity`` from the aggregator and distills key bits from them (BBM92,
-   ``qceas.security.keys.distill``) into its key pool. An eavesdropper who
-   intercepts and resends a fraction q of the pairs raises the QBER from e to
+1. **Keys.** Every real node distills key bits (BBM92, ``qceas.security.keys.distill``)
+   into its key pool from the Bell pairs it received this round: with a fixed supply,
+   ``pairs_per_round`` pairs of fidelity ``link_fidelity``; with a network supply
+   (``key_supply``), the pairs the network simulation delivered to it and it
+   consumed, each at its own fidelity then. An eavesdropper who intercepts and
+   resends a fraction q of the pairs raises each pair's QBER from e to
    ``e + (q/4)(1 − 2e)`` (``qceas.attacks.intercept_resend_qber``); above the threshold
-   the distillation aborts and the node has no key this round. (Until the network
-   simulation feeds this step, pairs arrive at a fixed fidelity.)
+   the distillation aborts and the node has no key this round.
 2. **Attack.** The Byzantine nodes (chosen once per scenario) and ``sybils`` extra
    identities replace their updates by the configured coordinated attack, computed
    from the finite honest updates (``qceas.attacks``), and may inflate their QFI
@@ -26,6 +27,7 @@ Everything is counted in ``Delivery``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +56,8 @@ class Delivery:
         rejected: messages whose MAC failed.
         tampered: honest messages altered in transit.
         aborted_keys: nodes whose key distillation aborted this round.
+        key_pairs: pairs consumed for key this round, all nodes together.
+        key_fidelity: their mean fidelity (NaN when none).
 
     The channel's pads of rejected messages stay outstanding (so a forgery cannot block
     the honest message of that slot); over very long runs they accumulate.
@@ -68,6 +72,8 @@ class Delivery:
     rejected: int
     tampered: int
     aborted_keys: int
+    key_pairs: int = 0
+    key_fidelity: float = float("nan")
 
 
 def byzantine_nodes(n_nodes: int, fraction: float, seed: int) -> NDArray[np.bool_]:
@@ -90,6 +96,9 @@ class Transport:
         security: key-supply settings.
         authenticate: whether messages go through the authenticated channel.
         rng: this run's random stream.
+        key_supply: round index -> one array per real node with the fidelities of the
+            pairs it consumed for key that round (a network simulation); None for the
+            fixed supply of ``security``.
     """
 
     def __init__(
@@ -101,8 +110,10 @@ class Transport:
         *,
         authenticate: bool,
         rng: np.random.Generator,
+        key_supply: Callable[[int], Sequence[NDArray[np.float64]]] | None = None,
     ) -> None:
         self.n_nodes = n_nodes
+        self.key_supply = key_supply
         self.adversary = adversary
         self.security = security
         self.authenticate = authenticate
@@ -120,10 +131,31 @@ class Transport:
         e_eve = float(intercept_resend_qber(e, adversary.eavesdrop))
         self.pair_fidelity = min(1.0, max(0.25, 1.0 - 1.5 * e_eve))
 
-    def _distill_keys(self) -> int:
+    def _received(self, round_index: int) -> Sequence[NDArray[np.float64]]:
+        """Fidelities of the pairs each real node measures for key this round."""
+        if self.key_supply is None:
+            fixed = np.full(self.security.pairs_per_round, self.pair_fidelity)
+            return [fixed] * self.n_nodes
+        supplied = self.key_supply(round_index)
+        if len(supplied) != self.n_nodes:
+            raise ValueError(
+                f"key supply: {len(supplied)} nodes' pairs for {self.n_nodes} real nodes"
+            )
+        if self.adversary.eavesdrop <= 0:
+            return supplied
+        out = []
+        for f in supplied:
+            e = intercept_resend_qber(np.asarray(qber(f)), self.adversary.eavesdrop)
+            out.append(np.clip(1.0 - 1.5 * np.asarray(e, dtype=float), 0.25, 1.0))
+        return out
+
+    def _distill_keys(self, round_index: int) -> tuple[int, int, float]:
+        """Distill every node's key; returns (aborted nodes, pairs, mean fidelity)."""
         aborted = 0
-        fidelities = np.full(self.security.pairs_per_round, self.pair_fidelity)
-        for node in range(self.n_nodes):
+        received = self._received(round_index)
+        for node, fidelities in enumerate(received):
+            if fidelities.size == 0:
+                continue  # nothing to distill: no key this round
             result = distill(
                 fidelities,
                 rng=self.rng,
@@ -133,7 +165,9 @@ class Transport:
             aborted += int(result.aborted)
             if result.key_bits:
                 self.pool.deposit(node, result.key_bits)
-        return aborted
+        pairs = int(sum(f.size for f in received))
+        mean = float(np.concatenate(received).mean()) if pairs else float("nan")
+        return aborted, pairs, mean
 
     def deliver(
         self,
@@ -164,7 +198,9 @@ class Transport:
             claimed[byz] = adv.qfi_inflation * top_claim
         elif byz.any():
             claimed[k:] = top_claim
-        aborted = self._distill_keys() if self.authenticate else 0
+        aborted, key_pairs, key_fidelity = (
+            self._distill_keys(round_index) if self.authenticate else (0, 0, float("nan"))
+        )
         updates = np.full_like(vectors, np.nan)
         accepted = np.zeros(m, dtype=bool)
         refused_before, rejected_before = self.channel.refused_no_key, self.channel.rejected
@@ -197,4 +233,6 @@ class Transport:
             rejected=self.channel.rejected - rejected_before,
             tampered=tampered,
             aborted_keys=aborted,
+            key_pairs=key_pairs,
+            key_fidelity=key_fidelity,
         )
