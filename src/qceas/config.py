@@ -316,23 +316,43 @@ class OptimizerConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """The round loop and the strategies to compare."""
+    """The round loop and the strategies to compare.
+
+    ``compositions`` defines strategies of one's own without code, by name:
+    ``{my-rule: {scheduler: ceas, authenticate: true, weighting: verified_qfi,
+    aggregator: krum, params: {f: 2}}}`` (fields of
+    ``qceas.training.strategies.Composition``); ``strategies`` may then name them.
+    """
 
     rounds: int = 30
     strategies: tuple[str, ...] = ("fedavg", "qfi")
     batch_size: int | None = None
     track_qfi: bool = True
+    compositions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from qceas.training.strategies import STRATEGIES
+        from qceas.training.strategies import STRATEGIES, Composition
 
         _int("training.rounds", self.rounds, 1)
+        if not isinstance(self.compositions, Mapping):
+            raise _fail("training.compositions", self.compositions, "must map names to fields")
+        for name, spec in self.compositions.items():
+            where = f"training.compositions.{name}"
+            if name in STRATEGIES:
+                raise ConfigError(f"{where}: the name is taken by a built-in strategy")
+            if not isinstance(spec, Mapping):
+                raise _fail(where, spec, "must be a mapping of Composition fields")
+            try:
+                Composition(**{**spec, "params": tuple(dict(spec.get("params", {})).items())})
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{where}: {exc}") from None
         if isinstance(self.strategies, str) or not isinstance(self.strategies, list | tuple):
             raise _fail("training.strategies", self.strategies, "must be a list of names")
         if not self.strategies:
             raise _fail("training.strategies", self.strategies, "must name at least one")
+        known = [*STRATEGIES.names(), *self.compositions]
         for k, name in enumerate(self.strategies):
-            _choice(f"training.strategies[{k}]", name, STRATEGIES.names())
+            _choice(f"training.strategies[{k}]", name, known)
         if len(set(self.strategies)) != len(self.strategies):
             raise _fail("training.strategies", self.strategies, "must not repeat a name")
         object.__setattr__(self, "strategies", tuple(self.strategies))
@@ -671,6 +691,7 @@ LATER_SECTIONS: tuple[str, ...] = ("adversary", "security", "network", "schedule
 #: Fields added to existing sections later: left out of the fingerprint at their defaults.
 LATER_FIELDS: dict[str, dict[str, Any]] = {
     "security": {"key_source": "fixed", "scheduler": "ceas"},
+    "training": {"compositions": {}},
 }
 
 SECTIONS: dict[str, type] = {

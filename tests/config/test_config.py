@@ -70,7 +70,7 @@ def _raises(raw: dict, message: str) -> None:
         ({"nodes": {"count": 0}}, "nodes.count = 0: must be an integer >= 1"),
         (
             {"training": {"strategies": ["fedavg", "krum9"]}},
-            "training.strategies[1] = 'krum9': must be one of ceas, fedavg, qfi",
+            "training.strategies[1] = 'krum9': must be one of ceas, ceas-no-auth,",
         ),
         (
             {"training": {"strategies": "fedavg"}},

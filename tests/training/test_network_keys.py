@@ -102,3 +102,11 @@ def test_round_by_round_simulation_equals_the_whole_run() -> None:
             np.testing.assert_allclose(np.sort(fidelities), np.sort(e2e["fate_fidelity"][mine]))
     with pytest.raises(ValueError, match="all 4 rounds of the demand are done"):
         sim.run_round()
+
+
+def test_a_strategy_brings_its_own_scheduler() -> None:
+    trainer, _ = _run(
+        {**BASE, "training": {"rounds": 1, "strategies": ["ceas-no-sched"]}}, "ceas-no-sched"
+    )
+    assert trainer.network is not None
+    assert trainer.network.scheduler.name == "oblivious"

@@ -10,6 +10,10 @@ when it asks for them, QFIs) to non-negative weights summing to one; the aggrega
   the claims at face value.
 * ``ceas`` — only authenticated updates, QFI claims verified (clipped to the median of
   all claims), then the weighted coordinate-wise median (``qceas.consensus.ceas``).
+* compositions (:class:`Composition`: key scheduler, authentication, weighting,
+  aggregator): ``oblivious`` (the paper's baseline), the ablations ``ceas-no-qfi``,
+  ``ceas-no-sched``, ``ceas-no-auth``, and ``robust-<aggregator>`` for the classic
+  Byzantine-robust rules without authentication.
 
 ``fedavg`` and ``qfi`` receive updates unauthenticated and do not sanitise them, as the
 entanglement-oblivious baselines do.
@@ -32,12 +36,14 @@ minibatches.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from qceas.consensus import AGGREGATORS
 from qceas.consensus.ceas import CEASRule
 from qceas.qnn.model import NodeEvaluation
 from qceas.registry import Registry
@@ -157,6 +163,122 @@ class CEASStrategy:
         return result.aggregate, result.weights
 
 
+#: How a composed strategy weights the updates it aggregates.
+WEIGHTINGS: tuple[str, ...] = ("size", "qfi", "verified_qfi")
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A strategy composed of a key scheduler, authentication, a weighting and an
+    aggregation rule (issue 5's named strategies and ablations, or a user's own).
+
+    Attributes:
+        scheduler: the scheduler that supplies this strategy's keys when
+            ``security.key_source`` is ``network`` (None: ``security.scheduler``);
+            irrelevant without authentication, which needs no keys.
+        authenticate: send updates through the Wegman–Carter channel (only nodes with
+            key bits get through; Sybils never do) or unauthenticated.
+        weighting: ``size`` (w ∝ n_k), ``qfi`` (w ∝ n_k·claimed τ_k, claims taken at
+            face value) or ``verified_qfi`` (claims clipped by the CEAS rule).
+        aggregator: a registered aggregator (``qceas.consensus.AGGREGATORS``), applied
+            to the finite updates that arrived, with the weights; ``verified_qfi`` runs
+            it as the CEAS rule's inner aggregator.
+        params: options of the aggregator (e.g. ``f`` for krum).
+    """
+
+    scheduler: str | None = None
+    authenticate: bool = True
+    weighting: str = "verified_qfi"
+    aggregator: str = "median"
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        from qceas.scheduling import SCHEDULERS
+
+        if self.scheduler is not None and self.scheduler not in SCHEDULERS:
+            known = ", ".join(SCHEDULERS.names())
+            raise ValueError(f"scheduler = {self.scheduler!r}: must be one of {known}")
+        if not isinstance(self.authenticate, bool):
+            raise ValueError(f"authenticate = {self.authenticate!r}: must be true or false")
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(
+                f"weighting = {self.weighting!r}: must be one of {', '.join(WEIGHTINGS)}"
+            )
+        params = dict(self.params)
+        object.__setattr__(self, "params", tuple(sorted(params.items())))
+        AGGREGATORS.get(self.aggregator, **params)  # fail early: name and options
+
+    @property
+    def needs_qfi(self) -> bool:
+        return self.weighting != "size"
+
+    @property
+    def authenticates(self) -> bool:
+        return self.authenticate
+
+    def aggregate(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        arrived = delivery.accepted & np.all(np.isfinite(delivery.updates), axis=1)
+        weights = np.zeros(delivery.accepted.size)
+        if not arrived.any():
+            return np.full(delivery.updates.shape[1], np.nan), weights
+        if self.weighting == "verified_qfi":
+            rule = CEASRule(inner=self.aggregator, spread=0.0, inner_params=dict(self.params))
+            result = rule(
+                delivery.updates, delivery.claims, sizes=delivery.sizes, authenticated=arrived
+            )
+            return result.aggregate, result.weights
+        raw = delivery.sizes.astype(float)
+        if self.weighting == "qfi":
+            raw = raw * np.clip(np.nan_to_num(delivery.claims, nan=0.0), 0.0, None)
+        rows = np.flatnonzero(arrived)
+        w = raw[rows]
+        w = w / w.sum() if w.sum() > 0 else np.full(rows.size, 1.0 / rows.size)
+        rule_fn = AGGREGATORS.get(self.aggregator, **dict(self.params))
+        try:
+            aggregate = rule_fn(delivery.updates[rows], weights=w)
+        except ValueError:
+            # Too few arrivals for the rule's Byzantine bound (e.g. krum's n > 2f + 2):
+            # nothing can be applied this round.
+            return np.full(delivery.updates.shape[1], np.nan), weights
+        weights[rows] = w
+        return np.asarray(aggregate, dtype=float), weights
+
+
+def make_strategy(name: str, compositions: Mapping[str, Mapping[str, Any]]) -> Strategy:
+    """The strategy ``name``: a composition defined in the config, or a registered one."""
+    if name in compositions:
+        spec = dict(compositions[name])
+        spec["params"] = tuple(dict(spec.get("params", {})).items())
+        return Composition(**spec)
+    return STRATEGIES.get(name)
+
+
+def composed(**fields: Any) -> Callable[[], Composition]:
+    """A factory of the named composition (registries take factories)."""
+    return lambda: Composition(**fields)
+
+
 STRATEGIES.register("fedavg")(FedAvg)
 STRATEGIES.register("qfi")(QFIWeighted)
 STRATEGIES.register("ceas")(CEASStrategy)
+#: The paper's entanglement-oblivious baseline: oblivious scheduling, no
+#: authentication, fidelity-blind sample-weighted mean.
+STRATEGIES.register("oblivious")(
+    composed(scheduler="oblivious", authenticate=False, weighting="size", aggregator="mean")
+)
+# CEAS ablations: one component off at a time.
+STRATEGIES.register("ceas-no-qfi")(
+    composed(scheduler="ceas", authenticate=True, weighting="size", aggregator="median")
+)
+STRATEGIES.register("ceas-no-sched")(
+    composed(scheduler="oblivious", authenticate=True, weighting="verified_qfi")
+)
+STRATEGIES.register("ceas-no-auth")(
+    composed(scheduler="ceas", authenticate=False, weighting="verified_qfi")
+)
+# Classic Byzantine-robust aggregators with entanglement-oblivious, unauthenticated
+# transport (they need no keys, so the scheduler does not matter to them).
+for _name in ("median", "trimmed_mean", "krum", "geometric_median", "centered_clipping"):
+    STRATEGIES.register(f"robust-{_name}")(
+        composed(scheduler="oblivious", authenticate=False, weighting="size", aggregator=_name)
+    )

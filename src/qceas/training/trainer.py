@@ -39,7 +39,7 @@ from qceas.qnn.readout import class_probabilities, loss_and_cotangent
 from qceas.scheduling import SCHEDULERS
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
 from qceas.training.scenario import Scenario
-from qceas.training.strategies import STRATEGIES, Strategy, qfi_scalar
+from qceas.training.strategies import Strategy, make_strategy, qfi_scalar
 from qceas.training.transport import Transport, byzantine_nodes
 
 
@@ -72,10 +72,11 @@ def strategy_seed(seed: int, strategy: str) -> list[int]:
     return [seed, zlib.crc32(strategy.encode())]
 
 
-def network_simulation(scenario: Scenario, strategy: str) -> Simulation:
+def network_simulation(scenario: Scenario, strategy: str, scheduler: str) -> Simulation:
     """The network that supplies a run's keys: the config's network and demand (one
-    demand round per training round) under ``security.scheduler``, on a random stream
-    of its own, so the training draws are those of a fixed-supply run."""
+    demand round per training round) under ``scheduler`` (the strategy's own, else
+    ``security.scheduler``), on a random stream of its own, so the training draws are
+    those of a fixed-supply run."""
     cfg = scenario.config
     try:
         network = network_of(cfg, scenario.seed)
@@ -85,13 +86,12 @@ def network_simulation(scenario: Scenario, strategy: str) -> Simulation:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     context = context_of(cfg, network, demand)
-    name = cfg.security.scheduler
-    scheduler = SCHEDULERS.get(name, **dict(cfg.schedule.params.get(name, {})))
+    policy = SCHEDULERS.get(scheduler, **dict(cfg.schedule.params.get(scheduler, {})))
     rng = np.random.default_rng([*strategy_seed(scenario.seed, strategy), 0x4E7])
     try:
-        return Simulation(context, scheduler, rng=rng)
+        return Simulation(context, policy, rng=rng)
     except ValueError as exc:  # e.g. a CEAS class too large for ceas.max_states
-        raise ConfigError(f"schedule.params.{name}: {exc}") from None
+        raise ConfigError(f"schedule.params.{scheduler}: {exc}") from None
 
 
 class Trainer:
@@ -105,8 +105,8 @@ class Trainer:
     def __init__(self, scenario: Scenario, strategy: str) -> None:
         self.scenario = scenario
         self.strategy_name = strategy
-        self.strategy: Strategy = STRATEGIES.get(strategy)
         cfg = scenario.config
+        self.strategy: Strategy = make_strategy(strategy, cfg.training.compositions)
         self.optimizer: Optimizer = OPTIMIZERS.get(
             cfg.optimizer.name, learning_rate=cfg.optimizer.learning_rate, **cfg.optimizer.params
         )
@@ -114,7 +114,8 @@ class Trainer:
         self.params = scenario.initial_params.copy()
         self.network: Simulation | None = None
         if self.strategy.authenticates and cfg.security.key_source == "network":
-            self.network = network_simulation(scenario, strategy)
+            scheduler = getattr(self.strategy, "scheduler", None) or cfg.security.scheduler
+            self.network = network_simulation(scenario, strategy, scheduler)
         self.transport = Transport(
             scenario.n_nodes,
             byzantine_nodes(scenario.n_nodes, cfg.adversary.fraction, scenario.seed),
