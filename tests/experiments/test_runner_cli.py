@@ -107,3 +107,34 @@ def test_cli_refuses_an_out_path_that_is_a_file(
     target.write_text("x")
     assert main(["run", "quick", "--out", str(target), "--quiet", "--rounds", "1"]) == 2
     assert "exists and is not a directory" in capsys.readouterr().err
+
+
+def test_runs_with_network_keys_report_utilization_and_resume(tmp_path: Path) -> None:
+    raw = {
+        "name": "keys",
+        "seeds": 2,
+        "model": {"n_qubits": 3, "layers": 1},
+        "nodes": {"count": 3},
+        "training": {"rounds": 2, "strategies": ["fedavg", "ceas", "ceas-no-sched"]},
+        "security": {"key_source": "network", "sample_fraction": 0.1},
+        "network": {"topology": "star", "initial_fidelity": 0.95, "coherence_time_s": 0.5},
+        "schedule": {
+            "pairs_per_round": 400,
+            "round_period_s": 0.2,
+            "window_s": 0.15,
+            "ready_fraction": [0.0, 0.2],
+            "slot_s": 0.001,
+        },
+    }
+    outcome = run_experiment(from_dict(raw), tmp_path, progress=False, plot=False)
+    strategies = outcome.summary["strategies"]
+    assert "utilization" not in strategies["fedavg"]  # unauthenticated: no keys, no network
+    for name in ("ceas", "ceas-no-sched"):
+        util = strategies[name]["utilization"]
+        assert len(util["per_seed"]) == 2
+        assert 0.0 < util["mean"] <= 1.0
+        assert strategies[name]["key_pairs"] > 0
+        assert strategies[name]["mean_consumed_fidelity"] > 0.9
+    again = run_experiment(from_dict(raw), tmp_path, progress=False, plot=False)
+    assert again.computed == 0
+    assert again.summary["strategies"]["ceas"]["utilization"] == strategies["ceas"]["utilization"]

@@ -76,8 +76,15 @@ def run_file(out: Path, strategy: str, seed: int) -> Path:
 
 
 def save_run(
-    out: Path, strategy: str, seed: int, fingerprint: str, records: Sequence[RoundRecord]
+    out: Path,
+    strategy: str,
+    seed: int,
+    fingerprint: str,
+    records: Sequence[RoundRecord],
+    network: Mapping[str, Any] | None = None,
 ) -> None:
+    """Save a finished run; ``network`` holds the key-supply network's metrics
+    (``qceas.network.summarize``) when the run drew its keys from one."""
     path = run_file(out, strategy, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {
@@ -85,8 +92,18 @@ def save_run(
         "seed": seed,
         "fingerprint": fingerprint,
         "records": [asdict(r) for r in records],
+        "network": None if network is None else dict(network),
     }
     write_atomic(path, json.dumps(body, allow_nan=True))
+
+
+def load_run_network(out: Path, strategy: str, seed: int) -> dict[str, Any] | None:
+    """The network metrics saved with a finished run (None if it used none)."""
+    path = run_file(out, strategy, seed)
+    if not path.is_file():
+        return None
+    network = json.loads(path.read_text()).get("network")
+    return network if isinstance(network, dict) else None
 
 
 def load_run(out: Path, strategy: str, seed: int, fingerprint: str) -> list[RoundRecord] | None:
@@ -173,6 +190,10 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _finite(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
 def _nanmean(values: Sequence[float]) -> float:
     arr = np.asarray(values, dtype=float)
     return float(np.nanmean(arr)) if np.isfinite(arr).any() else float("nan")
@@ -195,8 +216,11 @@ def summarize(
     runs: Mapping[tuple[str, int], Sequence[RoundRecord]],
     strategies: Sequence[str],
     runtime_s: float,
+    networks: Mapping[tuple[str, int], Mapping[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
-    """The ``summary.json`` body (schema in the module docstring)."""
+    """The ``summary.json`` body (schema in the module docstring). Runs whose keys came
+    from a simulated network add ``utilization`` (mean, CI, per seed),
+    ``mean_consumed_fidelity`` and ``demand_met`` from ``networks``."""
     out: dict[str, Any] = {
         "scenario": name,
         "config_fingerprint": fingerprint,
@@ -229,7 +253,17 @@ def summarize(
             "mean_byzantine_weight": _nanmean(
                 [_nanmean([x.byzantine_weight for x in r[1:]]) for r in recs]
             ),
+            "key_pairs": int(sum(x.key_pairs for r in recs for x in r)),
         }
+        found = [(networks or {}).get((strategy, s)) for s in seeds]
+        nets = [n for n in found if n is not None]
+        if nets and len(nets) == len(found):
+            entry = out["strategies"][strategy]
+            entry["utilization"] = mean_ci95([_finite(n["utilization"]) for n in nets])
+            entry["mean_consumed_fidelity"] = _nanmean(
+                [_finite(n["mean_consumed_fidelity"]) for n in nets]
+            )
+            entry["demand_met"] = mean_ci95([_finite(n["demand_met"]) for n in nets])
     for i, a in enumerate(strategies):
         for b in strategies[i + 1 :]:
             out["paired_differences"][f"{b} - {a}"] = {

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.experiments import plots, results
+from qceas.network import summarize as summarize_network
 from qceas.training.scenario import build_scenario
 from qceas.training.trainer import RoundRecord, Trainer
 
@@ -79,6 +80,7 @@ def run_experiment(
     _check_directory(out, config)
     started = time.perf_counter()
     runs: dict[tuple[str, int], list[RoundRecord]] = {}
+    networks: dict[tuple[str, int], dict[str, Any] | None] = {}
     reused = computed = 0
     rounds = config.training.rounds
     bar = tqdm(
@@ -94,6 +96,7 @@ def run_experiment(
                 previous = results.load_run(out, strategy, seed, fingerprint)
                 if previous is not None:
                     runs[(strategy, seed)] = previous
+                    networks[(strategy, seed)] = results.load_run_network(out, strategy, seed)
                     reused += 1
                     bar.update(rounds)
                     continue
@@ -102,15 +105,24 @@ def run_experiment(
                 bar.set_postfix_str(f"{strategy} seed {seed}")
                 trainer = Trainer(scenario, strategy)
                 records = trainer.run(rounds, on_round=lambda r: bar.update(1 if r.round else 0))
-                results.save_run(out, strategy, seed, fingerprint, records)
+                net = trainer.network_result()
+                network = None if net is None else summarize_network(net)
+                results.save_run(out, strategy, seed, fingerprint, records, network)
                 runs[(strategy, seed)] = records
+                networks[(strategy, seed)] = network
                 computed += 1
                 _write_tables(out, runs, strategies, seeds)
     finally:
         bar.close()
     _write_tables(out, runs, strategies, seeds)
     summary = results.summarize(
-        config.name, fingerprint, seeds, runs, strategies, time.perf_counter() - started
+        config.name,
+        fingerprint,
+        seeds,
+        runs,
+        strategies,
+        time.perf_counter() - started,
+        networks,
     )
     summary["reused_runs"], summary["computed_runs"] = reused, computed
     results.write_atomic(out / "summary.json", _json(summary))
