@@ -234,7 +234,34 @@ def test_ceas_purifies_only_when_it_pays_in_expected_key() -> None:
         segment_fidelity=np.full(2, np.nan),
         segment_herald_s=np.full(2, np.nan),
         free_memory=np.array([1, 1, 10]),
+        importance=np.ones(2),
     )
     decision = scheduler.decide(view, rng=np.random.default_rng(0))
     assert decision.purify is not None
     assert decision.purify.tolist() == [True, False]
+
+
+def test_importance_can_change_between_rounds() -> None:
+    """The same shared link as above, importance swapped after the first round of a
+    step-wise simulation: the other node is served first from then on."""
+    from qceas.network import Simulation
+
+    net = build_network(
+        "line",
+        2,
+        rng=np.random.default_rng(5),
+        link_length_km=25.0,
+        initial_fidelity=0.99,
+        coherence_time_s=1.0,
+        memory_slots=np.array([2, 2, 8]),
+    )
+    demand = Demand(pairs=4, period_s=0.004, rounds=20, ready_s=np.zeros(2), window_s=0.002)
+    ctx = make_context(net, demand, importance=np.array([1.0, 10.0]))
+    sim = Simulation(ctx, CEASScheduler(), rng=np.random.default_rng(6))
+    first = np.array([[len(f) for f in sim.run_round().fidelities] for _ in range(10)]).sum(0)
+    sim.set_importance(np.array([10.0, 1.0]))
+    second = np.array([[len(f) for f in sim.run_round().fidelities] for _ in range(10)]).sum(0)
+    assert first[1] > first[0]
+    assert second[0] > second[1]
+    with pytest.raises(ValueError, match="importance: every weight must be finite and >= 0"):
+        sim.set_importance(np.array([-1.0, 1.0]))

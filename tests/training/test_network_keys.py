@@ -110,3 +110,11 @@ def test_a_strategy_brings_its_own_scheduler() -> None:
     )
     assert trainer.network is not None
     assert trainer.network.scheduler.name == "oblivious"
+
+
+def test_the_aggregators_weights_become_the_networks_importance() -> None:
+    trainer, records = _run(BASE)
+    assert trainer.network is not None
+    np.testing.assert_allclose(
+        trainer.network._state.importance, np.asarray(records[-1].node_weights)
+    )

@@ -113,7 +113,9 @@ class Context:
         flow_rate: (N,) Γ_k = 1/T_k + 1/T_N of the end-to-end pairs.
         flow_w0: (N,) ∏ of segment_w0 along each route: a swap of fresh pairs.
         storage: M, stored end-to-end pairs per flow at most (max memory of a QPU).
-        importance: (N,) importance weight of each QPU (≥ 0; QFI weights later).
+        importance: (N,) initial importance weight of each QPU (≥ 0); a
+            :class:`Simulation` may change it between rounds (``set_importance``), and
+            schedulers read the current one from :attr:`SlotView.importance`.
         sift: s, sifted fraction of measured pairs (BBM92: 1/2).
         purification: ``none``, ``bbpssw`` or ``dejmps``.
     """
@@ -170,6 +172,7 @@ class SlotView:
         segment_fidelity: (S,) fidelity of each segment pair now (NaN where empty).
         segment_herald_s: (S,) herald time of each segment pair (NaN where empty).
         free_memory: (N+1,) free memory qubits at every node.
+        importance: (N,) the current importance weight of each QPU (≥ 0).
     """
 
     slot: int
@@ -185,6 +188,7 @@ class SlotView:
     segment_fidelity: FloatArray
     segment_herald_s: FloatArray
     free_memory: IntArray
+    importance: FloatArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -402,6 +406,11 @@ class Simulation:
         self.rounds_done = 0
         self._finished: SimulationResult | None = None
 
+    def set_importance(self, weights: ArrayLike) -> None:
+        """Importance weights for the rounds to come (e.g. the QFI weights of the last
+        training round): (N,) finite and >= 0."""
+        self._state.importance = as_importance(weights, self.context.n_flows)
+
     def run_round(self) -> RoundPairs:
         """Advance through the next round's slots; the pairs consumed for it."""
         ctx = self.context
@@ -469,6 +478,7 @@ class _State:
         self.met = np.zeros((ctx.demand.rounds, n), dtype=np.int64)
         self.attempts = 0
         self.consumed_log: list[IntArray] = []  # e2e ids consumed, per call batch
+        self.importance = ctx.importance.copy()
         ends = net.endpoints[ctx.segment_link]
         self.seg_a, self.seg_b = ends[:, 0].copy(), ends[:, 1].copy()
         self.flow_len = np.diff(ctx.segment_start)
@@ -531,6 +541,7 @@ class _State:
             segment_fidelity=seg_f,
             segment_herald_s=self.seg_herald.copy(),
             free_memory=self.ctx.network.memory_slots - self.occupancy(),
+            importance=self.importance.copy(),
         )
 
     # ---- one slot

@@ -13,8 +13,9 @@ exactly; in every slot the flow then does what the optimal policy says for its s
 * **cutoff**: discards chosen by the policy, and for multi-link routes any segment
   pair that could no longer make a key-yielding end-to-end pair;
 * **priority**: where flows share a link or memory, attempts go by priority
-  ``importance·(1 + 1/τ)``: the importance weight (``Context.importance``, QFI
-  weights in a training run) scaled up for flows close to their deadline;
+  ``importance·(1 + 1/τ)``: the importance weight (``SlotView.importance``, the
+  verified QFI weights of the last round in a training run) scaled up for flows
+  close to their deadline;
 * **purification** (when the simulation enables it): a one-step look-ahead, purify
   the two lowest-fidelity kept pairs when p·κ(F') > κ(F1) + κ(F2). Purification is not
   a state or action of the MDP, so where fresh pairs alone yield no key (κ(0) = 0) the
@@ -293,7 +294,7 @@ class CEASScheduler:
         hopeless = view.segment_has & (ctx.key_bits(best) <= 0.0)
         attempt = attempt_flow[seg_flow] & (~view.segment_has | hopeless)
         urgency = 1.0 / np.maximum(tau, 1)
-        priority = (ctx.importance * (1.0 + urgency))[seg_flow]
+        priority = (view.importance * (1.0 + urgency))[seg_flow]
         # A fresh pair inside the window is worth κ(0), the most any pair gives, and
         # holding it only loses value: consume it on arrival. For the same reason every
         # in-window slot with demand left is worth an attempt (the MDP, which models a

@@ -182,6 +182,11 @@ class Trainer:
         )
         delivery = self.transport.deliver(self.round, evaluation.gradient, claims, self.shard_sizes)
         aggregate, weights = self.strategy.aggregate(delivery)
+        if self.network is not None and np.any(weights[: sc.n_nodes] > 0):
+            # The aggregator's weights of this round rank the nodes for the next
+            # round's entanglement: where pairs are short, the nodes that count most
+            # (verified QFI × shard size under CEAS) are served first.
+            self.network.set_importance(weights[: sc.n_nodes])
         # A non-finite aggregate (a NaN or overflow let through by a rule that does not
         # sanitise, or no update accepted at all) cannot be applied: θ stays, and the
         # round is marked skipped.
