@@ -16,6 +16,7 @@ from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenari
 from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.report import write_report
 from qceas.experiments.results import summary_table
+from qceas.experiments.sweep import run_sweep
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.registry import UnknownNameError
 from qceas.training.scenario import build_scenario
@@ -142,6 +143,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"report written to {write_report(args.directory, args.output)}")
             return 0
         config = _with_overrides(args, "training", "strategies", args.names)
+        if config.sweep:
+            swept = run_sweep(config, args.out, progress=not args.quiet, plot=not args.no_plots)
+            print(f"sweep of {', '.join(swept.summary['parameters'])}: ", end="")
+            print(f"{len(swept.summary['points'])} point(s) in {swept.out}/points/")
+            print(f"(reused {swept.reused}, computed {swept.computed} run(s))")
+            print(f"results in {swept.out}/ (sweep.csv, sweep_summary.json, sweep_accuracy.png)")
+            return 0
         outcome = run_experiment(
             config,
             args.out,

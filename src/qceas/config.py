@@ -32,8 +32,10 @@ Parsing lives only here (ARCHITECTURE §5.5). Every rule violation raises
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 import tomllib
@@ -605,12 +607,16 @@ class ExperimentConfig:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    #: A sweep: ``{"section.field": [values]}``; several keys make a grid. Each point
+    #: is a config of its own (``sweep_points``), run into its own directory.
+    sweep: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise _fail("name", self.name, "must be a non-empty string")
         _int("seed", self.seed, 0)
         _int("seeds", self.seeds, 1)
+        self._check_sweep()
         # Cross-field rules that need several sections.
         self.noise.node_models(self.nodes.count, self.model.n_qubits)
         self._check_adversary()
@@ -620,6 +626,42 @@ class ExperimentConfig:
             and len(self.data.classes) != 2
         ):
             raise _fail("data.classes", self.data.classes, "binary readout needs 2 classes")
+
+    def _check_sweep(self) -> None:
+        if not isinstance(self.sweep, Mapping):
+            raise _fail("sweep", self.sweep, 'must map "section.field" to a list of values')
+        for key, values in self.sweep.items():
+            section, _, name = str(key).partition(".")
+            if section not in SECTIONS or name not in _known(SECTIONS[section]):
+                raise ConfigError(
+                    f"sweep.{key}: not a config field (write section.field, e.g. "
+                    "adversary.fraction)"
+                )
+            if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+                raise _fail(f"sweep.{key}", values, "must be a non-empty list of values")
+        if self.sweep:
+            self.sweep_points()  # every point must be a valid config
+
+    def sweep_points(self) -> list[tuple[dict[str, Any], ExperimentConfig]]:
+        """``(values, config)`` for every point of the sweep grid, in order (the last
+        key varies fastest); each config has no sweep of its own."""
+        keys = list(self.sweep)
+        base = self.to_dict()
+        base.pop("sweep")
+        points = []
+        for combo in itertools.product(*(self.sweep[k] for k in keys)):
+            values = dict(zip(keys, combo, strict=True))
+            raw = copy.deepcopy(base)
+            for key, value in values.items():
+                section, _, name = key.partition(".")
+                raw[section][name] = value
+            label = ", ".join(f"{k}={_show(v)}" for k, v in values.items())
+            raw["name"] = f"{self.name} [{label}]"
+            try:
+                points.append((values, from_dict(raw)))
+            except ConfigError as exc:
+                raise ConfigError(f"sweep point {label}: {exc}") from None
+        return points
 
     def _check_adversary(self) -> None:
         """The attack must be feasible for the node count (checked here, not mid-run)."""
@@ -664,7 +706,7 @@ class ExperimentConfig:
         written before them still resume.
         """
         body = self.to_dict()
-        for key in ("name", "seeds"):
+        for key in ("name", "seeds", "sweep"):
             body.pop(key)
         body["training"].pop("strategies")
         for key in LATER_SECTIONS:

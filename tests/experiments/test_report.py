@@ -109,8 +109,26 @@ def test_report_escapes_what_it_reads(tmp_path: Path) -> None:
 def test_report_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigError, match="is not a directory"):
         write_report(tmp_path / "missing")
-    with pytest.raises(ConfigError, match=r"holds neither summary\.json nor network_summary\.json"):
+    with pytest.raises(ConfigError, match=r"holds none of summary\.json, network_summary\.json"):
         write_report(tmp_path)
     (tmp_path / "summary.json").write_text("{not json")
     assert main(["report", str(tmp_path)]) == 2
     assert "is not valid JSON" in capsys.readouterr().err
+
+
+def test_report_of_a_sweep_shows_points_and_the_worst_case(tmp_path: Path) -> None:
+    from qceas.experiments.sweep import run_sweep
+
+    raw = {
+        "model": {"n_qubits": 3, "layers": 1},
+        "nodes": {"count": 6},
+        "training": {"rounds": 1, "strategies": ["fedavg", "ceas"]},
+        "sweep": {"adversary.attack": ["alie", "ipm"], "adversary.fraction": [0.0, 0.34]},
+    }
+    run_sweep(from_dict(raw), tmp_path, progress=False)
+    text = write_report(tmp_path).read_text()
+    page = _parse(text)
+    assert "Worst case over adversary.attack, by adversary.fraction" in text
+    assert "ceas" in page.cells
+    assert "ipm" in page.cells
+    assert len(page.images) == 1  # sweep_accuracy.png

@@ -127,3 +127,26 @@ def plot_utilization_sweep(sweep: Mapping[str, object], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_sweep(
+    worst: Mapping[str, Mapping[str, float]], by: str, over: Sequence[str], path: Path
+) -> None:
+    """Final accuracy (worst case over the ``over`` parameters) against ``by``."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for strategy, row in worst.items():
+        labels = list(row)
+        try:
+            xs = [float(x) for x in labels]
+        except ValueError:
+            xs = list(range(len(labels)))
+            ax.set_xticks(xs, labels)
+        ax.plot(xs, [row[x] for x in labels], marker="o", label=strategy)
+    ax.set_xlabel(by)
+    worst_of = f" (worst case over {', '.join(over)})" if over else ""
+    ax.set_ylabel("final test accuracy" + worst_of)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,7 +1,7 @@
 """``qceas report DIR``: one self-contained HTML file from a results directory.
 
 Reads what ``qceas run`` and ``qceas network`` wrote into DIR (``summary.json``,
-``network_summary.json``, the config they ran, every ``*.png``) and writes
+``network_summary.json``, ``sweep_summary.json``, the config they ran, every ``*.png``) and writes
 ``DIR/report.html``: tables of every strategy's and every policy's headline numbers
 with 95% confidence intervals and per-seed values, the paired differences, the
 coherence-time sweep, the configs, and the figures embedded as base64 data, so the
@@ -24,7 +24,7 @@ from qceas.config import ConfigError
 from qceas.experiments import results
 
 #: Files whose presence makes a directory reportable.
-SUMMARIES = ("summary.json", "network_summary.json")
+SUMMARIES = ("summary.json", "network_summary.json", "sweep_summary.json")
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem;
@@ -52,7 +52,7 @@ def write_report(directory: str | Path, output: str | Path | None = None) -> Pat
     found = [name for name in SUMMARIES if (folder / name).is_file()]
     if not found:
         raise ConfigError(
-            f"report: {folder} holds neither {' nor '.join(SUMMARIES)}; "
+            f"report: {folder} holds none of {', '.join(SUMMARIES)}; "
             "run `qceas run` or `qceas network` into it first"
         )
     target = Path(output) if output is not None else folder / "report.html"
@@ -65,7 +65,8 @@ def render(folder: Path) -> str:
     parts: list[str] = []
     training = _load(folder / "summary.json")
     network = _load(folder / "network_summary.json")
-    name = (training or network or {}).get("scenario", folder.name)
+    sweep = _load(folder / "sweep_summary.json")
+    name = (training or network or sweep or {}).get("scenario", folder.name)
     parts.append(f"<h1>qceas report: {_e(name)}</h1>")
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts.append(f'<p class="muted">From <code>{_e(folder.name)}</code>, written {stamp}.</p>')
@@ -73,6 +74,8 @@ def render(folder: Path) -> str:
         parts.extend(_training_section(training))
     if network is not None:
         parts.extend(_network_section(network))
+    if sweep is not None:
+        parts.extend(_sweep_section(sweep))
     parts.extend(_figures(folder))
     parts.extend(_configs(folder))
     body = "\n".join(parts)
@@ -181,6 +184,31 @@ def _network_section(summary: Mapping[str, Any]) -> list[str]:
             cells = zip(m.get("utilization", []), m.get("demand_met", []), strict=False)
             sweep_rows.append([policy, *(f"{_num(u, 3)} / {_num(d, 3)}" for u, d in cells)])
         out.append(_table(["policy", *(f"T = {_num(t, 6)} s" for t in times)], sweep_rows))
+    return out
+
+
+def _sweep_section(summary: Mapping[str, Any]) -> list[str]:
+    params = [str(p) for p in summary.get("parameters", [])]
+    out = [f"<h2>Sweep over {_e(', '.join(params))}</h2>"]
+    rows = []
+    for point in summary.get("points", []):
+        values = point.get("values", {})
+        for strategy, acc in point.get("strategies", {}).items():
+            rows.append([strategy, *(_e(values.get(p)) for p in params), _with_ci(acc)])
+    out.append(_table(["strategy", *params, "final accuracy (95% CI)"], rows))
+    worst = summary.get("worst_case", {})
+    table = worst.get("final_accuracy", {})
+    if table and worst.get("over"):
+        xs = sorted({x for row in table.values() for x in row}, key=str)
+        out.append(
+            f"<p>Worst case over {_e(', '.join(worst['over']))}, by {_e(worst.get('by'))}:</p>"
+        )
+        out.append(
+            _table(
+                ["strategy", *xs],
+                [[s, *(_num(row.get(x), 3) for x in xs)] for s, row in table.items()],
+            )
+        )
     return out
 
 
