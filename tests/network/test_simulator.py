@@ -539,3 +539,12 @@ def test_any_run_keeps_memory_accounting_and_fidelity_laws(
     assert np.all(t >= start + ctx.ready_slot[k] * ctx.slot_s - 1e-12)
     assert np.all(t <= start + ctx.deadline_slot[k] * ctx.slot_s + 1e-12)
     assert np.all(result.met <= 2)
+
+
+def test_context_key_bits_equal_the_physics_composition() -> None:
+    from qceas.physics import qber, secret_fraction
+
+    ctx = make_context(_star(1), _demand(1))
+    f = np.concatenate([np.linspace(0.25, 1.0, 2001), [0.835, 0.8349, 0.8351, 1.0, 0.25]])
+    expected = ctx.sift * np.asarray(secret_fraction(qber(f)))
+    np.testing.assert_allclose(ctx.key_bits(f), expected, rtol=0, atol=1e-15)

@@ -76,7 +76,7 @@ from numpy.typing import ArrayLike, NDArray
 from qceas.network.demand import Demand, as_importance
 from qceas.network.ledger import FATE, PURPOSE, Ledger, LedgerWriter
 from qceas.network.topology import Network
-from qceas.physics import bbpssw, dejmps, qber, secret_fraction, werner_coefficients
+from qceas.physics import QBER_THRESHOLD, bbpssw, dejmps, werner_coefficients
 
 FloatArray: TypeAlias = NDArray[np.float64]
 IntArray: TypeAlias = NDArray[np.int64]
@@ -146,9 +146,19 @@ class Context:
         return self.network.n_nodes
 
     def key_bits(self, fidelity: ArrayLike) -> FloatArray:
-        """κ(F) = s·r(e(F)), secret key bits of one pair of fidelity F."""
+        """κ(F) = s·r(e(F)), secret key bits of one pair of fidelity F.
+
+        The same as ``sift · secret_fraction(qber(F))`` of :mod:`qceas.physics` (a test
+        checks it), without their input checks: the simulator calls it every slot on
+        fidelities it computed itself.
+        """
         f = np.clip(np.asarray(fidelity, dtype=float), 0.25, 1.0)
-        return self.sift * np.asarray(secret_fraction(qber(f)), dtype=float)
+        e = 2.0 * (1.0 - f) / 3.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -(e * np.log2(e) + (1.0 - e) * np.log2(1.0 - e))
+        h = np.where(e > 0.0, h, 0.0)
+        r = np.where(e >= QBER_THRESHOLD, 0.0, np.maximum(0.0, 1.0 - 2.0 * h))
+        return self.sift * r
 
 
 # ------------------------------------------------------------- view / decision
@@ -756,9 +766,10 @@ class _State:
         granted, links = granted[turn], links[turn]
         tries = rng.geometric(net.success_probability[links]).astype(np.int64)
         total = np.cumsum(tries)
-        group_start = np.flatnonzero(np.r_[True, links[1:] != links[:-1]])
+        group_start = np.flatnonzero(np.concatenate([[True], links[1:] != links[:-1]]))
         before = np.repeat(
-            np.r_[0, total[group_start[1:] - 1]], np.diff(np.r_[group_start, links.size])
+            np.concatenate([[0], total[group_start[1:] - 1]]),
+            np.diff(np.append(group_start, links.size)),
         )
         used = total - before
         # Attempts run back to back: the first ends when the one carried over from the
@@ -769,7 +780,7 @@ class _State:
         heralded = used <= budget
         # Attempts actually run: every link stops at its budget or after its last turn;
         # one still attempting at the slot end carries its attempt in progress over.
-        last = np.r_[group_start[1:] - 1, links.size - 1]
+        last = np.append(group_start[1:] - 1, links.size - 1)
         self.attempts += int(np.minimum(used[last], budget[last]).sum())
         busy = used[last] > budget[last]
         ends = first[last] + budget[last] * period[last] - ctx.slot_s
@@ -833,7 +844,7 @@ class _State:
         t0, t_end = slot * ctx.slot_s, (slot + 1) * ctx.slot_s
         late = t_end * (1 + _EPS)
         counts = self.flow_len[flows]
-        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         chosen = np.zeros(self.n, dtype=bool)
         chosen[flows] = True  # flows ascend and segments are grouped by flow in order
         segs = np.flatnonzero(chosen[ctx.segment_flow])
