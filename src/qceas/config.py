@@ -407,9 +407,12 @@ class SecurityConfig:
 
     ``key_source: fixed`` gives every node ``pairs_per_round`` pairs of
     ``link_fidelity`` per round. ``key_source: network`` simulates the ``network``
-    section under the ``scheduler`` policy, one demand round (``schedule`` section:
-    pairs per round, period, window) per training round, and distills each node's key
-    from the pairs it actually consumed, at their fidelities then.
+    section under the ``scheduler`` policy, one demand round per training round, and
+    distills each node's key from the pairs it actually consumed, at their fidelities
+    then. The demand is the ``schedule`` section's, with ``key_schedule`` (a mapping of
+    ``schedule`` fields, e.g. ``{pairs_per_round: 600, round_period_s: 0.5}``)
+    overriding it for key supply only, so one scenario can hold both a network study
+    and a key-scale demand.
     """
 
     pairs_per_round: int = 2000
@@ -418,12 +421,19 @@ class SecurityConfig:
     ec_efficiency: float = 1.16
     key_source: str = "fixed"
     scheduler: str = "ceas"
+    key_schedule: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from qceas.scheduling import SCHEDULERS
 
         _choice("security.key_source", self.key_source, KEY_SOURCES)
         _choice("security.scheduler", self.scheduler, SCHEDULERS.names())
+        if not isinstance(self.key_schedule, Mapping):
+            raise _fail("security.key_schedule", self.key_schedule, "must map schedule fields")
+        for name in self.key_schedule:
+            if name not in _known(ScheduleConfig):
+                known = ", ".join(_known(ScheduleConfig))
+                raise ConfigError(f"security.key_schedule.{name}: unknown key (known: {known})")
         _int("security.pairs_per_round", self.pairs_per_round, 1)
         if not _is_number(self.link_fidelity) or not 0.25 <= self.link_fidelity <= 1:
             raise _fail("security.link_fidelity", self.link_fidelity, "must be in [0.25, 1]")
@@ -617,6 +627,7 @@ class ExperimentConfig:
         _int("seed", self.seed, 0)
         _int("seeds", self.seeds, 1)
         self._check_sweep()
+        self.key_schedule()
         # Cross-field rules that need several sections.
         self.noise.node_models(self.nodes.count, self.model.n_qubits)
         self._check_adversary()
@@ -641,6 +652,17 @@ class ExperimentConfig:
                 raise _fail(f"sweep.{key}", values, "must be a non-empty list of values")
         if self.sweep:
             self.sweep_points()  # every point must be a valid config
+
+    def key_schedule(self) -> ScheduleConfig:
+        """The demand of the key-supply network: ``schedule`` with
+        ``security.key_schedule`` applied (checked here)."""
+        if not self.security.key_schedule:
+            return self.schedule
+        merged = dataclasses.asdict(self.schedule) | dict(self.security.key_schedule)
+        try:
+            return ScheduleConfig(**merged)
+        except ConfigError as exc:
+            raise ConfigError(f"security.key_schedule: {exc}") from None
 
     def sweep_points(self) -> list[tuple[dict[str, Any], ExperimentConfig]]:
         """``(values, config)`` for every point of the sweep grid, in order (the last
@@ -732,7 +754,7 @@ def _plain(value: Any) -> Any:
 LATER_SECTIONS: tuple[str, ...] = ("adversary", "security", "network", "schedule")
 #: Fields added to existing sections later: left out of the fingerprint at their defaults.
 LATER_FIELDS: dict[str, dict[str, Any]] = {
-    "security": {"key_source": "fixed", "scheduler": "ceas"},
+    "security": {"key_source": "fixed", "scheduler": "ceas", "key_schedule": {}},
     "training": {"compositions": {}},
 }
 

@@ -118,3 +118,20 @@ def test_the_aggregators_weights_become_the_networks_importance() -> None:
     np.testing.assert_allclose(
         trainer.network._state.importance, np.asarray(records[-1].node_weights)
     )
+
+
+def test_key_schedule_overrides_the_network_study_demand_for_keys_only() -> None:
+    raw = {
+        **BASE,
+        "schedule": {"pairs_per_round": 2, "round_period_s": 0.02, "window_s": 0.002},
+        "security": {**BASE["security"], "key_schedule": dict(BASE["schedule"])},
+    }
+    config = from_dict(raw)
+    assert config.schedule.pairs_per_round == 2
+    assert config.key_schedule().pairs_per_round == 600
+    _, records = _run(raw)
+    assert records[-1].key_pairs == 4 * 600
+    with pytest.raises(ConfigError, match=r"security\.key_schedule\.pairs: unknown key"):
+        from_dict({"security": {"key_schedule": {"pairs": 3}}})
+    with pytest.raises(ConfigError, match=r"security\.key_schedule: schedule\.window_s = 2"):
+        from_dict({"security": {"key_schedule": {"window_s": 2.0}}})

@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from qceas.config import ConfigError, ExperimentConfig
+from qceas.config import ConfigError, ExperimentConfig, ScheduleConfig
 from qceas.network.demand import Demand
 from qceas.network.simulator import Context, make_context
 from qceas.network.topology import Network, build_network
@@ -55,9 +55,11 @@ def with_coherence_time(network: Network, coherence_time_s: float) -> Network:
     return dataclasses.replace(network, coherence_time_s=np.full(network.n_nodes + 1, value))
 
 
-def demand_of(config: ExperimentConfig, seed: int) -> Demand:
-    """The demand model of ``config`` for ``seed``."""
-    spec = config.schedule
+def demand_of(
+    config: ExperimentConfig, seed: int, schedule: ScheduleConfig | None = None
+) -> Demand:
+    """The demand model of ``config`` (or of ``schedule`` in its place) for ``seed``."""
+    spec = config.schedule if schedule is None else schedule
     low, high = spec.ready_fraction
     return Demand.draw(
         config.nodes.count,
@@ -70,16 +72,23 @@ def demand_of(config: ExperimentConfig, seed: int) -> Demand:
     )
 
 
-def context_of(config: ExperimentConfig, network: Network, demand: Demand) -> Context:
-    """The simulation context of ``network`` and ``demand`` under ``config.schedule``;
-    a rule broken (slot, purification, relay memory) is a ConfigError."""
+def context_of(
+    config: ExperimentConfig,
+    network: Network,
+    demand: Demand,
+    schedule: ScheduleConfig | None = None,
+) -> Context:
+    """The simulation context of ``network`` and ``demand`` under ``config.schedule``
+    (or ``schedule``); a rule broken (slot, purification, relay memory) is a
+    ConfigError."""
+    spec = config.schedule if schedule is None else schedule
     try:
         return make_context(
             network,
             demand,
-            slot_s=config.schedule.slot_s,
-            sift=config.schedule.sift,
-            purification=config.schedule.purification,
+            slot_s=spec.slot_s,
+            sift=spec.sift,
+            purification=spec.purification,
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

@@ -73,20 +73,21 @@ def strategy_seed(seed: int, strategy: str) -> list[int]:
 
 
 def network_simulation(scenario: Scenario, strategy: str, scheduler: str) -> Simulation:
-    """The network that supplies a run's keys: the config's network and demand (one
-    demand round per training round) under ``scheduler`` (the strategy's own, else
-    ``security.scheduler``), on a random stream of its own, so the training draws are
-    those of a fixed-supply run."""
+    """The network that supplies a run's keys: the config's network and key demand
+    (``ExperimentConfig.key_schedule``; one demand round per training round) under
+    ``scheduler`` (the strategy's own, else ``security.scheduler``), on a random stream
+    of its own, so the training draws are those of a fixed-supply run."""
     cfg = scenario.config
+    spec = cfg.key_schedule()
     try:
         network = network_of(cfg, scenario.seed)
         demand = dataclasses.replace(
-            demand_of(cfg, scenario.seed), rounds=max(1, cfg.training.rounds)
+            demand_of(cfg, scenario.seed, spec), rounds=max(1, cfg.training.rounds)
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    context = context_of(cfg, network, demand)
-    policy = SCHEDULERS.get(scheduler, **dict(cfg.schedule.params.get(scheduler, {})))
+    context = context_of(cfg, network, demand, spec)
+    policy = SCHEDULERS.get(scheduler, **dict(spec.params.get(scheduler, {})))
     rng = np.random.default_rng([*strategy_seed(scenario.seed, strategy), 0x4E7])
     try:
         return Simulation(context, policy, rng=rng)
