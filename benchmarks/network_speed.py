@@ -35,6 +35,7 @@ from qceas.network import (
     Context,
     Decision,
     Demand,
+    Simulation,
     SlotView,
     make_context,
     network_from_graph,
@@ -127,13 +128,12 @@ def paper_network(n_nodes: int, rounds: int) -> dict[str, dict[str, float]]:
     context = make_context(network, demand_of(config, 0))
     out = {}
     for name in SCHEDULERS.names():
-        scheduler = SCHEDULERS.get(name)
         start = time.perf_counter()
-        scheduler.prepare(context)
+        simulation = Simulation(context, SCHEDULERS.get(name), rng=simulation_rng(0))
         prepare = time.perf_counter() - start
-        result = simulate(context, scheduler, rng=simulation_rng(0))
+        result = simulation.run()
+        run = time.perf_counter() - start - prepare
         m = summarize(result)
-        run = result.wall_s - 0.0
         out[name] = {
             "prepare_s": prepare,
             "wall_s": run,

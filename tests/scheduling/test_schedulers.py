@@ -12,6 +12,7 @@ from qceas.experiments import resolve
 from qceas.network import (
     KEY_FIDELITY_THRESHOLD,
     Demand,
+    Network,
     SlotView,
     build_network,
     make_context,
@@ -162,9 +163,8 @@ def test_ceas_starts_generation_just_in_time() -> None:
         assert np.all(to_deadline <= start * ctx.slot_s + 1e-12)
 
 
-def test_importance_gives_a_shared_link_to_the_heavier_node() -> None:
-    """Line 0 – 1 – 2 (aggregator): both QPUs need link 1–2 every slot of a shared
-    window; the one with the larger importance weight is served first."""
+def _shared_link(rounds: int) -> tuple[Network, Demand]:
+    """Line 0 – 1 – 2 (aggregator): both QPUs need link 1–2 in a shared window."""
     net = build_network(
         "line",
         2,
@@ -174,7 +174,14 @@ def test_importance_gives_a_shared_link_to_the_heavier_node() -> None:
         coherence_time_s=1.0,
         memory_slots=np.array([2, 2, 8]),
     )
-    demand = Demand(pairs=4, period_s=0.004, rounds=30, ready_s=np.zeros(2), window_s=0.002)
+    demand = Demand(pairs=4, period_s=0.004, rounds=rounds, ready_s=np.zeros(2), window_s=0.002)
+    return net, demand
+
+
+def test_importance_gives_a_shared_link_to_the_heavier_node() -> None:
+    """Both QPUs need the shared link every slot of their window; the one with the
+    larger importance weight is served first."""
+    net, demand = _shared_link(rounds=30)
     served = []
     for weights in ([1.0, 10.0], [10.0, 1.0]):
         ctx = make_context(net, demand, importance=np.array(weights))
@@ -246,16 +253,7 @@ def test_importance_can_change_between_rounds() -> None:
     step-wise simulation: the other node is served first from then on."""
     from qceas.network import Simulation
 
-    net = build_network(
-        "line",
-        2,
-        rng=np.random.default_rng(5),
-        link_length_km=25.0,
-        initial_fidelity=0.99,
-        coherence_time_s=1.0,
-        memory_slots=np.array([2, 2, 8]),
-    )
-    demand = Demand(pairs=4, period_s=0.004, rounds=20, ready_s=np.zeros(2), window_s=0.002)
+    net, demand = _shared_link(rounds=20)
     ctx = make_context(net, demand, importance=np.array([1.0, 10.0]))
     sim = Simulation(ctx, CEASScheduler(), rng=np.random.default_rng(6))
     first = np.array([[len(f) for f in sim.run_round().fidelities] for _ in range(10)]).sum(0)

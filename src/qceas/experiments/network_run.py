@@ -36,7 +36,7 @@ from scipy import stats
 
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.experiments import results
-from qceas.network import Network, simulate, summarize
+from qceas.network import Context, Network, Simulation, summarize
 from qceas.network.setup import (
     context_of,
     demand_of,
@@ -246,14 +246,14 @@ def _unit(
 
 
 def _simulate(
-    config: ExperimentConfig, context: Any, policy: str, seed: int, out: Path | None
+    config: ExperimentConfig, context: Context, policy: str, seed: int, out: Path | None
 ) -> dict[str, Any]:
     scheduler = SCHEDULERS.get(policy, **dict(config.schedule.params.get(policy, {})))
-    try:
-        scheduler.prepare(context)
+    try:  # the Simulation prepares the scheduler (once)
+        simulation = Simulation(context, scheduler, rng=simulation_rng(seed))
     except ValueError as exc:  # e.g. a CEAS class too large for ceas.max_states
         raise ConfigError(f"schedule.params.{policy}: {exc}") from None
-    result = simulate(context, scheduler, rng=simulation_rng(seed))
+    result = simulation.run()
     if out is not None:
         folder = out / "ledgers"
         folder.mkdir(exist_ok=True)

@@ -372,10 +372,7 @@ def simulate(
     The scheduler's own randomness and the physics draw from ``rng``, in a fixed
     order, so a seed reproduces the run exactly.
     """
-    simulation = Simulation(context, scheduler, rng=rng)
-    for _ in range(context.demand.rounds):
-        simulation.run_round()
-    return simulation.result()
+    return Simulation(context, scheduler, rng=rng).run()
 
 
 @dataclass(frozen=True, eq=False)
@@ -442,6 +439,12 @@ class Simulation:
         fidelity = np.asarray(e2e.column("fate_fidelity"))[ids]
         per_node = tuple(fidelity[flows == k] for k in range(ctx.n_flows))
         return RoundPairs(round=index, fidelities=per_node)
+
+    def run(self) -> SimulationResult:
+        """Run every round not yet run, then :meth:`result`."""
+        while self.rounds_done < self.context.demand.rounds:
+            self.run_round()
+        return self.result()
 
     def result(self) -> SimulationResult:
         """Close the run (pairs still stored become ``unused``) and return it; the
@@ -532,10 +535,9 @@ class _State:
     def view(self, slot: int) -> SlotView:
         ctx = self.ctx
         t = slot * ctx.slot_s
-        offset = slot - self.target * ctx.round_slots
         open_ = self.target < ctx.demand.rounds
         tau = np.where(open_, self.deadline_abs() - slot, 0)
-        in_window = open_ & (offset >= ctx.ready_slot) & (tau >= 1)
+        in_window = self._in_window(slot)
         seg_f = np.where(self.seg_has, 0.25 + 0.75 * self.segment_w(t), np.nan)
         return SlotView(
             slot=slot,
