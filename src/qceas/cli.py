@@ -19,7 +19,8 @@ from qceas.experiments.results import summary_table
 from qceas.experiments.sweep import run_sweep
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.registry import UnknownNameError
-from qceas.training.scenario import build_scenario
+from qceas.training.scenario import build_scenario, ready_times
+from qceas.training.trainer import network_simulation
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,7 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             scenario = build_scenario(config, config.seed)
             try:
                 network = network_of(config, config.seed)
-                demand = demand_of(config, config.seed)
+                ready = ready_times(scenario) if config.schedule.ready == "compute" else None
+                demand = demand_of(config, config.seed, ready_s=ready)
+                if config.security.key_source == "network":  # the key-supply network
+                    network_simulation(scenario, "validate", config.security.scheduler)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
             context = context_of(config, network, demand)

@@ -1,8 +1,8 @@
 """Experiment configuration: frozen, typed dataclasses loaded from YAML or TOML.
 
 A config has these sections (every key optional; defaults are the ``quick`` scenario's;
-``adversary``, ``security``, ``network`` and ``schedule`` are described by their
-dataclasses below):
+``adversary``, ``security``, ``network``, ``schedule`` and ``compute`` are described by
+their dataclasses below):
 
 .. code-block:: yaml
 
@@ -526,6 +526,63 @@ class NetworkConfig:
         return tuple(value) if isinstance(value, list | tuple) else value
 
 
+@dataclass(frozen=True)
+class ComputeConfig:
+    """When each node's update is ready: the compute-time model of ``qceas.qnn.timing``.
+
+    A node runs, per sample of its batch and ``noise.shots`` times each (``shots`` here
+    when ``noise.shots`` is null, i.e. exact expectations in simulation), the forward
+    circuit, 2P parameter-shifted circuits and, with ``qfi_circuits``, P overlap
+    circuits of twice the depth. One shot takes reset + layers × gate times +
+    measurement; times default to superconducting transmons (sources in
+    ``qceas.qnn.timing``). ``slowdown`` multiplies a node's time: a number, or a
+    ``[low, high]`` range drawn log-uniformly per node. Used where
+    ``schedule.ready: compute``.
+    """
+
+    single_qubit_gate_s: float = 5.0e-8
+    two_qubit_gate_s: float = 3.0e-7
+    measurement_s: float = 1.0e-6
+    reset_s: float = 1.0e-6
+    circuit_overhead_s: float = 0.0
+    shots: int = 1000
+    qfi_circuits: bool = True
+    slowdown: Any = 1.0
+
+    def __post_init__(self) -> None:
+        try:
+            self.gate_times()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        _int("compute.shots", self.shots, 1)
+        if not isinstance(self.qfi_circuits, bool):
+            raise _fail("compute.qfi_circuits", self.qfi_circuits, "must be true or false")
+        _range_or_number("compute.slowdown", self.slowdown, 0.0, 1.0e6, open_low=True)
+
+    def gate_times(self) -> Any:
+        """The ``GateTimes`` of this section."""
+        from qceas.qnn.timing import GateTimes
+
+        return GateTimes(
+            single_qubit_s=self.single_qubit_gate_s,
+            two_qubit_s=self.two_qubit_gate_s,
+            measurement_s=self.measurement_s,
+            reset_s=self.reset_s,
+            circuit_overhead_s=self.circuit_overhead_s,
+        )
+
+    def slowdowns(self, n_nodes: int, rng: np.random.Generator) -> np.ndarray:
+        """(N,) slowdown factors: the number, or log-uniform draws in the range."""
+        if isinstance(self.slowdown, list | tuple):
+            low, high = (math.log(float(v)) for v in self.slowdown)
+            return np.exp(rng.uniform(low, high, size=n_nodes))
+        return np.full(n_nodes, float(self.slowdown))
+
+
+#: How ready times are set (``ScheduleConfig.ready``).
+READY_MODELS: tuple[str, ...] = ("uniform", "compute")
+
+
 #: Policies run by ``qceas network`` unless the config names others.
 DEFAULT_POLICIES: tuple[str, ...] = ("ceas", "oblivious", "greedy", "random")
 #: Default sweep of a common coherence time (s) for ``qceas network``.
@@ -538,7 +595,9 @@ class ScheduleConfig:
 
     Every round of ``round_period_s``, each QPU needs ``pairs_per_round`` end-to-end
     pairs with the aggregator, consumed within ``window_s`` after its update is ready
-    (ready times drawn per QPU uniformly in ``ready_fraction`` × (period − window)).
+    (``ready: uniform``: ready times drawn per QPU uniformly in ``ready_fraction`` ×
+    (period − window); ``ready: compute``: each QPU's compute-finish time under the
+    ``compute`` section, the same every round).
     ``slot_s: null`` uses the longest attempt period. ``params`` maps a policy name to
     its options; ``coherence_sweep_s`` lists the common coherence times of the sweep
     (empty: no sweep).
@@ -550,6 +609,7 @@ class ScheduleConfig:
     round_period_s: float = 0.02
     window_s: float = 0.002
     ready_fraction: list[float] = field(default_factory=lambda: [0.2, 0.8])
+    ready: str = "uniform"
     rounds: int = 20
     slot_s: float | None = None
     sift: float = 0.5
@@ -588,6 +648,7 @@ class ScheduleConfig:
         _range_or_number("schedule.ready_fraction", self.ready_fraction, 0.0, 1.0, open_low=False)
         if not isinstance(self.ready_fraction, list | tuple):
             raise _fail("schedule.ready_fraction", self.ready_fraction, "must be [low, high]")
+        _choice("schedule.ready", self.ready, READY_MODELS)
         _int("schedule.rounds", self.rounds, 1)
         if self.slot_s is not None:
             _positive("schedule.slot_s", self.slot_s)
@@ -617,8 +678,12 @@ class ExperimentConfig:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
-    #: A sweep: ``{"section.field": [values]}``; several keys make a grid. Each point
-    #: is a config of its own (``sweep_points``), run into its own directory.
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
+    #: A sweep: ``{"section.field": [values]}``; several keys make a grid. A key may
+    #: also be a section name with a list of partial sections, e.g. ``adversary:
+    #: [{attack: ipm, params: {epsilon: 10}}, {attack: alie}]``, to vary fields that
+    #: belong together. Each point is a config of its own (``sweep_points``), run into
+    #: its own directory.
     sweep: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -642,14 +707,21 @@ class ExperimentConfig:
         if not isinstance(self.sweep, Mapping):
             raise _fail("sweep", self.sweep, 'must map "section.field" to a list of values')
         for key, values in self.sweep.items():
-            section, _, name = str(key).partition(".")
-            if section not in SECTIONS or name not in _known(SECTIONS[section]):
+            section, dot, name = str(key).partition(".")
+            whole = not dot and section in SECTIONS
+            if not whole and (section not in SECTIONS or name not in _known(SECTIONS[section])):
                 raise ConfigError(
                     f"sweep.{key}: not a config field (write section.field, e.g. "
-                    "adversary.fraction)"
+                    "adversary.fraction, or a section name with a list of partial sections)"
                 )
             if isinstance(values, str) or not isinstance(values, Sequence) or not values:
                 raise _fail(f"sweep.{key}", values, "must be a non-empty list of values")
+            for i, value in enumerate(values if whole else ()):
+                if not isinstance(value, Mapping):
+                    raise _fail(f"sweep.{key}[{i}]", value, "must be a mapping of its fields")
+                for sub in value:
+                    if sub not in _known(SECTIONS[section]):
+                        raise ConfigError(f"sweep.{key}[{i}].{sub}: unknown key")
         if self.sweep:
             self.sweep_points()  # every point must be a valid config
 
@@ -675,8 +747,11 @@ class ExperimentConfig:
             values = dict(zip(keys, combo, strict=True))
             raw = copy.deepcopy(base)
             for key, value in values.items():
-                section, _, name = key.partition(".")
-                raw[section][name] = value
+                section, dot, name = key.partition(".")
+                if dot:
+                    raw[section][name] = value
+                else:  # a partial section: its fields replace the base's, key by key
+                    raw[section].update(copy.deepcopy(dict(value)))
             label = ", ".join(f"{k}={_show(v)}" for k, v in values.items())
             raw["name"] = f"{self.name} [{label}]"
             try:
@@ -751,11 +826,12 @@ def _plain(value: Any) -> Any:
 
 
 #: Sections added after 0.1.0: left out of the fingerprint while at their defaults.
-LATER_SECTIONS: tuple[str, ...] = ("adversary", "security", "network", "schedule")
+LATER_SECTIONS: tuple[str, ...] = ("adversary", "security", "network", "schedule", "compute")
 #: Fields added to existing sections later: left out of the fingerprint at their defaults.
 LATER_FIELDS: dict[str, dict[str, Any]] = {
     "security": {"key_source": "fixed", "scheduler": "ceas", "key_schedule": {}},
     "training": {"compositions": {}},
+    "schedule": {"ready": "uniform"},
 }
 
 SECTIONS: dict[str, type] = {
@@ -769,6 +845,7 @@ SECTIONS: dict[str, type] = {
     "security": SecurityConfig,
     "network": NetworkConfig,
     "schedule": ScheduleConfig,
+    "compute": ComputeConfig,
 }
 
 

@@ -71,3 +71,75 @@ def test_bad_sweeps_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     cfg.write_text("sweep: {adversary.fraction: [0.1, 0.9]}\n")
     assert main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 2
     assert "sweep point adversary.fraction=0.9" in capsys.readouterr().err
+
+
+def test_a_section_sweep_varies_fields_that_belong_together() -> None:
+    config = from_dict(
+        {
+            "nodes": {"count": 6},
+            "adversary": {"fraction": 0.2, "attack": "alie", "qfi_inflation": 3.0},
+            "sweep": {
+                "adversary": [{"attack": "ipm", "params": {"epsilon": 10.0}}, {"attack": "alie"}],
+                "adversary.fraction": [0.1, 0.34],
+            },
+        }
+    )
+    points = config.sweep_points()
+    assert len(points) == 4
+    first = points[0][1].adversary
+    # The partial section replaces only the fields it names.
+    assert (first.attack, dict(first.params), first.fraction) == ("ipm", {"epsilon": 10.0}, 0.1)
+    assert first.qfi_inflation == 3.0
+    assert points[3][1].adversary.attack == "alie"
+    assert points[3][1].adversary.fraction == 0.34
+    with pytest.raises(ConfigError, match=r"sweep\.adversary\[0\]\.atack: unknown key"):
+        from_dict({"sweep": {"adversary": [{"atack": "ipm"}]}})
+    with pytest.raises(ConfigError, match=r"sweep\.adversary\[1\] = 'ipm': must be a mapping"):
+        from_dict({"sweep": {"adversary": [{"attack": "ipm"}, "ipm"]}})
+    with pytest.raises(ConfigError, match=r"sweep point adversary=.*epsilon"):
+        from_dict({"sweep": {"adversary": [{"attack": "ipm", "params": {"epsilon": -1}}]}})
+
+
+def test_a_network_sweep_tables_and_plots_utilization(tmp_path: Path) -> None:
+    """Keys from the network, ready times from the compute model, swept over the
+    coherence time: the sweep's table and summary carry the network figures."""
+    raw = {
+        "name": "coherence-demo",
+        "model": {"n_qubits": 3, "layers": 1},
+        "nodes": {"count": 3},
+        "noise": {"shots": 50},
+        "training": {"rounds": 2, "strategies": ["fedavg", "ceas"]},
+        "security": {"key_source": "network", "sample_fraction": 0.1},
+        "network": {"topology": "star", "initial_fidelity": 0.95},
+        "schedule": {
+            "pairs_per_round": 200,
+            "round_period_s": 0.3,
+            "window_s": 0.1,
+            "ready": "compute",
+            "slot_s": 0.002,
+        },
+        "sweep": {"network.coherence_time_s": [0.01, 1.0]},
+    }
+    run_sweep(from_dict(raw), tmp_path, progress=False, plot=True)
+    summary = json.loads((tmp_path / "sweep_summary.json").read_text())
+    for point in summary["points"]:
+        assert set(point["network"]) == {"ceas"}  # fedavg draws no keys
+        assert 0.0 < point["network"]["ceas"]["utilization"] <= 1.0
+    assert set(summary["worst_case"]["network"]["ceas"]) == {"0.01", "1.0"}
+    rows = list(csv.DictReader((tmp_path / "sweep.csv").read_text().splitlines()))
+    by = {(r["network.coherence_time_s"], r["strategy"]): r for r in rows}
+    assert by[("1.0", "fedavg")]["utilization"] == ""
+    assert 0.0 < float(by[("1.0", "ceas")]["demand_met"]) <= 1.0
+    assert (tmp_path / "sweep_utilization.png").stat().st_size > 1000
+
+
+def test_tables_are_also_parquet_where_pyarrow_is_installed(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    run_sweep(from_dict(SWEEP), tmp_path, progress=False, plot=False)
+    table = pq.read_table(tmp_path / "sweep.parquet").to_pylist()
+    rows = list(csv.DictReader((tmp_path / "sweep.csv").read_text().splitlines()))
+    assert [r["strategy"] for r in table] == [r["strategy"] for r in rows]
+    assert [r["final_accuracy"] for r in table] == [float(r["final_accuracy"]) for r in rows]
+    metrics = pq.read_table(tmp_path / "points" / "00" / "metrics.parquet").to_pylist()
+    with (tmp_path / "points" / "00" / "metrics.csv").open() as fh:
+        assert len(metrics) == len(list(csv.DictReader(fh)))

@@ -45,6 +45,7 @@ from qceas.network.setup import (
     with_coherence_time,
 )
 from qceas.scheduling import SCHEDULERS
+from qceas.training.scenario import ready_times_of
 
 #: Metrics averaged over seeds in the summary and plotted in the sweep.
 HEADLINE = ("utilization", "mean_consumed_fidelity", "demand_met", "consumed_fraction")
@@ -67,6 +68,12 @@ def network_fingerprint(config: ExperimentConfig) -> str:
     schedule.pop("policies")
     schedule.pop("coherence_sweep_s")
     blob = {"nodes": body["nodes"]["count"], "network": body["network"], "schedule": schedule}
+    if schedule["ready"] == "uniform":
+        schedule.pop("ready")  # directories written before compute times still resume
+    else:  # the compute times depend on the circuit, the shards and the shots
+        blob |= {key: body[key] for key in ("compute", "model", "data")}
+        blob["shots"] = body["noise"]["shots"]
+        blob["batch_size"] = body["training"]["batch_size"]
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -126,7 +133,7 @@ def run_network(
     for seed in seeds:
         try:
             network = network_of(config, seed)
-            demand = demand_of(config, seed)
+            demand = demand_of(config, seed, ready_s=ready_times_of(config, seed))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         base_context = context_of(config, network, demand)

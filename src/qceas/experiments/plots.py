@@ -150,3 +150,38 @@ def plot_sweep(
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_sweep_network(
+    networks: Mapping[str, Mapping[str, Mapping[str, float]]],
+    by: str,
+    over: Sequence[str],
+    path: Path,
+) -> None:
+    """Bell-pair utilization and key demand met (lowest over the ``over`` parameters)
+    against ``by``, per strategy that drew its keys from the simulated network."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.0), dpi=120, sharex=True)
+    numeric = True
+    for strategy, row in networks.items():
+        labels = list(row)
+        try:
+            xs = [float(x) for x in labels]
+        except ValueError:
+            numeric, xs = False, list(range(len(labels)))
+            for ax in axes:
+                ax.set_xticks(xs, labels)
+        for ax, metric in zip(axes, ("utilization", "demand_met"), strict=True):
+            ax.plot(xs, [row[x][metric] for x in labels], marker="o", label=strategy)
+        if numeric and min(xs) > 0 and max(xs) >= 10 * min(xs):
+            for ax in axes:
+                ax.set_xscale("log")
+    worst_of = f" (lowest over {', '.join(over)})" if over else ""
+    for ax, label in zip(axes, ("Bell-pair utilization", "key demand met"), strict=True):
+        ax.set_xlabel(by)
+        ax.set_ylabel(label + worst_of)
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -188,27 +188,40 @@ def _network_section(summary: Mapping[str, Any]) -> list[str]:
 
 
 def _sweep_section(summary: Mapping[str, Any]) -> list[str]:
+    from qceas.experiments.sweep import value_label
+
     params = [str(p) for p in summary.get("parameters", [])]
     out = [f"<h2>Sweep over {_e(', '.join(params))}</h2>"]
+    points = summary.get("points", [])
+    with_network = any(point.get("network") for point in points)
     rows = []
-    for point in summary.get("points", []):
+    for point in points:
         values = point.get("values", {})
         for strategy, acc in point.get("strategies", {}).items():
-            rows.append([strategy, *(_e(values.get(p)) for p in params), _with_ci(acc)])
-    out.append(_table(["strategy", *params, "final accuracy (95% CI)"], rows))
+            row = [strategy, *(_e(value_label(values.get(p))) for p in params), _with_ci(acc)]
+            if with_network:
+                net = point.get("network", {}).get(strategy, {})
+                row += [_num(net.get(k), 3) for k in ("utilization", "demand_met")]
+            rows.append(row)
+    network_columns = ["utilization", "key demand met"] if with_network else []
+    out.append(_table(["strategy", *params, "final accuracy (95% CI)", *network_columns], rows))
     worst = summary.get("worst_case", {})
     table = worst.get("final_accuracy", {})
+    argmin = worst.get("argmin", {})
     if table and worst.get("over"):
         xs = sorted({x for row in table.values() for x in row}, key=str)
         out.append(
-            f"<p>Worst case over {_e(', '.join(worst['over']))}, by {_e(worst.get('by'))}:</p>"
+            f"<p>Worst case over {_e(', '.join(worst['over']))}, by {_e(worst.get('by'))} "
+            "(the point that gave it in brackets):</p>"
         )
-        out.append(
-            _table(
-                ["strategy", *xs],
-                [[s, *(_num(row.get(x), 3) for x in xs)] for s, row in table.items()],
-            )
-        )
+
+        def cell(strategy: str, x: str) -> str:
+            at = argmin.get(strategy, {}).get(x, {})
+            where = ", ".join(value_label(at[p]) for p in worst["over"] if p in at)
+            value = _num(table[strategy].get(x), 3)
+            return f"{value} <small>({_e(where)})</small>" if where else value
+
+        out.append(_table(["strategy", *xs], [[s, *(cell(s, x) for x in xs)] for s in table]))
     return out
 
 

@@ -7,6 +7,8 @@ Layout of ``DIR`` after ``qceas run``:
 * ``metrics.csv`` — one row per round × strategy × seed;
 * ``node_metrics.csv`` — one row per round × strategy × seed × node (QFI scalar,
   aggregation weight, node-measured loss);
+* ``metrics.parquet``, ``node_metrics.parquet`` — the same tables, where pyarrow is
+  installed;
 * ``summary.json`` — per strategy: final test accuracy (mean, 95% CI, per seed), and
   paired differences between strategies;
 * ``accuracy.png``, ``grad_variance.png`` — see ``plots``.
@@ -182,6 +184,24 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, An
         for row in rows:
             writer.writerow({k: _cell(v) for k, v in row.items()})
     os.replace(tmp, path)
+
+
+def write_parquet(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> bool:
+    """The same table as Parquet where pyarrow is installed (returns whether it wrote).
+
+    pyarrow is optional (the ``parquet`` extra): without it only the CSV is written.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return False
+    listed = list(rows)
+    table = pa.table({c: [row.get(c) for row in listed] for c in columns})
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return True
 
 
 def _cell(value: Any) -> Any:

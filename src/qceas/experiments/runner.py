@@ -137,18 +137,16 @@ def _write_tables(
     strategies: Sequence[str],
     seeds: Sequence[int],
 ) -> None:
-    """metrics.csv and node_metrics.csv from the runs finished so far, in a fixed order."""
+    """metrics.csv and node_metrics.csv (and .parquet where pyarrow is installed) from
+    the runs finished so far, in a fixed order."""
     order = [(st, s) for st in strategies for s in seeds if (st, s) in runs]
-    results.write_csv(
-        out / "metrics.csv",
-        results.METRIC_COLUMNS,
-        (row for st, s in order for row in results.metric_rows(st, s, runs[(st, s)])),
-    )
-    results.write_csv(
-        out / "node_metrics.csv",
-        results.NODE_COLUMNS,
-        (row for st, s in order for row in results.node_rows(st, s, runs[(st, s)])),
-    )
+    for name, columns, make in (
+        ("metrics", results.METRIC_COLUMNS, results.metric_rows),
+        ("node_metrics", results.NODE_COLUMNS, results.node_rows),
+    ):
+        rows = [row for st, s in order for row in make(st, s, runs[(st, s)])]
+        results.write_csv(out / f"{name}.csv", columns, rows)
+        results.write_parquet(out / f"{name}.parquet", columns, rows)
 
 
 def _json(body: dict[str, Any]) -> str:

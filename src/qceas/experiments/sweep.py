@@ -5,20 +5,23 @@ ordinary runner, so an interrupted sweep resumes point by point and run by run, 
 a finished point is never recomputed. After every point the sweep's own files are
 rebuilt from the points' summaries:
 
-* ``sweep.csv``: one row per (point, strategy): the swept values, final and tail
-  accuracy (mean, 95% CI), and rejected / refused messages;
+* ``sweep.csv`` (and ``sweep.parquet`` where pyarrow is installed): one row per
+  (point, strategy): the swept values, final and tail accuracy (mean, 95% CI),
+  rejected / refused messages and, for runs keyed by a simulated network, Bell-pair
+  utilization, mean consumed fidelity and key demand met;
 * ``sweep_summary.json``: ``{"scenario", "parameters", "points": [{"values", "dir",
-  "strategies": {name: final_accuracy}}], "worst_case": {...}}`` where ``worst_case``
-  gives, for every value of the last swept parameter and every strategy, the lowest
-  mean final accuracy over the other parameters (e.g. the worst attack at each
-  Byzantine fraction);
-* ``sweep_accuracy.png``: that worst case against the last swept parameter.
+  "strategies": {name: final_accuracy}, "network": {name: {utilization, ...}}}],
+  "worst_case": {...}}`` where ``worst_case`` gives, for every value of the last swept
+  parameter and every strategy, the lowest mean final accuracy over the other
+  parameters (e.g. the worst attack at each Byzantine fraction) and the point where
+  it happened (``argmin``);
+* ``sweep_accuracy.png``: that worst case against the last swept parameter;
+  ``sweep_utilization.png``: utilization and key demand met against it (lowest over
+  the other parameters), where some strategy drew its keys from the network.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,12 +80,20 @@ def _write(
 ) -> dict[str, Any]:
     last = parameters[-1]
     worst: dict[str, dict[str, float]] = {}
+    argmin: dict[str, dict[str, dict[str, Any]]] = {}
+    networks: dict[str, dict[str, dict[str, float]]] = {}
     for point in done:
-        x = _label(point["values"][last])
+        x = value_label(point["values"][last])
         for strategy, s in point["strategies"].items():
             acc = s["final_accuracy"]["mean"]
             row = worst.setdefault(strategy, {})
-            row[x] = min(row.get(x, float("inf")), acc)
+            if acc < row.get(x, float("inf")):
+                row[x] = acc
+                argmin.setdefault(strategy, {})[x] = point["values"]
+            if "utilization" in s:
+                net = networks.setdefault(strategy, {}).setdefault(x, {})
+                for metric, value in _network(s).items():
+                    net[metric] = min(net.get(metric, float("inf")), value)
     summary = {
         "scenario": config.name,
         "parameters": parameters,
@@ -91,52 +102,92 @@ def _write(
                 "values": p["values"],
                 "dir": p["dir"],
                 "strategies": {n: s["final_accuracy"] for n, s in p["strategies"].items()},
+                "network": {
+                    n: _network(s) for n, s in p["strategies"].items() if "utilization" in s
+                },
             }
             for p in done
         ],
-        "worst_case": {"over": parameters[:-1], "by": last, "final_accuracy": worst},
+        "worst_case": {
+            "over": parameters[:-1],
+            "by": last,
+            "final_accuracy": worst,
+            "argmin": argmin,
+            "network": networks,
+        },
     }
     results.write_atomic(out / "sweep_summary.json", json.dumps(summary, indent=2) + "\n")
-    results.write_atomic(out / "sweep.csv", _table(parameters, done))
+    columns, rows = _rows(parameters, done)
+    results.write_csv(out / "sweep.csv", columns, rows)
+    results.write_parquet(out / "sweep.parquet", columns, rows)
     if plot:
-        from qceas.experiments.plots import plot_sweep
+        from qceas.experiments.plots import plot_sweep, plot_sweep_network
 
         plot_sweep(worst, last, parameters[:-1], out / "sweep_accuracy.png")
+        if networks:
+            plot_sweep_network(networks, last, parameters[:-1], out / "sweep_utilization.png")
     return summary
 
 
-def _label(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, str) else value
+def _network(strategy: dict[str, Any]) -> dict[str, float]:
+    """The network figures of a strategy's summary entry (keys from a simulated network)."""
+    return {
+        "utilization": float(strategy["utilization"]["mean"]),
+        "mean_consumed_fidelity": float(strategy["mean_consumed_fidelity"]),
+        "demand_met": float(strategy["demand_met"]["mean"]),
+    }
 
 
-def _table(parameters: list[str], done: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [
-            *parameters,
-            "strategy",
-            "final_accuracy",
-            "final_ci_low",
-            "final_ci_high",
-            "tail_accuracy",
-            "rejected_updates",
-            "refused_no_key",
-        ]
-    )
+def value_label(value: Any) -> str:
+    """A swept value as one short cell: strings as they are, a partial section as
+    ``attack=ipm params={"epsilon": 10}``, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return " ".join(
+            f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in value.items()
+        )
+    return json.dumps(value)
+
+
+SWEEP_COLUMNS = (
+    "strategy",
+    "final_accuracy",
+    "final_ci_low",
+    "final_ci_high",
+    "tail_accuracy",
+    "rejected_updates",
+    "refused_no_key",
+    "utilization",
+    "mean_consumed_fidelity",
+    "demand_met",
+)
+
+
+def _rows(
+    parameters: list[str], done: list[dict[str, Any]]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Columns and rows of the sweep table; network columns are empty (NaN) where a
+    strategy's keys did not come from a simulated network."""
+    nan = float("nan")
+    rows = []
     for point in done:
         for strategy, s in point["strategies"].items():
             final = s["final_accuracy"]
-            writer.writerow(
-                [
-                    *(_label(point["values"][p]) for p in parameters),
-                    strategy,
-                    final["mean"],
-                    final["ci95"][0],
-                    final["ci95"][1],
-                    s["tail_accuracy"]["mean"],
-                    s["rejected_updates"],
-                    s["refused_no_key"],
-                ]
+            net = _network(s) if "utilization" in s else {}
+            rows.append(
+                {
+                    **{p: value_label(point["values"][p]) for p in parameters},
+                    "strategy": strategy,
+                    "final_accuracy": final["mean"],
+                    "final_ci_low": final["ci95"][0],
+                    "final_ci_high": final["ci95"][1],
+                    "tail_accuracy": s["tail_accuracy"]["mean"],
+                    "rejected_updates": s["rejected_updates"],
+                    "refused_no_key": s["refused_no_key"],
+                    "utilization": net.get("utilization", nan),
+                    "mean_consumed_fidelity": net.get("mean_consumed_fidelity", nan),
+                    "demand_met": net.get("demand_met", nan),
+                }
             )
-    return buffer.getvalue()
+    return [*parameters, *SWEEP_COLUMNS], rows

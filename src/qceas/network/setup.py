@@ -1,9 +1,11 @@
 """Build the network and the demand of an experiment config (its ``network`` and
 ``schedule`` sections), reproducibly from a seed.
 
-Random streams: the network is drawn from ``default_rng([seed, 101])``, the demand
-from ``[seed, 102]`` and a simulation from ``[seed, 103]`` (:func:`simulation_rng`), so
-every policy run on one seed sees the same network, demand and random numbers.
+Random streams: the network is drawn from ``default_rng([seed, 101])``, uniform ready
+times from ``[seed, 102]`` (compute slowdowns from ``[seed, 104]``, see
+``qceas.training.scenario.ready_times``) and a simulation from ``[seed, 103]``
+(:func:`simulation_rng`), so every policy run on one seed sees the same network,
+demand and random numbers.
 """
 
 from __future__ import annotations
@@ -56,10 +58,40 @@ def with_coherence_time(network: Network, coherence_time_s: float) -> Network:
 
 
 def demand_of(
-    config: ExperimentConfig, seed: int, schedule: ScheduleConfig | None = None
+    config: ExperimentConfig,
+    seed: int,
+    schedule: ScheduleConfig | None = None,
+    ready_s: np.ndarray | None = None,
+    section: str = "schedule",
 ) -> Demand:
-    """The demand model of ``config`` (or of ``schedule`` in its place) for ``seed``."""
+    """The demand model of ``config`` (or of ``schedule`` in its place) for ``seed``.
+
+    With ``schedule.ready: compute`` the ready times are ``ready_s``, the nodes'
+    compute-finish times (``qceas.training.scenario.ready_times``); a node whose update
+    is not ready a window before the round ends is a ConfigError that names the round
+    period it would need (``section`` names where the schedule came from).
+    """
     spec = config.schedule if schedule is None else schedule
+    if spec.ready == "compute":
+        if ready_s is None:
+            raise ConfigError(f"{section}.ready = 'compute': needs the nodes' compute times")
+        ready = np.asarray(ready_s, dtype=float)
+        need = float(ready.max()) + spec.window_s
+        if need > spec.round_period_s * (1 + 1e-9):
+            k = int(np.argmax(ready))
+            raise ConfigError(
+                f"{section}.round_period_s = {spec.round_period_s:g}: node {k}'s update is "
+                f"ready {ready[k]:.4g} s into the round (compute section), so the round "
+                f"must last at least ready + window_s = {need:.4g} s; lengthen the round, "
+                "or cut shots, samples or compute times"
+            )
+        return Demand(
+            pairs=spec.pairs_per_round,
+            period_s=spec.round_period_s,
+            rounds=spec.rounds,
+            ready_s=ready,
+            window_s=spec.window_s,
+        )
     low, high = spec.ready_fraction
     return Demand.draw(
         config.nodes.count,

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas.config import ConfigError, ExperimentConfig
+from qceas.config import ConfigError, ExperimentConfig, ScheduleConfig
 from qceas.data import Dataset, load_dataset, split_dirichlet, split_iid
 from qceas.qnn import QNN, NoiseModel
+from qceas.qnn.timing import compute_times
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,38 @@ def build_scenario(config: ExperimentConfig, seed: int) -> Scenario:
         noises=noises,
         initial_params=model.init_params(rng=rng),
     )
+
+
+def ready_times(scenario: Scenario) -> NDArray[np.float64]:
+    """(N,) seconds from the broadcast of θ until each node's update is ready, under
+    the ``compute`` section (``qceas.qnn.timing``): the node's batch (its shard, or
+    ``training.batch_size`` samples of it), its shots (``noise.shots``, else
+    ``compute.shots``) and its slowdown, drawn from ``default_rng([seed, 104])``."""
+    cfg = scenario.config
+    spec = cfg.compute
+    batch = cfg.training.batch_size
+    samples = np.array(
+        [y.shape[0] if batch is None else min(batch, y.shape[0]) for _, y in scenario.shards],
+        dtype=np.int64,
+    )
+    shots = np.array([spec.shots if n.shots is None else n.shots for n in scenario.noises])
+    slowdown = spec.slowdowns(scenario.n_nodes, np.random.default_rng([scenario.seed, 104]))
+    return compute_times(
+        scenario.model.ansatz,
+        spec.gate_times(),
+        samples,
+        shots=shots,
+        qfi=spec.qfi_circuits,
+        slowdown=slowdown,
+    )
+
+
+def ready_times_of(
+    config: ExperimentConfig, seed: int, schedule: ScheduleConfig | None = None
+) -> NDArray[np.float64] | None:
+    """The compute-finish times where ``schedule`` (default ``config.schedule``) sets
+    ``ready: compute`` (the scenario of ``seed`` is built for its shards), else None."""
+    spec = config.schedule if schedule is None else schedule
+    if spec.ready != "compute":
+        return None
+    return ready_times(build_scenario(config, seed))

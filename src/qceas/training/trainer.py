@@ -38,7 +38,7 @@ from qceas.network.setup import context_of, demand_of, network_of
 from qceas.qnn.readout import class_probabilities, loss_and_cotangent
 from qceas.scheduling import SCHEDULERS
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
-from qceas.training.scenario import Scenario
+from qceas.training.scenario import Scenario, ready_times
 from qceas.training.strategies import Strategy, make_strategy, qfi_scalar
 from qceas.training.transport import Transport, byzantine_nodes
 
@@ -79,10 +79,12 @@ def network_simulation(scenario: Scenario, strategy: str, scheduler: str) -> Sim
     of its own, so the training draws are those of a fixed-supply run."""
     cfg = scenario.config
     spec = cfg.key_schedule()
+    ready = ready_times(scenario) if spec.ready == "compute" else None
     try:
         network = network_of(cfg, scenario.seed)
         demand = dataclasses.replace(
-            demand_of(cfg, scenario.seed, spec), rounds=max(1, cfg.training.rounds)
+            demand_of(cfg, scenario.seed, spec, ready_s=ready, section="security.key_schedule"),
+            rounds=max(1, cfg.training.rounds),
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

@@ -1,0 +1,156 @@
+"""How long a node's QPU takes to compute its update: the compute-finish time of a round.
+
+A synchronous round starts when the aggregator broadcasts θ. Node k then runs, for
+every sample of its batch and ``shots`` times each, the circuits its update needs:
+
+* 1 forward circuit (the prediction and loss);
+* 2P parameter-shifted circuits for the gradient, θ_i ± π/2 (Schuld, Bergholm, Gogolin,
+  Izaac & Killoran, PRA 99, 032331 (2019));
+* with QFI weighting, P overlap circuits |⟨ψ(θ)|ψ(θ + π e_i)⟩|² of twice the depth
+  (compute, then uncompute at the shifted point). For a rotation exp(−iθσ/2),
+  |⟨ψ|e^{−iπσ/2}|ψ⟩|² = ⟨σ⟩², so the diagonal QFI element 1 − ⟨σ⟩² takes one overlap
+  circuit per parameter (the second-order parameter-shift rule of the fidelity, Mari,
+  Bromley & Killoran, PRA 103, 012405 (2021)). That is the pure-state diagonal: the
+  cheapest hardware estimate of the QFI, so the time is a lower bound on what a QPU
+  spends for it. The mixed-state QFI this package computes has no efficient hardware
+  estimator.
+
+One shot of a circuit takes ``reset + d₁·t₁ + d₂·t₂ + measurement``, with d₁ and d₂
+the circuit's single- and two-qubit *layer* depth (gates on disjoint qubits run in
+parallel) and t₁, t₂ the gate times; every qubit is measured at once. Each circuit
+adds a fixed ``circuit_overhead_s`` (loading and compiling the parameters). A node's
+time is multiplied by its ``slowdown`` (≥ 0; heterogeneous QPUs, older control
+electronics, shared devices). The defaults are superconducting-transmon figures:
+single-qubit gates ~50 ns, two-qubit gates ~300 ns, dispersive readout ~1 µs (Krantz
+et al., "A quantum engineer's guide to superconducting qubits", Appl. Phys. Rev. 6,
+021318 (2019)) and active reset ~1 µs (Magnard et al., PRL 121, 060502 (2018)).
+Trapped ions are about 10³× slower per gate (Bruzewicz et al., Appl. Phys. Rev. 6,
+021314 (2019)); set the times or the slowdown to model them.
+
+Layer depth: the encoding is one layer of RY; each variational layer has an RY and an
+RZ layer (plus a re-uploaded RY layer after the first, with ``encoding = reupload``)
+and the entangling block. CNOTs are applied in the listed order and do not commute
+when they share a qubit, so they are layered as soon as possible in that order (a
+CNOT ring on n > 2 qubits has depth n); CZs commute, so they are layered by greedy
+edge colouring (a ring has depth 2 for even n, 3 for odd n).
+
+Written here because no library prices a variational round in wall-clock time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from qceas.qnn.ansatz import Ansatz
+
+
+@dataclass(frozen=True)
+class GateTimes:
+    """Durations (s) of the primitive operations of one QPU (see the module docstring).
+
+    Attributes:
+        single_qubit_s: one single-qubit gate, > 0.
+        two_qubit_s: one two-qubit gate, > 0.
+        measurement_s: reading out every qubit (in parallel), >= 0.
+        reset_s: preparing |0…0⟩ before each shot, >= 0.
+        circuit_overhead_s: fixed cost of each distinct circuit, >= 0.
+    """
+
+    single_qubit_s: float = 5.0e-8
+    two_qubit_s: float = 3.0e-7
+    measurement_s: float = 1.0e-6
+    reset_s: float = 1.0e-6
+    circuit_overhead_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("single_qubit_s", "two_qubit_s"):
+            _check(f"compute.{name.replace('_s', '_gate_s')}", getattr(self, name), positive=True)
+        for name in ("measurement_s", "reset_s", "circuit_overhead_s"):
+            _check(f"compute.{name}", getattr(self, name), positive=False)
+
+
+def _check(name: str, value: object, *, positive: bool) -> None:
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or float(value) < 0 or (positive and value == 0):  # type: ignore[arg-type]
+        rule = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} = {value!r}: must be a finite number {rule}")
+
+
+def entangler_depth(ansatz: Ansatz) -> int:
+    """Layer depth of the entangling block (see the module docstring)."""
+    pairs = ansatz.entangler_pairs()
+    layer_of: dict[int, int] = {}  # qubit -> last layer that touches it (CNOT)
+    used: list[set[int]] = []  # qubits busy in each layer (CZ colouring)
+    depth = 0
+    for a, b in pairs:
+        if ansatz.entangler == "cnot":
+            layer = 1 + max(layer_of.get(a, 0), layer_of.get(b, 0))
+            layer_of[a] = layer_of[b] = layer
+        else:
+            layer = next((i + 1 for i, busy in enumerate(used) if not busy & {a, b}), 0)
+            if layer == 0:
+                used.append(set())
+                layer = len(used)
+            used[layer - 1] |= {a, b}
+        depth = max(depth, layer)
+    return depth
+
+
+def circuit_depth(ansatz: Ansatz) -> tuple[int, int]:
+    """(single-qubit layers, two-qubit layers) of one forward circuit."""
+    single = 1 + 2 * ansatz.layers
+    if ansatz.encoding == "reupload":
+        single += ansatz.layers - 1
+    return single, ansatz.layers * entangler_depth(ansatz)
+
+
+def shot_time(ansatz: Ansatz, times: GateTimes, *, repeat: int = 1) -> float:
+    """Seconds per shot of the forward circuit run ``repeat`` times back to back
+    (2 = compute–uncompute overlap circuit)."""
+    single, two = circuit_depth(ansatz)
+    gates = repeat * (single * times.single_qubit_s + two * times.two_qubit_s)
+    return times.reset_s + gates + times.measurement_s
+
+
+def sample_cost(ansatz: Ansatz, times: GateTimes, *, qfi: bool) -> tuple[float, float]:
+    """``(per_shot, per_sample)`` seconds: one shot of every circuit a sample needs
+    (forward, gradient, and QFI overlaps when ``qfi``), and the fixed overhead of those
+    circuits. A sample at S shots takes ``S·per_shot + per_sample``."""
+    p = ansatz.num_params
+    plain, overlap = 1 + 2 * p, p if qfi else 0
+    per_shot = plain * shot_time(ansatz, times) + overlap * shot_time(ansatz, times, repeat=2)
+    return per_shot, (plain + overlap) * times.circuit_overhead_s
+
+
+def compute_times(
+    ansatz: Ansatz,
+    times: GateTimes,
+    samples: ArrayLike,
+    *,
+    shots: ArrayLike,
+    qfi: bool,
+    slowdown: ArrayLike = 1.0,
+) -> NDArray[np.float64]:
+    """(N,) seconds from the broadcast of θ until each node's update is ready.
+
+    Args:
+        samples: (N,) samples each node evaluates per round (its batch), >= 0.
+        shots: shots per circuit, >= 1: one for all nodes or (N,).
+        slowdown: a factor >= 0: one for all nodes or (N,).
+    """
+    n = np.asarray(samples)
+    if n.ndim != 1 or not np.issubdtype(n.dtype, np.integer) or np.any(n < 0):
+        raise ValueError("samples: must be a 1-D array of integers >= 0, one per node")
+    shot = np.asarray(shots)
+    if not np.issubdtype(shot.dtype, np.integer) or np.any(shot < 1):
+        raise ValueError(f"shots = {shots!r}: must be integers >= 1")
+    shot = np.broadcast_to(shot, n.shape)
+    factor = np.broadcast_to(np.asarray(slowdown, dtype=float), n.shape)
+    if not np.all(np.isfinite(factor) & (factor >= 0)):
+        raise ValueError("compute.slowdown: every factor must be finite and >= 0")
+    per_shot, per_sample = sample_cost(ansatz, times, qfi=qfi)
+    return factor * n * (shot * per_shot + per_sample)
