@@ -16,10 +16,14 @@ from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenari
 from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.report import write_report
 from qceas.experiments.results import summary_table
-from qceas.experiments.sweep import run_sweep
+from qceas.experiments.sweep import check_points, run_sweep
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.registry import UnknownNameError
-from qceas.training.scenario import build_scenario, ready_times
+from qceas.training.scenario import (
+    authenticated_schedulers,
+    build_scenario,
+    ready_times,
+)
 from qceas.training.trainer import network_simulation
 
 
@@ -125,8 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 network = network_of(config, config.seed)
                 ready = ready_times(scenario) if config.schedule.ready == "compute" else None
                 demand = demand_of(config, config.seed, ready_s=ready)
-                if config.security.key_source == "network":  # the key-supply network
-                    network_simulation(scenario, "validate", config.security.scheduler)
+                for scheduler in authenticated_schedulers(config):  # the key-supply network
+                    network_simulation(scenario, "validate", scheduler)
+                check_points(config)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
             context = context_of(config, network, demand)

@@ -717,11 +717,19 @@ class ExperimentConfig:
             if isinstance(values, str) or not isinstance(values, Sequence) or not values:
                 raise _fail(f"sweep.{key}", values, "must be a non-empty list of values")
             for i, value in enumerate(values if whole else ()):
-                if not isinstance(value, Mapping):
-                    raise _fail(f"sweep.{key}[{i}]", value, "must be a mapping of its fields")
+                if not isinstance(value, Mapping) or not value:
+                    raise _fail(
+                        f"sweep.{key}[{i}]", value, "must be a non-empty mapping of its fields"
+                    )
                 for sub in value:
                     if sub not in _known(SECTIONS[section]):
-                        raise ConfigError(f"sweep.{key}[{i}].{sub}: unknown key")
+                        known = ", ".join(_known(SECTIONS[section]))
+                        raise ConfigError(f"sweep.{key}[{i}].{sub}: unknown key (known: {known})")
+                    if f"{section}.{sub}" in self.sweep:
+                        raise ConfigError(
+                            f"sweep.{key}[{i}].{sub}: also swept as sweep.{section}.{sub}; "
+                            "sweep each field in one place"
+                        )
         if self.sweep:
             self.sweep_points()  # every point must be a valid config
 

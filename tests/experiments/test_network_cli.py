@@ -105,3 +105,25 @@ def test_cli_network_and_its_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
 
     assert main(["network", "quick", "--out", str(tmp_path / "p"), "--policies", "fifo"]) == 2
     assert "schedule.policies[0] = 'fifo': must be one of" in capsys.readouterr().err
+
+
+def test_network_fingerprint_follows_the_compute_times_only_when_they_are_used() -> None:
+    from qceas.config import from_dict
+    from qceas.experiments.network_run import network_fingerprint
+
+    base = network_fingerprint(from_dict({}))
+    assert network_fingerprint(from_dict({"schedule": {"ready": "uniform"}})) == base
+    assert network_fingerprint(from_dict({"compute": {"shots": 7}})) == base
+    timed = {"schedule": {"ready": "compute", "round_period_s": 100.0}}
+    first = network_fingerprint(from_dict(timed))
+    assert first != base
+    for change in (
+        {"compute": {"shots": 7}},
+        {"noise": {"shots": 50}},
+        {"data": {"split": "dirichlet"}},
+        {"training": {"batch_size": 4}},
+        {"model": {"layers": 2}},
+    ):
+        assert network_fingerprint(from_dict({**timed, **change})) != first, change
+    # What the compute times do not depend on leaves it alone.
+    assert network_fingerprint(from_dict({**timed, "training": {"rounds": 3}})) == first

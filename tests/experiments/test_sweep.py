@@ -94,7 +94,9 @@ def test_a_section_sweep_varies_fields_that_belong_together() -> None:
     assert points[3][1].adversary.fraction == 0.34
     with pytest.raises(ConfigError, match=r"sweep\.adversary\[0\]\.atack: unknown key"):
         from_dict({"sweep": {"adversary": [{"atack": "ipm"}]}})
-    with pytest.raises(ConfigError, match=r"sweep\.adversary\[1\] = 'ipm': must be a mapping"):
+    with pytest.raises(
+        ConfigError, match=r"sweep\.adversary\[1\] = 'ipm': must be a non-empty mapping"
+    ):
         from_dict({"sweep": {"adversary": [{"attack": "ipm"}, "ipm"]}})
     with pytest.raises(ConfigError, match=r"sweep point adversary=.*epsilon"):
         from_dict({"sweep": {"adversary": [{"attack": "ipm", "params": {"epsilon": -1}}]}})
@@ -143,3 +145,64 @@ def test_tables_are_also_parquet_where_pyarrow_is_installed(tmp_path: Path) -> N
     metrics = pq.read_table(tmp_path / "points" / "00" / "metrics.parquet").to_pylist()
     with (tmp_path / "points" / "00" / "metrics.csv").open() as fh:
         assert len(metrics) == len(list(csv.DictReader(fh)))
+
+
+def test_section_sweeps_reject_ambiguous_or_empty_points() -> None:
+    with pytest.raises(ConfigError, match=r"sweep\.compute\[0\]\.shots: also swept as"):
+        from_dict({"sweep": {"compute": [{"shots": 10}], "compute.shots": [20]}})
+    with pytest.raises(ConfigError, match=r"sweep\.adversary\[0\] = \{\}: must be a non-empty"):
+        from_dict({"sweep": {"adversary": [{}]}})
+    with pytest.raises(ConfigError, match=r"unknown key \(known: fraction, attack"):
+        from_dict({"sweep": {"adversary": [{"atack": "ipm"}]}})
+
+
+def test_a_point_that_cannot_run_fails_before_any_point_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = {
+        "model": {"n_qubits": 3, "layers": 1},
+        "nodes": {"count": 4},
+        "noise": {"shots": 50},
+        "training": {"rounds": 1, "strategies": ["fedavg"]},
+        "schedule": {"ready": "compute", "round_period_s": 0.3, "window_s": 0.1},
+        "sweep": {"noise.shots": [50, 50000]},
+    }
+    with pytest.raises(ConfigError, match=r"^sweep point noise\.shots=50000: schedule\.round"):
+        run_sweep(from_dict(raw), tmp_path, progress=False, plot=False)
+    assert not (tmp_path / "points" / "00").exists()
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(json.dumps(raw))
+    assert main(["validate", str(cfg)]) == 2
+    assert "sweep point noise.shots=50000" in capsys.readouterr().err
+
+
+def test_the_worst_case_names_its_point_and_skips_undefined_figures(tmp_path: Path) -> None:
+    from qceas.experiments.sweep import _write
+
+    def point(attack: str, fraction: float, acc: float, fidelity: float) -> dict[str, object]:
+        entry = {
+            "final_accuracy": {"mean": acc, "ci95": [acc, acc]},
+            "tail_accuracy": {"mean": acc},
+            "rejected_updates": 0,
+            "refused_no_key": 0,
+            "utilization": {"mean": 0.5},
+            "mean_consumed_fidelity": fidelity,
+            "demand_met": {"mean": 0.5},
+        }
+        values = {"adversary.attack": attack, "adversary.fraction": fraction}
+        return {"values": values, "dir": "x", "strategies": {"ceas": entry}}
+
+    done = [
+        point("alie", 0.1, 0.8, float("nan")),
+        point("ipm", 0.1, 0.6, 0.9),
+        point("min_max", 0.1, 0.7, 0.95),
+    ]
+    parameters = ["adversary.attack", "adversary.fraction"]
+    summary = _write(tmp_path, from_dict({}), parameters, done, False)
+    worst = summary["worst_case"]
+    assert worst["final_accuracy"]["ceas"]["0.1"] == 0.6
+    assert worst["argmin"]["ceas"]["0.1"]["adversary.attack"] == "ipm"
+    assert worst["network"]["ceas"]["0.1"]["mean_consumed_fidelity"] == 0.9
+    text = (tmp_path / "sweep_summary.json").read_text()
+    assert "Infinity" not in text and "NaN" not in text
+    assert json.loads(text)["points"][0]["network"]["ceas"]["mean_consumed_fidelity"] is None

@@ -13,12 +13,14 @@ from hypothesis import strategies as st
 
 from qceas.config import ConfigError, from_dict
 from qceas.network.setup import demand_of
-from qceas.qnn.ansatz import Ansatz
+from qceas.qnn import QNN
+from qceas.qnn.ansatz import Ansatz, ry, rz
 from qceas.qnn.timing import (
     GateTimes,
     circuit_depth,
     compute_times,
     entangler_depth,
+    qfi_shot_times,
     sample_cost,
     shot_time,
 )
@@ -91,7 +93,9 @@ def test_circuit_depth_counts_layers() -> None:
 
 
 def test_sample_time_closed_form() -> None:
-    """n = 4, L = 3, CNOT ring: d₁ = 7, d₂ = 12, P = 24."""
+    """n = 4, L = 3, CNOT ring: d₁ = 7, d₂ = 12, P = 24; the QFI circuit of layer l's
+    RY sublayer has 1 + 2l RY/RZ layers, a Y-basis change and 4l CNOT layers; the RZ
+    one has 2 + 2l single-qubit layers and no basis change."""
     times = GateTimes(
         single_qubit_s=5e-8, two_qubit_s=3e-7, measurement_s=1e-6, reset_s=2e-6,
         circuit_overhead_s=1e-4,
@@ -100,14 +104,51 @@ def test_sample_time_closed_form() -> None:
     gates = 7 * 5e-8 + 12 * 3e-7
     assert shot_time(ansatz, times) == pytest.approx(3e-6 + gates, rel=1e-12)
     assert shot_time(ansatz, times, repeat=2) == pytest.approx(3e-6 + 2 * gates, rel=1e-12)
+    qfi = [3e-6 + (2 + 2 * layer) * 5e-8 + 4 * layer * 3e-7 for layer in range(3) for _ in "yz"]
+    np.testing.assert_allclose(qfi_shot_times(ansatz, times), qfi, rtol=1e-12)
     per_shot, per_sample = sample_cost(ansatz, times, qfi=True)
-    assert per_shot == pytest.approx(49 * (3e-6 + gates) + 24 * (3e-6 + 2 * gates), rel=1e-12)
-    assert per_sample == pytest.approx(73 * 1e-4, rel=1e-12)
+    assert per_shot == pytest.approx(49 * (3e-6 + gates) + sum(qfi), rel=1e-12)
+    assert per_sample == pytest.approx((49 + 6) * 1e-4, rel=1e-12)
     no_qfi, overhead = sample_cost(ansatz, times, qfi=False)
     assert no_qfi == pytest.approx(49 * (3e-6 + gates), rel=1e-12)
     assert overhead == pytest.approx(49 * 1e-4, rel=1e-12)
     got = compute_times(ansatz, times, np.array([0, 1, 3]), shots=200, qfi=True, slowdown=2.0)
     np.testing.assert_allclose(got, 2.0 * np.array([0, 1, 3]) * (200 * per_shot + per_sample))
+
+
+def _kron(mats: list[np.ndarray]) -> np.ndarray:
+    out = np.ones((1, 1), dtype=complex)
+    for m in mats:
+        out = np.kron(out, m)
+    return out
+
+
+@pytest.mark.parametrize(("entangler", "encoding"), [("cnot", "angle"), ("cz", "reupload")])
+def test_one_circuit_per_sublayer_gives_the_qfi_diagonal(entangler: str, encoding: str) -> None:
+    """The priced QFI circuits measure what the model's QFI holds: for the parameter of
+    qubit q in a sublayer, F_ii = 1 − ⟨σ_q⟩² in the state just before the sublayer
+    (σ = Y for RY, Z for RZ), checked against the exact pure-state QFI."""
+    n, layers = 3, 2
+    model = QNN(n, layers, entangler=entangler, encoding=encoding, n_classes=2)
+    rng = np.random.default_rng(7)
+    params, x = rng.uniform(-np.pi, np.pi, model.num_params), rng.uniform(0, np.pi, n)
+    exact = np.diag(model.quantum_fisher(params, x))
+    eye, y, z = np.eye(2), np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0])
+    encode = _kron([ry(v) for v in x])
+    state = encode @ np.eye(2**n)[0].astype(complex)
+    theta = params.reshape(layers, n, 2)
+    measured = np.zeros(model.num_params)
+    for layer in range(layers):
+        if encoding == "reupload" and layer > 0:
+            state = encode @ state
+        for r, (pauli, gate) in enumerate(((y, ry), (z, rz))):
+            for q in range(n):
+                sigma = _kron([pauli if k == q else eye for k in range(n)])
+                value = np.real(np.conj(state) @ sigma @ state)
+                measured[layer * 2 * n + 2 * q + r] = 1.0 - value**2
+            state = _kron([gate(theta[layer, q, r]) for q in range(n)]) @ state
+        state = model.ansatz.entangler_matrix @ state
+    np.testing.assert_allclose(measured, exact, atol=1e-9)
 
 
 @settings(max_examples=30, deadline=None)
@@ -187,16 +228,34 @@ def test_ready_times_follow_shards_shots_and_slowdowns() -> None:
     scenario = build_scenario(config, 3)  # type: ignore[arg-type]
     ready = ready_times(scenario)
     samples = np.array([y.shape[0] for _, y in scenario.shards])
-    slowdown = np.exp(np.random.default_rng([3, 104]).uniform(0.0, np.log(2.0), size=6))
-    per_shot, _ = sample_cost(scenario.model.ansatz, GateTimes(), qfi=True)
-    expected = slowdown * samples * np.array([100, 100, 100, 200, 200, 200]) * per_shot
-    np.testing.assert_allclose(ready, expected, rtol=1e-12)
+    shots = np.array([100, 100, 100, 200, 200, 200])
+    # n = 4, L = 3, CNOT ring at the default gate times (closed form as above).
+    forward = 2e-6 + 7 * 5e-8 + 12 * 3e-7
+    qfi = sum(2e-6 + (2 + 2 * layer) * 5e-8 + 4 * layer * 3e-7 for layer in range(3)) * 2
+    unit = shots * (49 * forward + qfi)
+    slowdown = ready / (samples * unit)
+    # The slowdowns are log-uniform in [1, 2], one per node, not all alike.
     assert np.all((slowdown >= 1.0) & (slowdown <= 2.0))
-    # The demand of the network takes them as its ready times, the same every round.
+    assert np.ptp(slowdown) > 0.05
+    # The demand of the network takes the compute times as its ready times.
     demand = demand_of(config, 3, ready_s=ready_times_of(config, 3))  # type: ignore[arg-type]
     np.testing.assert_array_equal(demand.ready_s, ready)
-    # Reproducible: the same config and seed give the same times.
+    # Reproducible per seed, and another seed draws other slowdowns.
     np.testing.assert_array_equal(ready_times(build_scenario(config, 3)), ready)  # type: ignore[arg-type]
+    other = build_scenario(config, 4)  # type: ignore[arg-type]
+    other_samples = np.array([y.shape[0] for _, y in other.shards])
+    assert not np.allclose(ready_times(other) / (other_samples * unit), slowdown)
+
+
+def test_without_qfi_circuits_or_with_exact_shots() -> None:
+    base = {"nodes": {"count": 4}, "noise": {"shots": None}}
+    exact = build_scenario(from_dict({**base, "compute": {"shots": 300}}), 0)
+    samples = np.array([y.shape[0] for _, y in exact.shards])
+    forward = 2e-6 + 7 * 5e-8 + 12 * 3e-7
+    qfi = sum(2e-6 + (2 + 2 * layer) * 5e-8 + 4 * layer * 3e-7 for layer in range(3)) * 2
+    np.testing.assert_allclose(ready_times(exact), samples * 300 * (49 * forward + qfi))
+    plain = build_scenario(from_dict({**base, "compute": {"qfi_circuits": False}}), 0)
+    np.testing.assert_allclose(ready_times(plain), samples * 1000 * 49 * forward)
 
 
 def test_a_round_too_short_for_the_compute_is_a_clear_error() -> None:
@@ -212,3 +271,34 @@ def test_a_round_too_short_for_the_compute_is_a_clear_error() -> None:
 def test_uniform_ready_times_need_no_scenario() -> None:
     config = from_dict({"nodes": {"count": 4}})
     assert ready_times_of(config, 0) is None
+
+
+def test_per_node_arrays_must_match_the_nodes() -> None:
+    ansatz, times = Ansatz(), GateTimes()
+    with pytest.raises(ValueError, match=r"shots has shape \(2,\): must be one value or one per"):
+        compute_times(ansatz, times, np.array([1, 2, 3]), shots=np.array([10, 20]), qfi=False)
+    with pytest.raises(ValueError, match=r"compute\.slowdown has shape \(2,\)"):
+        compute_times(ansatz, times, np.array([1, 2, 3]), shots=5, qfi=False, slowdown=[1, 2])
+
+
+def test_compute_errors_name_where_the_demand_was_written() -> None:
+    from qceas.training.scenario import check_ready_times
+
+    raw = {
+        "nodes": {"count": 4},
+        "noise": {"shots": 5000},
+        "training": {"strategies": ["ceas"]},
+        "security": {"key_source": "network"},
+        "schedule": {"ready": "compute", "round_period_s": 0.5, "window_s": 0.1},
+    }
+    with pytest.raises(ConfigError, match=r"^schedule\.round_period_s = 0\.5: node"):
+        check_ready_times(from_dict(raw))  # type: ignore[arg-type]
+    keyed = {
+        **raw,
+        "schedule": {},
+        "security": {"key_source": "network", "key_schedule": {"ready": "compute"}},
+    }
+    with pytest.raises(ConfigError, match=r"^security\.key_schedule\.round_period_s = 0\.02"):
+        check_ready_times(from_dict(keyed))  # type: ignore[arg-type]
+    # Without a strategy that draws keys from the network, the key demand is not checked.
+    check_ready_times(from_dict({**keyed, "training": {"strategies": ["fedavg"]}}))  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.experiments import plots, results
 from qceas.network import summarize as summarize_network
-from qceas.training.scenario import build_scenario
+from qceas.training.scenario import build_scenario, check_ready_times
 from qceas.training.trainer import RoundRecord, Trainer
 
 
@@ -78,6 +78,7 @@ def run_experiment(
     strategies = list(config.training.strategies)
     fingerprint = config.fingerprint()
     _check_directory(out, config)
+    check_ready_times(config, seeds)
     started = time.perf_counter()
     runs: dict[tuple[str, int], list[RoundRecord]] = {}
     networks: dict[tuple[str, int], dict[str, Any] | None] = {}

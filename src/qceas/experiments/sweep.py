@@ -23,6 +23,7 @@ rebuilt from the points' summaries:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.experiments import results
 from qceas.experiments.runner import run_experiment
+from qceas.training.scenario import check_ready_times
 
 
 @dataclass(frozen=True)
@@ -61,14 +63,40 @@ def run_sweep(
     parameters = list(config.sweep)
     done: list[dict[str, Any]] = []
     reused = computed = 0
+    check_points(config, seeds)  # a point that cannot run fails now, not after hours
     for index, (values, point) in enumerate(config.sweep_points()):
         folder = out / "points" / f"{index:02d}"
-        outcome = run_experiment(point, folder, seeds=seeds, progress=progress, plot=plot)
+        outcome = _at_point(
+            point, run_experiment, point, folder, seeds=seeds, progress=progress, plot=plot
+        )
         reused += outcome.reused
         computed += outcome.computed
         done.append({"values": values, "dir": str(folder.relative_to(out)), **outcome.summary})
         summary = _write(out, config, parameters, done, plot)
     return SweepOutcome(summary=summary, out=out, reused=reused, computed=computed)
+
+
+def check_points(config: ExperimentConfig, seeds: Sequence[int] | None = None) -> None:
+    """Raise a ConfigError naming the point where a sweep point cannot run (checks that
+    need the data, e.g. compute-timed demands that outlast their round)."""
+    for _, point in config.sweep_points() if config.sweep else []:
+        _at_point(point, check_ready_times, point, None if seeds is None else list(seeds))
+
+
+def _at_point(point: ExperimentConfig, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, with a ConfigError prefixed by the point it came from."""
+    try:
+        return fn(*args, **kwargs)
+    except ConfigError as exc:
+        label = point.name.partition(" [")[2].rstrip("]")
+        raise ConfigError(f"sweep point {label}: {exc}") from None
+
+
+def _lower(old: float | None, new: float) -> float:
+    """The lower of two figures where NaN means "undefined" (kept only if all are)."""
+    if old is None or math.isnan(old):
+        return new
+    return old if math.isnan(new) else min(old, new)
 
 
 def _write(
@@ -87,13 +115,13 @@ def _write(
         for strategy, s in point["strategies"].items():
             acc = s["final_accuracy"]["mean"]
             row = worst.setdefault(strategy, {})
-            if acc < row.get(x, float("inf")):
+            if x not in row or _lower(row[x], acc) != row[x]:
                 row[x] = acc
                 argmin.setdefault(strategy, {})[x] = point["values"]
             if "utilization" in s:
                 net = networks.setdefault(strategy, {}).setdefault(x, {})
                 for metric, value in _network(s).items():
-                    net[metric] = min(net.get(metric, float("inf")), value)
+                    net[metric] = _lower(net.get(metric), value)
     summary = {
         "scenario": config.name,
         "parameters": parameters,
@@ -116,7 +144,7 @@ def _write(
             "network": networks,
         },
     }
-    results.write_atomic(out / "sweep_summary.json", json.dumps(summary, indent=2) + "\n")
+    results.write_atomic(out / "sweep_summary.json", _json(summary))
     columns, rows = _rows(parameters, done)
     results.write_csv(out / "sweep.csv", columns, rows)
     results.write_parquet(out / "sweep.parquet", columns, rows)
@@ -136,6 +164,21 @@ def _network(strategy: dict[str, Any]) -> dict[str, float]:
         "mean_consumed_fidelity": float(strategy["mean_consumed_fidelity"]),
         "demand_met": float(strategy["demand_met"]["mean"]),
     }
+
+
+def _json(body: Any) -> str:
+    """JSON with undefined figures (NaN, e.g. the fidelity of no consumed pair) as null."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(body), indent=2, allow_nan=False) + "\n"
 
 
 def value_label(value: Any) -> str:

@@ -6,32 +6,41 @@ every sample of its batch and ``shots`` times each, the circuits its update need
 * 1 forward circuit (the prediction and loss);
 * 2P parameter-shifted circuits for the gradient, θ_i ± π/2 (Schuld, Bergholm, Gogolin,
   Izaac & Killoran, PRA 99, 032331 (2019));
-* with QFI weighting, P overlap circuits |⟨ψ(θ)|ψ(θ + π e_i)⟩|² of twice the depth
-  (compute, then uncompute at the shifted point). For a rotation exp(−iθσ/2),
-  |⟨ψ|e^{−iπσ/2}|ψ⟩|² = ⟨σ⟩², so the diagonal QFI element 1 − ⟨σ⟩² takes one overlap
-  circuit per parameter (the second-order parameter-shift rule of the fidelity, Mari,
-  Bromley & Killoran, PRA 103, 012405 (2021)). That is the pure-state diagonal: the
-  cheapest hardware estimate of the QFI, so the time is a lower bound on what a QPU
-  spends for it. The mixed-state QFI this package computes has no efficient hardware
-  estimator.
+* with QFI weighting, 2L circuits, one per rotation sublayer (the RY layer and the
+  RZ layer of each variational layer): the forward circuit cut just before the
+  sublayer, every qubit measured in the basis of the sublayer's generators (Y or Z;
+  a Y measurement costs one more single-qubit layer). The n generators of a sublayer
+  act on distinct qubits and commute, so one circuit gives every ⟨σ_a⟩ and ⟨σ_a σ_b⟩
+  of the sublayer, hence its diagonal elements 1 − ⟨σ_a⟩² and its block of the
+  block-diagonal metric tensor (Stokes, Izaac, Killoran & Carleo, Quantum 4, 269
+  (2020)). The diagonal alone by overlaps would take P compute–uncompute circuits: for
+  a rotation exp(−iθσ/2), |⟨ψ|e^{−iπσ/2}|ψ⟩|² = ⟨σ⟩² with ⟨σ⟩ in the state ψ at that
+  gate (the second-order parameter shift of the fidelity, Mari, Bromley & Killoran,
+  PRA 103, 012405 (2021)); the sublayer circuits are cheaper. Both are the pure-state
+  metric: the mixed-state QFI this package computes has no efficient hardware
+  estimator, so this prices the closest thing a QPU can measure.
 
 One shot of a circuit takes ``reset + d₁·t₁ + d₂·t₂ + measurement``, with d₁ and d₂
 the circuit's single- and two-qubit *layer* depth (gates on disjoint qubits run in
 parallel) and t₁, t₂ the gate times; every qubit is measured at once. Each circuit
 adds a fixed ``circuit_overhead_s`` (loading and compiling the parameters). A node's
-time is multiplied by its ``slowdown`` (≥ 0; heterogeneous QPUs, older control
-electronics, shared devices). The defaults are superconducting-transmon figures:
+time is multiplied by its ``slowdown`` (> 0 in a config; heterogeneous QPUs, older
+control electronics, shared devices). This is a simple estimate, not a bound: gates
+are not scheduled across layer boundaries, the encoding RY is not merged into the
+first variational RY, and RZ is priced as a pulse although transmons apply it as a
+zero-time frame change. The defaults are superconducting-transmon figures:
 single-qubit gates ~50 ns, two-qubit gates ~300 ns, dispersive readout ~1 µs (Krantz
 et al., "A quantum engineer's guide to superconducting qubits", Appl. Phys. Rev. 6,
 021318 (2019)) and active reset ~1 µs (Magnard et al., PRL 121, 060502 (2018)).
-Trapped ions are about 10³× slower per gate (Bruzewicz et al., Appl. Phys. Rev. 6,
+Trapped ions are about 10²–10³× slower per gate (Bruzewicz et al., Appl. Phys. Rev. 6,
 021314 (2019)); set the times or the slowdown to model them.
 
 Layer depth: the encoding is one layer of RY; each variational layer has an RY and an
-RZ layer (plus a re-uploaded RY layer after the first, with ``encoding = reupload``)
-and the entangling block. CNOTs are applied in the listed order and do not commute
-when they share a qubit, so they are layered as soon as possible in that order (a
-CNOT ring on n > 2 qubits has depth n); CZs commute, so they are layered by greedy
+RZ layer (plus a re-uploaded RY layer before each but the first, with ``encoding =
+reupload``) and the entangling block. Consecutive CNOTs of a ring or a chain share a
+qubit that is the target of one and the control of the next, so they do not commute:
+they are layered as soon as possible in the listed order (a CNOT ring on n > 2
+qubits has depth n); CZs commute, so they are layered by greedy
 edge colouring (a ring has depth 2 for even n, 3 for odd n).
 
 Written here because no library prices a variational round in wall-clock time.
@@ -116,14 +125,33 @@ def shot_time(ansatz: Ansatz, times: GateTimes, *, repeat: int = 1) -> float:
     return times.reset_s + gates + times.measurement_s
 
 
+def qfi_shot_times(ansatz: Ansatz, times: GateTimes) -> list[float]:
+    """Seconds per shot of each of the 2L sublayer circuits that measure the QFI
+    (block-)diagonal, in circuit order (see the module docstring)."""
+    block = entangler_depth(ansatz)
+    out = []
+    for layer in range(ansatz.layers):
+        reuploads = layer if ansatz.encoding == "reupload" else 0
+        for sublayer, basis_change in ((0, 1), (1, 0)):  # RY: measure Y; RZ: measure Z
+            single = 1 + 2 * layer + reuploads + sublayer + basis_change
+            two = layer * block
+            gates = single * times.single_qubit_s + two * times.two_qubit_s
+            out.append(times.reset_s + gates + times.measurement_s)
+    return out
+
+
 def sample_cost(ansatz: Ansatz, times: GateTimes, *, qfi: bool) -> tuple[float, float]:
     """``(per_shot, per_sample)`` seconds: one shot of every circuit a sample needs
-    (forward, gradient, and QFI overlaps when ``qfi``), and the fixed overhead of those
-    circuits. A sample at S shots takes ``S·per_shot + per_sample``."""
-    p = ansatz.num_params
-    plain, overlap = 1 + 2 * p, p if qfi else 0
-    per_shot = plain * shot_time(ansatz, times) + overlap * shot_time(ansatz, times, repeat=2)
-    return per_shot, (plain + overlap) * times.circuit_overhead_s
+    (forward, gradient, and the QFI sublayer circuits when ``qfi``), and the fixed
+    overhead of those circuits. A sample at S shots takes ``S·per_shot + per_sample``."""
+    plain = 1 + 2 * ansatz.num_params
+    per_shot = plain * shot_time(ansatz, times)
+    circuits = plain
+    if qfi:
+        extra = qfi_shot_times(ansatz, times)
+        per_shot += sum(extra)
+        circuits += len(extra)
+    return per_shot, circuits * times.circuit_overhead_s
 
 
 def compute_times(
@@ -148,9 +176,13 @@ def compute_times(
     shot = np.asarray(shots)
     if not np.issubdtype(shot.dtype, np.integer) or np.any(shot < 1):
         raise ValueError(f"shots = {shots!r}: must be integers >= 1")
-    shot = np.broadcast_to(shot, n.shape)
-    factor = np.broadcast_to(np.asarray(slowdown, dtype=float), n.shape)
+    factor = np.asarray(slowdown, dtype=float)
+    for name, value in (("shots", shot), ("compute.slowdown", factor)):
+        if value.ndim > 1 or (value.ndim == 1 and value.shape != n.shape):
+            raise ValueError(
+                f"{name} has shape {value.shape}: must be one value or one per node {n.shape}"
+            )
     if not np.all(np.isfinite(factor) & (factor >= 0)):
-        raise ValueError("compute.slowdown: every factor must be finite and >= 0")
+        raise ValueError(f"compute.slowdown = {slowdown!r}: every factor must be finite and >= 0")
     per_shot, per_sample = sample_cost(ansatz, times, qfi=qfi)
-    return factor * n * (shot * per_shot + per_sample)
+    return np.asarray(factor * n * (shot * per_shot + per_sample), dtype=float)

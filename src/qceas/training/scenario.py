@@ -130,3 +130,46 @@ def ready_times_of(
     if spec.ready != "compute":
         return None
     return ready_times(build_scenario(config, seed))
+
+
+def key_schedule_section(config: ExperimentConfig) -> str:
+    """Where the key-supply demand is written: ``security.key_schedule`` when given,
+    else ``schedule`` (which it then is)."""
+    return "security.key_schedule" if config.security.key_schedule else "schedule"
+
+
+def authenticated_schedulers(config: ExperimentConfig) -> list[str]:
+    """The schedulers that supply keys from the simulated network to the config's
+    strategies (none unless ``security.key_source: network``), without repeats."""
+    from qceas.training.strategies import make_strategy
+
+    if config.security.key_source != "network":
+        return []
+    out: list[str] = []
+    for name in config.training.strategies:
+        strategy = make_strategy(name, config.training.compositions)
+        if strategy.authenticates:
+            scheduler = getattr(strategy, "scheduler", None) or config.security.scheduler
+            if scheduler not in out:
+                out.append(scheduler)
+    return out
+
+
+def check_ready_times(config: ExperimentConfig, seeds: list[int] | None = None) -> None:
+    """Raise ConfigError now, not mid-run, where a compute-timed demand (``schedule``,
+    and the key demand where a strategy draws keys from the network) does not fit its
+    round for one of ``seeds`` (default: the config's own)."""
+    from qceas.network.setup import demand_of
+
+    if seeds is None:
+        seeds = [config.seed + k for k in range(config.seeds)]
+    specs = [(config.schedule, "schedule")]
+    if authenticated_schedulers(config):
+        specs.append((config.key_schedule(), key_schedule_section(config)))
+    if not any(spec.ready == "compute" for spec, _ in specs):
+        return
+    for seed in seeds:
+        ready = ready_times(build_scenario(config, seed))
+        for spec, section in specs:
+            if spec.ready == "compute":
+                demand_of(config, seed, spec, ready_s=ready, section=section)

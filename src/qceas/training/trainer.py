@@ -38,7 +38,7 @@ from qceas.network.setup import context_of, demand_of, network_of
 from qceas.qnn.readout import class_probabilities, loss_and_cotangent
 from qceas.scheduling import SCHEDULERS
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
-from qceas.training.scenario import Scenario, ready_times
+from qceas.training.scenario import Scenario, key_schedule_section, ready_times
 from qceas.training.strategies import Strategy, make_strategy, qfi_scalar
 from qceas.training.transport import Transport, byzantine_nodes
 
@@ -83,7 +83,7 @@ def network_simulation(scenario: Scenario, strategy: str, scheduler: str) -> Sim
     try:
         network = network_of(cfg, scenario.seed)
         demand = dataclasses.replace(
-            demand_of(cfg, scenario.seed, spec, ready_s=ready, section="security.key_schedule"),
+            demand_of(cfg, scenario.seed, spec, ready_s=ready, section=key_schedule_section(cfg)),
             rounds=max(1, cfg.training.rounds),
         )
     except ValueError as exc:
