@@ -204,5 +204,6 @@ def test_the_worst_case_names_its_point_and_skips_undefined_figures(tmp_path: Pa
     assert worst["argmin"]["ceas"]["0.1"]["adversary.attack"] == "ipm"
     assert worst["network"]["ceas"]["0.1"]["mean_consumed_fidelity"] == 0.9
     text = (tmp_path / "sweep_summary.json").read_text()
-    assert "Infinity" not in text and "NaN" not in text
+    assert "Infinity" not in text
+    assert "NaN" not in text
     assert json.loads(text)["points"][0]["network"]["ceas"]["mean_consumed_fidelity"] is None
