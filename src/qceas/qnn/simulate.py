@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from qceas.qnn.ansatz import Ansatz
 from qceas.qnn.noise import LayerChannel
+from qceas.qnn.partition import BlockError
 from qceas.qnn.pauli import (
     MAX_PAULI_QUBITS,
     PauliChannel,
@@ -179,6 +180,7 @@ def propagate(
     shift_means: bool = False,
     representation: str = "density",
     plan: Sequence[LayerPlan] | None = None,
+    block: BlockError | None = None,
 ) -> Propagated:
     """Run the circuit on R rows at once.
 
@@ -194,8 +196,12 @@ def propagate(
             or ``"auto"`` (Pauli up to ``MAX_PAULI_QUBITS`` qubits, where it is faster).
         plan: ``plan_layers(ansatz, params, pauli=...)`` when the caller runs several
             chunks at the same θ; built here otherwise.
+        block: the Pauli error of a model-partitioned entangling block (teleported
+            gates, ``qceas.qnn.partition``), applied after every layer's unitary and
+            before the node's own noise; None for a circuit on one QPU.
 
-    The pure path is taken when both noise arrays are None or all zero.
+    The pure path is taken when both noise arrays are None or all zero and the block
+    adds no error.
     """
     if representation not in REPRESENTATIONS:
         raise ValueError(
@@ -209,14 +215,14 @@ def propagate(
     zeros = np.zeros((rows, n))
     dep = zeros if depolarizing is None else np.asarray(depolarizing, dtype=float)
     amp = zeros if amplitude_damping is None else np.asarray(amplitude_damping, dtype=float)
-    mixed = bool(dep.any() or amp.any())
+    mixed = bool(dep.any() or amp.any()) or (block is not None and not block.trivial)
     shift_means = shift_means and mixed
     tangents = tangents or shift_means
     if plan is None or (mixed and use_pauli and plan[0].transfer_t is None):
         plan = plan_layers(ansatz, params, pauli=mixed and use_pauli)
     if mixed and use_pauli:
         return _propagate_pauli(
-            ansatz, plan, angles, dep, amp, tangents=tangents, shift_means=shift_means
+            ansatz, plan, angles, dep, amp, tangents=tangents, shift_means=shift_means, block=block
         )
     per_layer = ansatz.params_per_layer
     # Re-uploading applies ⊗RY(x) again before every layer after the first.
@@ -265,9 +271,13 @@ def propagate(
         unitary_h = unitary.conj().T
         live = 1 + stop if tangents else 1
         _sandwich(unitary, unitary_h, core[:live], scratch[:live])
+        if block is not None:
+            block.apply_density(core[:live])
         channel.apply(core[:live])
         if shf is not None:
             _sandwich(unitary, unitary_h, shf[:stop], scratch[:stop])
+            if block is not None:
+                block.apply_density(shf[:stop])
             channel.apply(shf[:stop])
     return Propagated(
         "density",
@@ -309,6 +319,7 @@ def _propagate_pauli(
     *,
     tangents: bool,
     shift_means: bool,
+    block: BlockError | None = None,
 ) -> Propagated:
     """The mixed path in the Pauli-transfer representation (see ``pauli``)."""
     n, big_p, per_layer = ansatz.n_qubits, ansatz.num_params, ansatz.params_per_layer
@@ -325,11 +336,11 @@ def _propagate_pauli(
         start, stop = layer * per_layer, (layer + 1) * per_layer
         if layer > 0 and encoders is not None:
             for q in range(n):
-                for block in (core[: 1 + start], None if shf is None else shf[:start]):
-                    if block is not None and block.size:
-                        view = block.reshape(block.shape[0], rows, 4**q, 4, 4 ** (n - q - 1))
-                        block[...] = np.einsum("rab,mrxby->mrxay", encoders[:, q], view).reshape(
-                            block.shape
+                for part in (core[: 1 + start], None if shf is None else shf[:start]):
+                    if part is not None and part.size:
+                        view = part.reshape(part.shape[0], rows, 4**q, 4, 4 ** (n - q - 1))
+                        part[...] = np.einsum("rab,mrxby->mrxay", encoders[:, q], view).reshape(
+                            part.shape
                         )
         if tangents:
             for i, g in enumerate(plan[layer].generators):
@@ -345,10 +356,14 @@ def _propagate_pauli(
         live = 1 + stop if tangents else 1
         np.matmul(core[:live], transfer_t, out=scratch[:live])
         core, scratch = scratch, core
+        if block is not None:
+            block.apply_pauli(core[:live])
         channel.apply(core[:live])
         if shf is not None and scratch_shf is not None:
             np.matmul(shf[:stop], transfer_t, out=scratch_shf[:stop])
             shf, scratch_shf = scratch_shf, shf
+            if block is not None:
+                block.apply_pauli(shf[:stop])
             channel.apply(shf[:stop])
     return Propagated(
         "pauli",
