@@ -194,3 +194,29 @@ def test_pairs_per_execution_count_nonlocal_gates_per_layer() -> None:
         (0, 3): 3,
     }
     assert pairs_per_execution(ansatz, Partition((0, 0, 0, 0))) == {}
+
+
+def test_nodes_evaluate_their_partitioned_circuits() -> None:
+    """evaluate_nodes with one block error per node: a node on perfect pairs equals an
+    unpartitioned one; a node on F = 0.8 pairs has the QFI its propagated state has."""
+    from qceas.qnn import QNN, NoiseModel
+
+    model = QNN(4, 2, n_classes=2)
+    rng = np.random.default_rng(3)
+    params = model.init_params(rng=rng)
+    x, y = rng.uniform(0, np.pi, (5, 4)), rng.integers(0, 2, 5)
+    partition = Partition.contiguous(4, 2)
+    noisy = teleported_block(model.ansatz, partition, 0.8)
+    blocks = [None, teleported_block(model.ansatz, partition, 1.0), noisy]
+    ideal = NoiseModel.ideal(4)
+    out = model.evaluate_nodes(params, [(x, y)] * 3, [ideal] * 3, qfi=True, blocks=blocks)
+    assert out.qfi is not None
+    np.testing.assert_allclose(out.loss[1], out.loss[0], atol=1e-12)
+    np.testing.assert_allclose(out.qfi[1], out.qfi[0], atol=1e-10)
+    prop = propagate(model.ansatz, params, x, block=noisy)
+    rho, tangents = prop.density()
+    assert tangents is not None
+    np.testing.assert_allclose(out.qfi[2], qfi_mixed(rho, tangents).mean(axis=0), atol=1e-10)
+    assert np.trace(out.qfi[2]) < np.trace(out.qfi[0])
+    with pytest.raises(ValueError, match="blocks: 2 block errors for 3 shards"):
+        model.evaluate_nodes(params, [(x, y)] * 3, [ideal] * 3, blocks=blocks[:2])

@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from qceas.qnn.ansatz import Ansatz, is_int
 from qceas.qnn.fisher import qfi_mixed, qfi_pure
 from qceas.qnn.noise import NoiseModel
+from qceas.qnn.partition import BlockError
 from qceas.qnn.pauli import MAX_PAULI_QUBITS
 from qceas.qnn.readout import (
     class_probabilities,
@@ -323,6 +324,7 @@ class QNN:
         qfi: bool = False,
         rng: np.random.Generator | None = None,
         data_sizes: ArrayLike | None = None,
+        blocks: Sequence[BlockError | None] | None = None,
     ) -> NodeEvaluation:
         """Loss, gradient (and QFI) of every node on its own shard, batched.
 
@@ -333,6 +335,9 @@ class QNN:
             qfi: also compute each node's shard-averaged QFI.
             rng: needed when any node has finite shots.
             data_sizes: (K,) shard sizes when ``shards`` are minibatches of them.
+            blocks: per node, the Pauli error of its model-partitioned entangling block
+                (``qceas.qnn.partition.teleported_block``), or None where the node's
+                circuit runs on one QPU.
 
         With finite shots a node's loss uses sampled expectations and its gradient the
         parameter-shift estimate from sampled shifted expectations (``readout``); its
@@ -362,11 +367,19 @@ class QNN:
         grad_sum = np.zeros((k_nodes, big_p))
         qfi_sum = np.zeros((k_nodes, big_p, big_p)) if qfi else None
 
-        # Batch nodes that share a path (and a need for shifted states) together.
-        groups: dict[tuple[bool, bool], list[int]] = {}
+        if blocks is None:
+            blocks = [None] * k_nodes
+        if len(blocks) != k_nodes:
+            raise ValueError(f"blocks: {len(blocks)} block errors for {k_nodes} shards")
+        # Batch nodes that share a path, a need for shifted states and a partition error.
+        groups: dict[tuple[bool, bool, int], list[int]] = {}
         for k, nm in enumerate(noises):
-            groups.setdefault((not nm.is_pure, nm.shots is not None), []).append(k)
-        for (mixed, shots), nodes in groups.items():
+            block = blocks[k]
+            split = block is not None and not block.trivial
+            key = (not nm.is_pure or split, nm.shots is not None, id(block) if split else 0)
+            groups.setdefault(key, []).append(k)
+        for (mixed, shots, _), nodes in groups.items():
+            block = blocks[nodes[0]]
             x_all = np.concatenate([xs_list[k] for k in nodes])
             y_all = np.concatenate([ys_list[k] for k in nodes])
             owner = np.repeat(nodes, [xs_list[k].shape[0] for k in nodes])
@@ -395,6 +408,7 @@ class QNN:
                     shift_means=shots and mixed,
                     representation="auto",
                     plan=plan,
+                    block=block,
                 )
                 loss_r, grad_r, correct_r = self._node_rows(
                     prop, y_all[sl], flips[sl], shot_rows[sl] if shots else None, rng
