@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 demand = demand_of(config, config.seed, ready_s=ready)
                 for scheduler in authenticated_schedulers(config):  # the key-supply network
                     network_simulation(scenario, "validate", scheduler)
-                check_points(config)
+                check_points(config.sweep_points() if config.sweep else [])
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
             context = context_of(config, network, demand)

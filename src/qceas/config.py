@@ -760,7 +760,7 @@ class ExperimentConfig:
                     raw[section][name] = value
                 else:  # a partial section: its fields replace the base's, key by key
                     raw[section].update(copy.deepcopy(dict(value)))
-            label = ", ".join(f"{k}={_show(v)}" for k, v in values.items())
+            label = sweep_label(values)
             raw["name"] = f"{self.name} [{label}]"
             try:
                 points.append((values, from_dict(raw)))
@@ -823,6 +823,12 @@ class ExperimentConfig:
                     body[section].pop(name)
         blob = json.dumps(body, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def sweep_label(values: Mapping[str, Any]) -> str:
+    """How a sweep point is named in its config's name and in errors about it, e.g.
+    ``adversary.fraction=0.3``."""
+    return ", ".join(f"{k}={_show(v)}" for k, v in values.items())
 
 
 def _plain(value: Any) -> Any:

@@ -7,8 +7,8 @@ itself (``benchmarks/pennylane_paths.py``), and the SLD formula is applied to th
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -17,20 +17,9 @@ from qceas.qnn import QNN, NoiseModel
 
 pytest.importorskip("pennylane")
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "pennylane_paths.py"
 
-
-def _paths():
-    spec = importlib.util.spec_from_file_location("pennylane_paths", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_noisy_round_equals_stock_pennylane() -> None:
-    paths = _paths()
+def test_noisy_round_equals_stock_pennylane(load_benchmark: Callable[[str], ModuleType]) -> None:
+    paths = load_benchmark("pennylane_paths")
     params, x, y, depol = paths.make_workload(
         n_qubits=3, layers=2, nodes=2, samples=3, n_classes=3, seed=4
     )

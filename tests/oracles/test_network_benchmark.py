@@ -4,26 +4,17 @@ a 2-node link streams pairs at its fresh fidelity, a 3-node chain at the swap of
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from collections.abc import Callable
+from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "network_speed.py"
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("network_speed", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.parametrize("slot_periods", [1, 500])
-def test_chain_workloads_deliver_pairs_with_the_expected_fidelity(slot_periods: int) -> None:
-    bench = _bench()
+def test_chain_workloads_deliver_pairs_with_the_expected_fidelity(
+    slot_periods: int, load_benchmark: Callable[[str], ModuleType]
+) -> None:
+    bench = load_benchmark("network_speed")
     two = bench.chain_workload(1, 1, 300, slot_periods)
     assert two["delivered"] >= 300
     assert two["mean_fidelity"] == pytest.approx(0.95, abs=1e-12)

@@ -194,7 +194,7 @@ def run_network(
         "reused_units": counts["reused"],
         "computed_units": counts["computed"],
     }
-    text = json.dumps(_finite(summary), indent=2, allow_nan=False)
+    text = json.dumps(results.nan_to_null(summary), indent=2, allow_nan=False)
     results.write_atomic(out / "network_summary.json", text + "\n")
     results.write_atomic(out / "network_policies.csv", _table(main, seeds))
     if plot and sweep_points:
@@ -238,7 +238,7 @@ def _unit(
                 f"(fingerprint {saved.get('fingerprint')} != {fingerprint}); choose another "
                 "directory or delete it"
             )
-    metrics = _finite(compute())
+    metrics = results.nan_to_null(compute())
     blob = {"fingerprint": fingerprint, "metrics": metrics}
     results.write_atomic(path, json.dumps(blob, indent=1, allow_nan=False) + "\n")
     counts["computed"] += 1
@@ -271,17 +271,6 @@ def _simulate(
         np.savez_compressed(buffer, **columns)
         results.write_atomic_bytes(folder / f"{policy}_seed{seed}.npz", buffer.getvalue())
     return summarize(result)
-
-
-def _finite(value: Any) -> Any:
-    """NaN/inf become None (null) so that the JSON is strict; containers recursively."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _mean(values: Sequence[float | None]) -> float | None:

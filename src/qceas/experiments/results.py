@@ -210,6 +210,18 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def nan_to_null(value: Any) -> Any:
+    """NaN and infinities (undefined figures, e.g. the fidelity of no consumed pair)
+    become None, i.e. JSON null, so the JSON is strict; containers recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: nan_to_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [nan_to_null(v) for v in value]
+    return value
+
+
 def _finite(value: Any) -> float:
     return float("nan") if value is None else float(value)
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qceas.config import ConfigError, ExperimentConfig, dump_yaml
+from qceas.config import ConfigError, ExperimentConfig, dump_yaml, sweep_label
 from qceas.experiments import results
 from qceas.experiments.runner import run_experiment
 from qceas.training.scenario import check_ready_times
@@ -63,11 +63,12 @@ def run_sweep(
     parameters = list(config.sweep)
     done: list[dict[str, Any]] = []
     reused = computed = 0
-    check_points(config, seeds)  # a point that cannot run fails now, not after hours
-    for index, (values, point) in enumerate(config.sweep_points()):
+    points = config.sweep_points()
+    check_points(points, seeds)  # a point that cannot run fails now, not after hours
+    for index, (values, point) in enumerate(points):
         folder = out / "points" / f"{index:02d}"
         outcome = _at_point(
-            point, run_experiment, point, folder, seeds=seeds, progress=progress, plot=plot
+            values, run_experiment, point, folder, seeds=seeds, progress=progress, plot=plot
         )
         reused += outcome.reused
         computed += outcome.computed
@@ -76,20 +77,23 @@ def run_sweep(
     return SweepOutcome(summary=summary, out=out, reused=reused, computed=computed)
 
 
-def check_points(config: ExperimentConfig, seeds: Sequence[int] | None = None) -> None:
-    """Raise a ConfigError naming the point where a sweep point cannot run (checks that
-    need the data, e.g. compute-timed demands that outlast their round)."""
-    for _, point in config.sweep_points() if config.sweep else []:
-        _at_point(point, check_ready_times, point, None if seeds is None else list(seeds))
+def check_points(
+    points: Sequence[tuple[dict[str, Any], ExperimentConfig]],
+    seeds: Sequence[int] | None = None,
+) -> None:
+    """Raise a ConfigError naming the point where one of ``points``
+    (``ExperimentConfig.sweep_points``) cannot run: the checks that need the data,
+    e.g. compute-timed demands that outlast their round."""
+    for values, point in points:
+        _at_point(values, check_ready_times, point, None if seeds is None else list(seeds))
 
 
-def _at_point(point: ExperimentConfig, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _at_point(values: dict[str, Any], fn: Any, *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``, with a ConfigError prefixed by the point it came from."""
     try:
         return fn(*args, **kwargs)
     except ConfigError as exc:
-        label = point.name.partition(" [")[2].rstrip("]")
-        raise ConfigError(f"sweep point {label}: {exc}") from None
+        raise ConfigError(f"sweep point {sweep_label(values)}: {exc}") from None
 
 
 def _lower(old: float | None, new: float) -> float:
@@ -167,18 +171,8 @@ def _network(strategy: dict[str, Any]) -> dict[str, float]:
 
 
 def _json(body: Any) -> str:
-    """JSON with undefined figures (NaN, e.g. the fidelity of no consumed pair) as null."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(v) for v in value]
-        return value
-
-    return json.dumps(clean(body), indent=2, allow_nan=False) + "\n"
+    """Strict JSON: undefined figures (NaN) as null."""
+    return json.dumps(results.nan_to_null(body), indent=2, allow_nan=False) + "\n"
 
 
 def value_label(value: Any) -> str:

@@ -32,7 +32,7 @@ and our simulator needs the error folded into its batched layer kernels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,6 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from qceas.physics.teleport import PAULIS, teleported_cnot
 from qceas.qnn.ansatz import Ansatz, is_int
+from qceas.qnn.pauli import pauli_digits
 
 # Products of single-qubit Paulis up to phase: _PRODUCT[a, b] = index of σ_a σ_b.
 _PRODUCT = np.array([[0, 1, 2, 3], [1, 0, 3, 2], [2, 3, 0, 1], [3, 2, 1, 0]])
@@ -138,12 +139,6 @@ class Partition:
                 )
 
 
-def _digits(n: int) -> NDArray[np.int64]:
-    """(4^n, n) Pauli digits of every string index, qubit 0 first."""
-    index = np.arange(4**n)
-    return (index[:, None] // 4 ** (n - 1 - np.arange(n))[None, :]) % 4
-
-
 def _index(digits: NDArray[np.int64]) -> NDArray[np.int64]:
     n = digits.shape[1]
     return np.asarray(digits @ (4 ** (n - 1 - np.arange(n))), dtype=np.int64)
@@ -152,7 +147,7 @@ def _index(digits: NDArray[np.int64]) -> NDArray[np.int64]:
 def _conjugation(ansatz: Ansatz, gate: tuple[int, int]) -> NDArray[np.int64]:
     """Permutation of string indices: where C·P·C† sends P, for one block gate C."""
     n = ansatz.n_qubits
-    digits = _digits(n)
+    digits = pauli_digits(n)
     x, z = _X[digits], _Z[digits]
     a, b = gate
     if ansatz.entangler == "cnot":  # X_c → X_c X_t, Z_t → Z_c Z_t
@@ -191,7 +186,7 @@ def block_error(ansatz: Ansatz, partition: Partition, fidelity: ArrayLike) -> ND
     per_gate = np.broadcast_to(f, (len(nonlocal_),))
     dist = np.zeros(4**n)
     dist[0] = 1.0
-    digits = _digits(n)
+    digits = pauli_digits(n)
     pairs = ansatz.entangler_pairs()
     for i, gate in enumerate(pairs):
         moved = np.zeros_like(dist)
@@ -237,7 +232,7 @@ class BlockError:
     @cached_property
     def transfer_diagonal(self) -> NDArray[np.float64]:
         """(4^n,) λ_Q: the channel's Pauli transfer matrix is diag(λ)."""
-        digits = _digits(self.n_qubits)
+        digits = pauli_digits(self.n_qubits)
         x, z = _X[digits], _Z[digits]
         xs, zs = x[self.support], z[self.support]
         anti = ((xs @ z.T) + (zs @ x.T)) % 2  # (support, 4^n): 1 where they anticommute
@@ -245,7 +240,7 @@ class BlockError:
 
     @cached_property
     def _operators(self) -> list[NDArray[np.complex128]]:
-        digits = _digits(self.n_qubits)[self.support]
+        digits = pauli_digits(self.n_qubits)[self.support]
         out = []
         for row in digits:
             op = np.ones((1, 1), dtype=complex)
@@ -286,11 +281,11 @@ def pairs_per_execution(ansatz: Ansatz, partition: Partition) -> dict[tuple[int,
     return out
 
 
-__all__: Sequence[str] = (
+__all__ = [
     "BlockError",
     "Partition",
     "block_error",
     "gate_channel",
     "pairs_per_execution",
     "teleported_block",
-)
+]

@@ -85,7 +85,7 @@ def _xz_layout(n_qubits: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDA
     position ``x·d + c`` with ``x = r ⊕ c`` where ``(X^x Z^z)_{c⊕x, c} = (−1)^{z·c}``.
     """
     n, d = n_qubits, 1 << n_qubits
-    digits = _digits(n)  # I, X, Y, Z = 0, 1, 2, 3
+    digits = pauli_digits(n)  # I, X, Y, Z = 0, 1, 2, 3
     weights = 1 << (n - 1 - np.arange(n))
     xbits = ((digits == 1) | (digits == 2)).astype(np.int64)
     zbits = ((digits == 2) | (digits == 3)).astype(np.int64)
@@ -150,7 +150,8 @@ def apply_local(
     return np.einsum("ab,rxby->rxay", matrix, v).reshape(rows, -1)
 
 
-def _digits(n_qubits: int) -> NDArray[np.int64]:
+def pauli_digits(n_qubits: int) -> NDArray[np.int64]:
+    """(4^n, n) digits (I, X, Y, Z = 0..3) of every string index, qubit 0 first."""
     s = np.arange(4**n_qubits)
     return (s[:, None] // 4 ** (n_qubits - 1 - np.arange(n_qubits))[None, :]) % 4
 
@@ -171,7 +172,7 @@ class PauliChannel:
         p = np.asarray(depolarizing, dtype=float)
         g = np.asarray(amplitude_damping, dtype=float)
         self.n_qubits = n = p.shape[1]
-        digits = _digits(n)  # (4^n, n)
+        digits = pauli_digits(n)  # (4^n, n)
         c = (1.0 - p) * np.sqrt(1.0 - g)
         diag = np.stack([np.ones_like(p), c, c, (1.0 - g) * (1.0 - p)], axis=-1)  # (R, n, 4)
         self.mask = np.ones((p.shape[0], 4**n))
