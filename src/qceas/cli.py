@@ -19,6 +19,7 @@ from qceas.experiments.results import summary_table
 from qceas.experiments.sweep import check_points, run_sweep
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.registry import UnknownNameError
+from qceas.training.gate_pairs import describe
 from qceas.training.scenario import (
     authenticated_schedulers,
     build_scenario,
@@ -145,6 +146,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{int(network.hops.max())} hops, slot {context.slot_s:.3g} s, "
                 f"{context.round_slots} slots per round)"
             )
+            if config.partition.qpus_per_replica > 1:
+                batch = config.training.batch_size
+                sizes = [y.shape[0] for _, y in scenario.shards]
+                samples = max(sizes) if batch is None else min(batch, max(sizes))
+                shots = max(n.shots or config.compute.shots for n in scenario.noises)
+                print(describe(config, samples, shots))
             return 0
         if args.command == "network":
             return _network_command(args)

@@ -324,6 +324,9 @@ class TrainingConfig:
     ``{my-rule: {scheduler: ceas, authenticate: true, weighting: verified_qfi,
     aggregator: krum, params: {f: 2}}}`` (fields of
     ``qceas.training.strategies.Composition``); ``strategies`` may then name them.
+    ``test_on_hardware`` also records, every round, the test accuracy and loss of θ
+    on the nodes' own noisy circuits (their noise and, for split replicas, the
+    teleported-gate error of the round; exact expectations), averaged over nodes.
     """
 
     rounds: int = 30
@@ -331,6 +334,7 @@ class TrainingConfig:
     batch_size: int | None = None
     track_qfi: bool = True
     compositions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    test_on_hardware: bool = False
 
     def __post_init__(self) -> None:
         from qceas.training.strategies import STRATEGIES, Composition
@@ -362,6 +366,8 @@ class TrainingConfig:
             _int("training.batch_size", self.batch_size, 1)
         if not isinstance(self.track_qfi, bool):
             raise _fail("training.track_qfi", self.track_qfi, "must be true or false")
+        if not isinstance(self.test_on_hardware, bool):
+            raise _fail("training.test_on_hardware", self.test_on_hardware, "must be true or false")
 
 
 @dataclass(frozen=True)
@@ -661,6 +667,132 @@ class ScheduleConfig:
             _positive(f"schedule.coherence_sweep_s[{i}]", value)
 
 
+#: Where the Bell pairs of teleported gates get their fidelity (``PartitionConfig``).
+PAIR_SOURCES: tuple[str, ...] = ("network",)
+
+
+@dataclass(frozen=True)
+class PartitionConfig:
+    """How each replica's circuit is spread over QPUs (``qceas.qnn.partition``).
+
+    A *replica* is what the trainer calls a node: it holds a shard, computes one update
+    per round and is aggregated with the others. With ``qpus_per_replica: 1`` (the
+    default) a replica is one QPU: the data-level partition. With m > 1 each replica's
+    n-qubit circuit is split over m QPUs (``qpu_of``, one QPU index per qubit; default:
+    contiguous blocks), and every entangling gate between two of them is teleported
+    through a Bell pair: ``nodes.count: 1`` is the model-level partition, more replicas
+    the hybrid one (replicas aggregate under the training strategy, CEAS included).
+
+    ``capacity`` bounds the qubits of one QPU; ``links`` lists the QPU pairs of a
+    replica joined by a quantum link (null: every pair a gate joins). A gate between
+    QPUs with no route over ``links`` is an error.
+
+    ``pair_fidelity`` is a number in [1/4, 1] (every pair has that Werner fidelity at
+    use) or ``network``: the pairs come from a simulated link per QPU pair
+    (``qceas.training.gate_pairs``). Each shot of a circuit needs its k pairs per link
+    in memory when it starts; one shot is run every ``shot_period_s``, and the link's
+    scheduler (the strategy's own: its composition's, ``ceas`` for the CEAS rule; else
+    ``scheduler``; options in ``scheduler_params``) decides when to generate and which
+    pairs to use, so pairs that wait in memory decay into gate errors. Model-level
+    and hybrid runs are pair-limited: ``qceas validate`` prints the shots of a round
+    and the hours they take. ``cycles_per_round`` shot cycles are
+    simulated per training round and stand for all of the round's shots. Link
+    parameters: ``link_length_km``, ``efficiency`` (per end), ``initial_fidelity`` and
+    ``coherence_time_s`` (a number or a ``[low, high]`` range, drawn per link and per
+    QPU), ``memory_slots`` (per link end; null: the pairs one shot needs),
+    ``min_period_s`` (attempt period floor) and ``slot_s`` (simulation slot).
+    """
+
+    qpus_per_replica: int = 1
+    qpu_of: list[int] | None = None
+    capacity: int | None = None
+    links: list[list[int]] | None = None
+    pair_fidelity: Any = "network"
+    scheduler: str = "ceas"
+    scheduler_params: Mapping[str, Any] = field(default_factory=dict)
+    shot_period_s: float = 0.02
+    cycles_per_round: int = 10
+    link_length_km: float = 0.01
+    efficiency: Any = 0.03
+    initial_fidelity: Any = field(default_factory=lambda: [0.94, 0.98])
+    coherence_time_s: Any = field(default_factory=lambda: [0.01, 1.0])
+    memory_slots: int | None = None
+    min_period_s: float = 1.0e-6
+    slot_s: float = 5.0e-4
+
+    def __post_init__(self) -> None:
+        from qceas.scheduling import SCHEDULERS
+
+        _int("partition.qpus_per_replica", self.qpus_per_replica, 1)
+        if self.qpu_of is not None and (
+            not isinstance(self.qpu_of, list | tuple)
+            or not self.qpu_of
+            or not all(_is_int(k) and k >= 0 for k in self.qpu_of)
+        ):
+            raise _fail(
+                "partition.qpu_of", self.qpu_of, "must be a list of QPU indices >= 0, one per qubit"
+            )
+        if self.capacity is not None:
+            _int("partition.capacity", self.capacity, 1)
+        if self.links is not None:
+            if not isinstance(self.links, list | tuple):
+                raise _fail("partition.links", self.links, "must be a list of [a, b] QPU pairs")
+            for i, pair in enumerate(self.links):
+                if (
+                    not isinstance(pair, list | tuple)
+                    or len(pair) != 2
+                    or not all(_is_int(k) and 0 <= k < self.qpus_per_replica for k in pair)
+                    or pair[0] == pair[1]
+                ):
+                    raise _fail(
+                        f"partition.links[{i}]",
+                        pair,
+                        "must be two different QPU indices in "
+                        f"[0, {self.qpus_per_replica - 1}] (qpus_per_replica)",
+                    )
+        fidelity = self.pair_fidelity
+        if fidelity not in PAIR_SOURCES and (not _is_number(fidelity) or not 0.25 <= fidelity <= 1):
+            raise _fail(
+                "partition.pair_fidelity",
+                fidelity,
+                "must be a fidelity in [0.25, 1] or 'network'" + _text_hint(fidelity),
+            )
+        _choice("partition.scheduler", self.scheduler, SCHEDULERS.names())
+        if not isinstance(self.scheduler_params, Mapping):
+            raise _fail(
+                "partition.scheduler_params", self.scheduler_params, "must map policy -> options"
+            )
+        for name, options in self.scheduler_params.items():
+            _choice("partition.scheduler_params", name, SCHEDULERS.names())
+            if not isinstance(options, Mapping):
+                raise _fail(f"partition.scheduler_params.{name}", options, "must be a mapping")
+            try:
+                SCHEDULERS.get(name, **dict(options))
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"partition.scheduler_params.{name}: {exc}") from None
+        _positive("partition.shot_period_s", self.shot_period_s)
+        _int("partition.cycles_per_round", self.cycles_per_round, 1)
+        _positive("partition.link_length_km", self.link_length_km)
+        _range_or_number("partition.efficiency", self.efficiency, 0.0, 1.0, open_low=True)
+        _range_or_number(
+            "partition.initial_fidelity", self.initial_fidelity, 0.25, 1.0, open_low=False
+        )
+        _range_or_number(
+            "partition.coherence_time_s", self.coherence_time_s, 0.0, 1.0e6, open_low=True
+        )
+        if self.memory_slots is not None:
+            _int("partition.memory_slots", self.memory_slots, 1)
+        if not _is_number(self.min_period_s) or not 0 <= self.min_period_s < 1:
+            raise _fail("partition.min_period_s", self.min_period_s, "must be a number in [0, 1)")
+        _positive("partition.slot_s", self.slot_s)
+        if self.slot_s > self.shot_period_s:
+            raise _fail(
+                "partition.slot_s",
+                self.slot_s,
+                f"must be <= shot_period_s = {_show(self.shot_period_s)}",
+            )
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """A whole experiment: what to train, on what, over which seeds and strategies."""
@@ -679,6 +811,7 @@ class ExperimentConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
+    partition: PartitionConfig = field(default_factory=PartitionConfig)
     #: A sweep: ``{"section.field": [values]}``; several keys make a grid. A key may
     #: also be a section name with a list of partial sections, e.g. ``adversary:
     #: [{attack: ipm, params: {epsilon: 10}}, {attack: alie}]``, to vary fields that
@@ -696,6 +829,7 @@ class ExperimentConfig:
         # Cross-field rules that need several sections.
         self.noise.node_models(self.nodes.count, self.model.n_qubits)
         self._check_adversary()
+        self._check_partition()
         if (
             self.model.readout == "binary"
             and self.data.classes is not None
@@ -794,6 +928,18 @@ class ExperimentConfig:
                     f"{adv.sybils} Sybil(s) among nodes.count = {count})"
                 ) from None
 
+    def _check_partition(self) -> None:
+        """The partition must fit the model (and its links, where pairs are simulated)."""
+        spec = self.partition
+        if spec.qpus_per_replica == 1 and (spec.capacity, spec.qpu_of) == (None, None):
+            return
+        from qceas.training.gate_pairs import check_partition
+
+        try:
+            check_partition(self)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
     def replace(self, **changes: Any) -> ExperimentConfig:
         """A copy with top-level fields replaced (sections are replaced whole)."""
         return dataclasses.replace(self, **changes)
@@ -840,11 +986,18 @@ def _plain(value: Any) -> Any:
 
 
 #: Sections added after 0.1.0: left out of the fingerprint while at their defaults.
-LATER_SECTIONS: tuple[str, ...] = ("adversary", "security", "network", "schedule", "compute")
+LATER_SECTIONS: tuple[str, ...] = (
+    "adversary",
+    "security",
+    "network",
+    "schedule",
+    "compute",
+    "partition",
+)
 #: Fields added to existing sections later: left out of the fingerprint at their defaults.
 LATER_FIELDS: dict[str, dict[str, Any]] = {
     "security": {"key_source": "fixed", "scheduler": "ceas", "key_schedule": {}},
-    "training": {"compositions": {}},
+    "training": {"compositions": {}, "test_on_hardware": False},
     "schedule": {"ready": "uniform"},
 }
 
@@ -860,6 +1013,7 @@ SECTIONS: dict[str, type] = {
     "network": NetworkConfig,
     "schedule": ScheduleConfig,
     "compute": ComputeConfig,
+    "partition": PartitionConfig,
 }
 
 

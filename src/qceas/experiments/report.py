@@ -116,6 +116,27 @@ def _training_section(summary: Mapping[str, Any]) -> list[str]:
         "skipped rounds",
     ]
     out.append(_table(header, rows))
+    split = [(name, s) for name, s in strategies.items() if "gate_fidelity" in s]
+    hardware = [(name, s) for name, s in strategies.items() if "final_hardware_accuracy" in s]
+    if split or hardware:
+        out.append(
+            "<p>On the nodes' own hardware (noise and teleported gates), and the Bell pairs "
+            "behind the teleported gates:</p>"
+        )
+        out.append(
+            _table(
+                ["strategy", "final accuracy on hardware (95% CI)", "gate pair F", "shots met"],
+                [
+                    [
+                        name,
+                        _with_ci(s.get("final_hardware_accuracy")),
+                        _with_ci(s.get("gate_fidelity")),
+                        _with_ci(s.get("gate_shots_met")),
+                    ]
+                    for name, s in strategies.items()
+                ],
+            )
+        )
     per_seed = [
         [strategy, *(_num(v, 3) for v in s.get("final_accuracy", {}).get("per_seed", []))]
         for strategy, s in strategies.items()

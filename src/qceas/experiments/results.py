@@ -53,6 +53,10 @@ METRIC_COLUMNS = (
     "skipped",
     "key_pairs",
     "key_fidelity",
+    "gate_fidelity",
+    "gate_shots_met",
+    "hardware_test_loss",
+    "hardware_test_accuracy",
 )
 NODE_COLUMNS = ("strategy", "seed", "round", "node", "qfi", "weight", "loss")
 #: Rounds averaged for the "tail" accuracy, which is steadier than the last round alone.
@@ -153,6 +157,10 @@ def metric_rows(strategy: str, seed: int, records: Iterable[RoundRecord]) -> lis
                 "skipped": int(r.skipped),
                 "key_pairs": r.key_pairs,
                 "key_fidelity": r.key_fidelity,
+                "gate_fidelity": r.gate_fidelity,
+                "gate_shots_met": r.gate_shots_met,
+                "hardware_test_loss": r.hardware_test_loss,
+                "hardware_test_accuracy": r.hardware_test_accuracy,
             }
         )
     return rows
@@ -287,6 +295,18 @@ def summarize(
             ),
             "key_pairs": int(sum(x.key_pairs for r in recs for x in r)),
         }
+        if all(np.isfinite(r[-1].hardware_test_accuracy) for r in recs):
+            out["strategies"][strategy]["final_hardware_accuracy"] = mean_ci95(
+                [r[-1].hardware_test_accuracy for r in recs]
+            )
+        gate = [[x.gate_fidelity for x in r[1:]] for r in recs]
+        if any(np.isfinite(v) for g in gate for v in g):
+            # Model-level and hybrid partitions: the pairs behind the teleported gates.
+            entry = out["strategies"][strategy]
+            entry["gate_fidelity"] = mean_ci95([_nanmean(g) for g in gate])
+            entry["gate_shots_met"] = mean_ci95(
+                [_nanmean([x.gate_shots_met for x in r[1:]]) for r in recs]
+            )
         found = [(networks or {}).get((strategy, s)) for s in seeds]
         nets = [n for n in found if n is not None]
         if nets and len(nets) == len(found):
@@ -315,9 +335,20 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     for name, s in summary["strategies"].items():
         fa, ta = s["final_accuracy"], s["tail_accuracy"]
         lo, hi = fa["ci95"]
+        hardware = (
+            f"   on hardware {s['final_hardware_accuracy']['mean']:.3f}"
+            if "final_hardware_accuracy" in s
+            else ""
+        )
+        gate = (
+            f"   gate pair F {s['gate_fidelity']['mean']:.3f}, shots met "
+            f"{s['gate_shots_met']['mean']:.3f}"
+            if "gate_fidelity" in s
+            else ""
+        )
         lines.append(
             f"{name:<14}{fa['mean']:>11.3f}{f'[{lo:.3f}, {hi:.3f}]':>18}"
-            f"{ta['mean']:>10.3f}{s['final_test_loss']['mean']:>11.3f}"
+            f"{ta['mean']:>10.3f}{s['final_test_loss']['mean']:>11.3f}{hardware}{gate}"
         )
     for name, d in summary["paired_differences"].items():
         lo, hi = d["final_accuracy"]["ci95"]

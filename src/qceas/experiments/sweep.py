@@ -198,6 +198,9 @@ SWEEP_COLUMNS = (
     "utilization",
     "mean_consumed_fidelity",
     "demand_met",
+    "gate_fidelity",
+    "gate_shots_met",
+    "hardware_accuracy",
 )
 
 
@@ -225,6 +228,9 @@ def _rows(
                     "utilization": net.get("utilization", nan),
                     "mean_consumed_fidelity": net.get("mean_consumed_fidelity", nan),
                     "demand_met": net.get("demand_met", nan),
+                    "gate_fidelity": s.get("gate_fidelity", {}).get("mean", nan),
+                    "gate_shots_met": s.get("gate_shots_met", {}).get("mean", nan),
+                    "hardware_accuracy": s.get("final_hardware_accuracy", {}).get("mean", nan),
                 }
             )
     return [*parameters, *SWEEP_COLUMNS], rows

@@ -84,6 +84,8 @@ BoolArray: TypeAlias = NDArray[np.bool_]
 
 #: Purification protocols the simulator can run.
 PURIFICATIONS: tuple[str, ...] = ("none", "bbpssw", "dejmps")
+#: What consumed pairs are for (``Context.use``).
+PAIR_USES: tuple[str, ...] = ("key", "gate")
 _EPS = 1e-9
 
 
@@ -118,6 +120,14 @@ class Context:
             schedulers read the current one from :attr:`SlotView.importance`.
         sift: s, sifted fraction of measured pairs (BBM92: 1/2).
         purification: ``none``, ``bbpssw`` or ``dejmps``.
+        use: what consumed pairs are for (:data:`PAIR_USES`): ``key`` — measured for
+            key distillation, so a pair that yields no key (κ = 0) aborts and leaves
+            its unit of demand unmet; ``gate`` — spent on the teleported gates of one
+            shot, so every consumed pair meets a unit of demand whatever its fidelity
+            (its fidelity becomes the gate's error, :mod:`qceas.qnn.partition`), a
+            flow consumes only when its stored pairs cover its whole remaining demand
+            (the shot needs them all at once), and never on arrival; consumed pairs
+            are recorded with 0 key bits.
     """
 
     network: Network
@@ -140,6 +150,7 @@ class Context:
     importance: FloatArray
     sift: float
     purification: str
+    use: str = "key"
 
     @property
     def n_flows(self) -> int:
@@ -273,6 +284,7 @@ def make_context(
     importance: ArrayLike | None = None,
     sift: float = 0.5,
     purification: str = "none",
+    use: str = "key",
 ) -> Context:
     """Check and precompute the static context of a simulation.
 
@@ -287,7 +299,10 @@ def make_context(
         importance: (N,) non-negative weights, uniform when None.
         sift: s in (0, 1].
         purification: one of :data:`PURIFICATIONS`.
+        use: one of :data:`PAIR_USES` (see :class:`Context`).
     """
+    if use not in PAIR_USES:
+        raise ValueError(f"use = {use!r}: must be one of {', '.join(PAIR_USES)}")
     n = network.n_nodes
     if demand.n_nodes != n:
         raise ValueError(f"demand: has ready times for {demand.n_nodes} QPUs; the network has {n}")
@@ -358,6 +373,7 @@ def make_context(
         importance=as_importance(importance, n),
         sift=float(sift),
         purification=purification,
+        use=use,
     )
 
 
@@ -573,6 +589,12 @@ class _State:
             if priority.shape != (s,) or not np.all(np.isfinite(priority)):
                 raise ValueError(f"scheduler {who!r}: priority must be ({s},) finite numbers")
 
+        if ctx.use == "gate":
+            # A shot needs all of its pairs in memory when it starts: a flow spends its
+            # stored pairs only when they meet its whole remaining demand, and nothing
+            # is used on arrival (qceas.training.gate_pairs).
+            consume[consume.sum(axis=1) < self.remaining] = False
+            on_herald = np.zeros_like(on_herald)
         fidelity = self.stored_fidelity(t)
         if consume.any():
             self._consume(consume, fidelity, t, slot, who)
@@ -622,17 +644,19 @@ class _State:
     def _record_consumption(
         self, ids: IntArray, flows: IntArray, f: FloatArray, t: float | FloatArray
     ) -> None:
-        """Key from consumed pairs (one per entry); the demand counts key-yielding ones."""
+        """Key from consumed pairs (one per entry); the demand counts key-yielding ones
+        (every one for gate pairs)."""
         self.consumed_log.append(np.asarray(ids, dtype=np.int64))
-        bits = self.ctx.key_bits(f)
-        useful = bits > 0
+        gate = self.ctx.use == "gate"
+        bits = np.zeros(np.shape(f)) if gate else self.ctx.key_bits(f)
+        useful = np.ones(bits.shape, dtype=bool) if gate else bits > 0
         fate = np.where(useful, FATE["consumed"], FATE["aborted"]).astype(np.int8)
         self.ledger.e2e.set(
             ids,
             fate=fate,
             fate_s=t,
             fate_fidelity=f,
-            purpose=PURPOSE["key"],
+            purpose=PURPOSE["gate" if gate else "key"],
             key_bits=bits,
             round=self.target[flows],
         )
@@ -883,7 +907,7 @@ class _State:
             -ctx.segment_rate[segs][None, :] * np.maximum(made_at[:, local] - herald, 0.0)
         )
         w_all = np.multiply.reduceat(decayed, starts, axis=1)
-        useful = timely & (ctx.key_bits(0.25 + 0.75 * w_all) > 0)
+        useful = timely & (True if ctx.use == "gate" else ctx.key_bits(0.25 + 0.75 * w_all) > 0)
         got_before: IntArray = np.cumsum(useful, axis=0) - useful
         consumed = timely & (got_before < need[None, :])
         over = timely & ~consumed

@@ -231,33 +231,43 @@ class QNN:
         *,
         tangents: bool,
         shift_means: bool = False,
+        block: BlockError | None = None,
     ) -> Propagated:
         rows = x.shape[0]
         dep = np.broadcast_to(np.asarray(noise.depolarizing), (rows, self.n_qubits))
         amp = np.broadcast_to(np.asarray(noise.amplitude_damping), (rows, self.n_qubits))
+        mixed = not noise.is_pure or (block is not None and not block.trivial)
         return propagate(
             self.ansatz,
             params,
             x,
-            None if noise.is_pure else dep,
-            None if noise.is_pure else amp,
+            dep if mixed else None,
+            amp if mixed else None,
             tangents=tangents,
             shift_means=shift_means,
             representation="auto",
+            block=block,
         )
 
     # ----------------------------------------------------------- single node
     def expectations(
-        self, params: ArrayLike, x: ArrayLike, *, noise: NoiseModel | None = None
+        self,
+        params: ArrayLike,
+        x: ArrayLike,
+        *,
+        noise: NoiseModel | None = None,
+        block: BlockError | None = None,
     ) -> NDArray[np.float64]:
-        """Exact measured expectations ⟨Z_c⟩ (readout error included): (S, C)."""
+        """Exact measured expectations ⟨Z_c⟩ (readout error included): (S, C); with
+        ``block``, of the model-partitioned circuit (``qceas.qnn.partition``)."""
         noise = self.noise if noise is None else self._check_noise(noise)
         p, xs = self._check_params(params), self._check_inputs(x)
         out = np.empty((xs.shape[0], len(self.measured_qubits)))
         flips = np.broadcast_to(np.asarray(noise.readout_error), (xs.shape[0], self.n_qubits))
-        step = self._rows_per_chunk(not noise.is_pure, 1)
+        mixed = not noise.is_pure or (block is not None and not block.trivial)
+        step = self._rows_per_chunk(mixed, 1)
         for lo in range(0, xs.shape[0], step):
-            prop = self._run(p, xs[lo : lo + step], noise, tangents=False)
+            prop = self._run(p, xs[lo : lo + step], noise, tangents=False, block=block)
             probs = flip_bits(prop.probabilities(), flips[lo : lo + step], self.n_qubits)
             out[lo : lo + step] = probs @ self._z_signs
         return out

@@ -49,12 +49,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
 from qceas.network.simulator import Context, Decision, SlotView
 from qceas.physics import bbpssw, dejmps, werner_coefficients
 from qceas.scheduling.base import SCHEDULERS, FloatArray, IntArray
-from qceas.scheduling.mdp import LinkClass, Policy, solve
+from qceas.scheduling.mdp import UTILITIES, LinkClass, Policy, solve
 
 
 def _finite_number(value: object) -> bool:
@@ -103,6 +104,11 @@ class CEASScheduler:
         lead_factor: generation may start up to ``lead_factor·R/p`` slots before
             the window (>= 1).
         max_states: passed to :func:`~qceas.scheduling.mdp.solve`.
+        utility: what a consumed pair is worth (:data:`~qceas.scheduling.mdp.UTILITIES`):
+            ``key`` (κ(F), pairs for key distillation; the default) or ``gate`` (the
+            Werner parameter w = (4F − 1)/3 of a pair spent on a teleported gate,
+            :mod:`qceas.qnn.partition`), so that no pair is "dead" before it is fully
+            mixed, and a fresher pair is still worth more.
         max_demand: the MDP tracks at most this many outstanding pairs; a node that
             needs more is planned as if it needed ``max_demand`` (>= 1). Beyond what
             memory can hold ahead of the window, a large demand is met by pairs used
@@ -120,6 +126,7 @@ class CEASScheduler:
         lead_factor: float = 4.0,
         max_states: int = 1_500_000,
         max_demand: int = 8,
+        utility: str = "key",
     ) -> None:
         if not (_finite_number(pair_cost) and pair_cost >= 0):
             raise ValueError(f"ceas.pair_cost = {pair_cost!r}: must be a number >= 0")
@@ -131,6 +138,9 @@ class CEASScheduler:
             raise ValueError(f"ceas.max_states = {max_states!r}: must be an integer >= 1000")
         if isinstance(max_demand, bool) or not isinstance(max_demand, int) or max_demand < 1:
             raise ValueError(f"ceas.max_demand = {max_demand!r}: must be an integer >= 1")
+        if utility not in UTILITIES:
+            raise ValueError(f"ceas.utility = {utility!r}: must be one of {', '.join(UTILITIES)}")
+        self.utility = utility
         self.max_demand = max_demand
         self.pair_cost = float(pair_cost)
         self.max_memory = max_memory
@@ -165,10 +175,11 @@ class CEASScheduler:
                 horizon=horizon,
                 window=min(window, horizon),
                 sift=context.sift,
+                utility=self.utility,
             )
             link = dataclasses.replace(
                 free,
-                attempt_cost=self.pair_cost * float(free.key_bits(0)) * p,
+                attempt_cost=self.pair_cost * float(free.value(0)) * p,
                 max_age=self._age_cap(free),
             )
             policy = self._cache.get(link)
@@ -184,7 +195,7 @@ class CEASScheduler:
         self._rate_slot = np.asarray(context.flow_rate, dtype=float) * context.slot_s
         self._cap = np.array([pl.link.age_cap for pl in plans], dtype=np.int64)
         self._horizon = np.array([pl.horizon for pl in plans], dtype=np.int64)
-        self._useful = np.array([pl.link.key_bits(0) > 0.0 for pl in plans], dtype=bool)
+        self._useful = np.array([pl.link.value(0) > 0.0 for pl in plans], dtype=bool)
 
     def _age_cap(self, link: LinkClass) -> int:
         """The age cap A of a flow's class: the first age at which a pair yields no key,
@@ -195,13 +206,20 @@ class CEASScheduler:
         long-lived memory still hold nearly the cap's fidelity (decide discards any
         pair that no longer yields key, whatever its capped age)."""
         w0 = (4.0 * link.initial_fidelity - 1.0) / 3.0
-        w_min = (4.0 * KEY_FIDELITY_THRESHOLD - 1.0) / 3.0
+        # A gate pair is worth something until fully mixed: cap where w has fallen to
+        # 1e-3 of w0 (e^-6.9), past which its worth is negligible.
+        w_min = w0 * 1e-3 if self.utility == "gate" else (4.0 * KEY_FIDELITY_THRESHOLD - 1.0) / 3.0
         if w0 <= w_min:
             return 1
         zero = math.log(w0 / w_min) / (link.decay_rate * link.slot)
         cap = max(1, min(math.ceil(zero) + 1, 1_000_000))
-        while cap > 1 and link.key_bits(cap - 1) <= 0.0:
+        while cap > 1 and link.value(cap - 1) <= 0.0:
             cap -= 1  # the first age with κ = 0 (the ceil may overshoot by one)
+        if self.utility == "gate":
+            # A gate pair keeps some worth at any age, but no pair heralded in a round
+            # is older than H − 1 at a decision of that round: cap there (exact for
+            # such pairs; a pair kept from an earlier round counts as age H).
+            cap = max(1, min(cap, link.horizon))
         exact = dataclasses.replace(link, max_age=cap)
         if exact.state_count <= self.max_states:
             return cap
@@ -213,7 +231,8 @@ class CEASScheduler:
             raise ValueError(
                 f"ceas: horizon = {link.horizon}, demand = {link.demand}, memory = "
                 f"{link.memory} exceed ceas.max_states = {self.max_states:,} at any age cap; "
-                "lower schedule.pairs_per_round or the window, or raise max_states"
+                "lower the pairs per round (schedule.pairs_per_round; for gate pairs, the "
+                "pairs per shot) or the window, or raise max_states"
             )
         return cap
 
@@ -222,6 +241,13 @@ class CEASScheduler:
         slots after which a fresh pair of the flow (its exact fidelity and decay rate)
         would have decayed to the pair's fidelity, rounded up; capped at A."""
         return np.where(view.stored, np.ceil(self._real_ages(view) - 1e-9), -1).astype(np.int64)
+
+    def _value(self, fidelity: ArrayLike) -> FloatArray:
+        """What a pair of ``fidelity`` is worth under the utility (as :meth:`LinkClass.value`)."""
+        f = np.asarray(fidelity, dtype=float)
+        if self.utility == "gate":
+            return np.asarray((4.0 * f - 1.0) / 3.0, dtype=float)
+        return self._ctx.key_bits(f)
 
     def _real_ages(self, view: SlotView) -> FloatArray:
         w = (4.0 * np.where(view.stored, view.fidelity, 1.0) - 1.0) / 3.0
@@ -239,7 +265,7 @@ class CEASScheduler:
         # A pair that no longer yields key never will (fidelity only falls in storage):
         # discard it and leave it out of the MDP state. This also keeps a capped age
         # (an optimistic approximation, see _age_cap) from ever consuming such a pair.
-        dead = view.stored & (ctx.key_bits(np.where(view.stored, view.fidelity, 1.0)) <= 0.0)
+        dead = view.stored & (self._value(np.where(view.stored, view.fidelity, 1.0)) <= 0.0)
         ages = np.where(dead, -1, self.ages(view))
         # Storage columns in age order (empty last; within an age, the fresher first):
         # position i is the i-th youngest.
@@ -291,7 +317,7 @@ class CEASScheduler:
         seg_flow = ctx.segment_flow
         w_seg = (4.0 * np.where(view.segment_has, view.segment_fidelity, 1.0) - 1.0) / 3.0
         best = 0.25 + 0.75 * w_seg * ctx.flow_w0[seg_flow] / ctx.segment_w0
-        hopeless = view.segment_has & (ctx.key_bits(best) <= 0.0)
+        hopeless = view.segment_has & (self._value(best) <= 0.0)
         attempt = attempt_flow[seg_flow] & (~view.segment_has | hopeless)
         urgency = 1.0 / np.maximum(tau, 1)
         priority = (view.importance * (1.0 + urgency))[seg_flow]
@@ -338,8 +364,8 @@ class CEASScheduler:
         else:
             p, coeff = dejmps(werner_coefficients(f1), werner_coefficients(f2))
             f_out = coeff[..., 0]
-        gain = np.asarray(p) * ctx.key_bits(np.clip(f_out, 0.25, 1.0))
-        purify = both & (gain > ctx.key_bits(f1) + ctx.key_bits(f2))
+        gain = np.asarray(p) * self._value(np.clip(f_out, 0.25, 1.0))
+        purify = both & (gain > self._value(f1) + self._value(f2))
         inputs[rows[purify], order[purify, 0]] = True
         inputs[rows[purify], order[purify, 1]] = True
         return purify, inputs

@@ -107,6 +107,8 @@ from qceas.physics import decay, qber, secret_fraction
 FloatArray: TypeAlias = NDArray[np.float64]
 IntArray: TypeAlias = NDArray[np.int64]
 
+#: What a consumed pair is worth to the MDP (``LinkClass.utility``, :meth:`LinkClass.value`).
+UTILITIES: tuple[str, ...] = ("key", "gate")
 #: Default limit on the number of states (H + 1)·(R + 1)·C(A + 1 + m, m) of a solve.
 MAX_STATES = 10_000_000
 #: Default limit on the state–action pairs of one slot (the per-slot work and memory).
@@ -135,7 +137,7 @@ def _integer(name: str, value: object, rule: str, low: int, high: int | None = N
 class LinkClass:
     """One route between a QPU node and the aggregator, as one heralded channel.
 
-    Every cost and penalty is in secret key bits, the unit of :meth:`key_bits`.
+    Every cost and penalty is in the unit of :meth:`value` (secret key bits by default).
 
     Attributes:
         success_probability: p ∈ (0, 1], probability that an attempt in one slot
@@ -153,6 +155,9 @@ class LinkClass:
         sift: s ∈ (0, 1], fraction of measured pairs kept by basis sifting (BBM92: 1/2).
         attempt_cost: c_att >= 0 per generation attempt.
         memory_cost: c_mem >= 0 per stored pair per slot.
+        utility: ``key`` (the default; a pair is worth κ(a)) or ``gate`` (worth its
+            Werner parameter w(a), for pairs spent on teleported gates); costs and
+            penalties are then in that unit, and "usable" means value > 0.
         miss_penalty: P >= 0 per unit of demand unmet at the deadline, or None for
             κ(0), the key of the best possible pair. Why κ(0): an update that cannot
             be authenticated is dropped (ARCHITECTURE §1), so a miss must cost
@@ -176,6 +181,7 @@ class LinkClass:
     attempt_cost: float = 0.0
     memory_cost: float = 0.0
     miss_penalty: float | None = None
+    utility: str = "key"
 
     def __post_init__(self) -> None:
         def put(name: str, value: object) -> None:
@@ -217,6 +223,8 @@ class LinkClass:
             if not value >= 0.0:
                 raise ValueError(f"miss_penalty = {self.miss_penalty!r}: must be None or >= 0")
             put("miss_penalty", value)
+        if self.utility not in UTILITIES:
+            raise ValueError(f"utility = {self.utility!r}: must be one of {', '.join(UTILITIES)}")
 
     def fidelity(self, age: ArrayLike) -> FloatArray:
         """F(a) = 1/4 + (F0 − 1/4)·exp(−Γ·a·Δ) of a pair stored for ``age`` slots."""
@@ -229,12 +237,21 @@ class LinkClass:
         """κ(a) = s·r(e(F(a))), secret key bits of one pair consumed at ``age`` slots."""
         return self.sift * np.asarray(secret_fraction(qber(self.fidelity(age))), float)
 
+    def value(self, age: ArrayLike) -> FloatArray:
+        """What one pair consumed at ``age`` slots is worth: κ(a) with ``utility =
+        'key'``; with ``'gate'`` the Werner parameter w(a) = (4F(a) − 1)/3 of the pair
+        that a teleported gate spends (its error channel is affine in w,
+        :func:`qceas.physics.teleported_cnot`, and w = 0 carries no entanglement)."""
+        if self.utility == "gate":
+            return (4.0 * self.fidelity(age) - 1.0) / 3.0
+        return self.key_bits(age)
+
     @cached_property
     def age_cap(self) -> int:
         """A, the effective age cap: ``max_age``, or its default (module docstring)."""
         if self.max_age is not None:
             return self.max_age
-        zero = np.flatnonzero(self.key_bits(np.arange(self.horizon + 1)) <= 0.0)
+        zero = np.flatnonzero(self.value(np.arange(self.horizon + 1)) <= 0.0)
         return max(1, int(zero[0])) if zero.size else self.horizon
 
     @cached_property
@@ -242,12 +259,12 @@ class LinkClass:
         """P, the effective penalty per unmet unit: ``miss_penalty`` or κ(0)."""
         if self.miss_penalty is not None:
             return self.miss_penalty
-        return float(self.key_bits(0))
+        return float(self.value(0))
 
     @property
     def ages_exact(self) -> bool:
         """Whether the age cap changes nothing: κ(A) = 0 or A >= H − 1."""
-        return bool(self.key_bits(self.age_cap) <= 0.0) or self.age_cap >= self.horizon - 1
+        return bool(self.value(self.age_cap) <= 0.0) or self.age_cap >= self.horizon - 1
 
     @property
     def state_count(self) -> int:
@@ -387,7 +404,7 @@ class _Block:
 
 def _blocks(link: LinkClass, states: _States) -> list[_Block]:
     cap = states.cap
-    kappa = link.key_bits(np.arange(cap + 1))
+    kappa = link.value(np.arange(cap + 1))
     fidelity = link.fidelity(np.arange(cap + 1))
     blocks = []
     for n in range(link.memory + 1):
@@ -462,7 +479,8 @@ class Policy:
 
     Attributes:
         link: the solved class.
-        expected_key_bits: E[Σ κ(a) over consumed pairs] from (H, R, ()).
+        expected_key_bits: E[Σ value(a) over consumed pairs] from (H, R, ()) (κ, the
+            key bits, by default).
         expected_consumed: E[pairs consumed].
         expected_heralded: E[pairs heralded], including those heralded in the last
             slot (they arrive at the deadline, unused).

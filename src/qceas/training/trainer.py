@@ -20,13 +20,22 @@ node distills its key from the pairs it actually consumed that round.
 
 The trainer owns the loop; strategies only supply weights, and callers observe rounds
 through ``on_round`` (ARCHITECTURE §5.6).
+
+With ``partition.qpus_per_replica`` > 1 a node is a *replica* whose circuit spans
+several QPUs (model-level or hybrid partition): before step 1 the Bell pairs of its
+teleported gates are drawn for the round (``qceas.training.gate_pairs``, under the
+strategy's scheduler: its composition's, CEAS for the CEAS rule, else
+``partition.scheduler``), and its evaluation carries the resulting block error; the
+round records the mean pair fidelity its gates used and the share of shot cycles that
+got their pairs. With ``training.test_on_hardware`` it also records the test metrics
+of θ on every node's own noisy (and teleported) circuit.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,11 +44,13 @@ from numpy.typing import NDArray
 from qceas.config import ConfigError
 from qceas.network import Simulation, SimulationResult
 from qceas.network.setup import context_of, demand_of, network_of
+from qceas.qnn.partition import BlockError
 from qceas.qnn.readout import class_probabilities, loss_and_cotangent
 from qceas.scheduling import SCHEDULERS
+from qceas.training.gate_pairs import GatePairs
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
 from qceas.training.scenario import Scenario, key_schedule_section, ready_times
-from qceas.training.strategies import Strategy, make_strategy, qfi_scalar
+from qceas.training.strategies import CEASStrategy, Strategy, make_strategy, qfi_scalar
 from qceas.training.transport import Transport, byzantine_nodes
 
 
@@ -65,6 +76,10 @@ class RoundRecord:
     skipped: bool = False
     key_pairs: int = 0
     key_fidelity: float = float("nan")
+    gate_fidelity: float = float("nan")
+    gate_shots_met: float = float("nan")
+    hardware_test_loss: float = float("nan")
+    hardware_test_accuracy: float = float("nan")
 
 
 def strategy_seed(seed: int, strategy: str) -> list[int]:
@@ -128,6 +143,17 @@ class Trainer:
             rng=self.rng,
             key_supply=None if self.network is None else self._network_keys,
         )
+        self.gate_pairs: GatePairs | None = None
+        if cfg.partition.qpus_per_replica > 1:
+            scheduler = getattr(self.strategy, "scheduler", None)
+            if scheduler is None:  # the CEAS rule schedules with CEAS; others name none
+                ceas = isinstance(self.strategy, CEASStrategy)
+                scheduler = "ceas" if ceas else cfg.partition.scheduler
+            rng = np.random.default_rng([*strategy_seed(scenario.seed, strategy), 0x6A7E])
+            try:
+                self.gate_pairs = GatePairs(cfg, scenario.n_nodes, scenario.seed, scheduler, rng)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         self.shard_sizes = np.array([y.shape[0] for _, y in scenario.shards], dtype=np.int64)
         self.opt_state = self.optimizer.init(self.params)
         self.round = 0
@@ -161,6 +187,20 @@ class Trainer:
         probs = class_probabilities(expect, model.readout, model.output_scale)
         return float(loss.mean()), float(np.mean(np.argmax(probs, axis=-1) == data.y_test))
 
+    def hardware_test_metrics(self, blocks: Sequence[BlockError] | None) -> tuple[float, float]:
+        """Test loss and accuracy of θ on every node's own noisy circuit (its noise and
+        its teleported-gate error ``blocks[k]``), exact expectations, mean over nodes."""
+        model, data, sc = self.scenario.model, self.scenario.dataset, self.scenario
+        losses, accs = [], []
+        for k, noise in enumerate(sc.noises):
+            block = None if blocks is None else blocks[k]
+            expect = model.expectations(self.params, data.x_test, noise=noise, block=block)
+            loss, _ = loss_and_cotangent(expect, data.y_test, model.readout, model.output_scale)
+            probs = class_probabilities(expect, model.readout, model.output_scale)
+            losses.append(float(loss.mean()))
+            accs.append(float(np.mean(np.argmax(probs, axis=-1) == data.y_test)))
+        return float(np.mean(losses)), float(np.mean(accs))
+
     def initial_record(self) -> RoundRecord:
         test_loss, test_acc = self.test_metrics()
         nan = float("nan")
@@ -170,6 +210,7 @@ class Trainer:
         """Run one synchronous round and return its record."""
         sc = self.scenario
         want_qfi = self.strategy.needs_qfi or sc.config.training.track_qfi
+        gates = None if self.gate_pairs is None else self.gate_pairs.next_round()
         evaluation = sc.model.evaluate_nodes(
             self.params,
             self._batch(),
@@ -177,6 +218,7 @@ class Trainer:
             qfi=want_qfi,
             rng=self.rng,
             data_sizes=self.shard_sizes,
+            blocks=None if gates is None else gates.blocks,
         )
         claims = (
             qfi_scalar(evaluation.qfi)
@@ -202,6 +244,11 @@ class Trainer:
             )
         self.round += 1
         test_loss, test_acc = self.test_metrics()
+        hw_loss, hw_acc = (
+            self.hardware_test_metrics(None if gates is None else gates.blocks)
+            if sc.config.training.test_on_hardware
+            else (float("nan"), float("nan"))
+        )
         share = self.shard_sizes / self.shard_sizes.sum()
         honest = ~delivery.byzantine[: self.scenario.n_nodes]
         spread = np.sum((evaluation.gradient[honest] - aggregate) ** 2, axis=1)
@@ -226,6 +273,10 @@ class Trainer:
             skipped=skipped,
             key_pairs=delivery.key_pairs,
             key_fidelity=delivery.key_fidelity,
+            gate_fidelity=float("nan") if gates is None else float(gates.fidelity.mean()),
+            gate_shots_met=float("nan") if gates is None else float(gates.met.mean()),
+            hardware_test_loss=hw_loss,
+            hardware_test_accuracy=hw_acc,
         )
 
     def run(

@@ -1,0 +1,474 @@
+"""Bell pairs for the teleported gates of model-level and hybrid partitions.
+
+A replica whose circuit is split over m QPUs (``partition`` section,
+:class:`qceas.qnn.partition.Partition`) spends one Bell pair on every cross-QPU gate of
+every execution of its circuit. This module turns that into pair demand, simulates the
+links that meet it under a scheduler, and hands the trainer the Pauli error of each
+replica's entangling block for the round.
+
+**Pairs per shot (the assumption).** A pair is consumed by the teleportation that uses
+it (both halves are measured), so every *shot* needs fresh pairs: on the link between
+QPUs a and b, ``k_ab`` = (nonlocal gates between a and b) × L pairs per shot
+(:func:`qceas.qnn.partition.pairs_per_execution`). No pair is shared by two shots or two
+gates, and nothing is purified.
+
+**Pair demand of a round.** A replica evaluates, for each sample of its batch, the
+forward circuit, 2P parameter-shifted circuits and, with ``compute.qfi_circuits``, 2L
+QFI sublayer circuits (:mod:`qceas.qnn.timing`), each ``noise.shots`` times
+(``compute.shots`` when the simulation is exact): E executions in all, at most E·k_ab
+pairs on link ab per round. (The QFI circuits of layer l hold only l entangling
+blocks; counting them as full shots overstates E by at most 2L of 1 + 2P + 2L
+circuits, 4 of 37 for 4 qubits and 2 layers.)
+
+**When pairs are needed (the time model).** The gates of a shot follow one another
+within microseconds (a shot's circuit takes ~10 µs at transmon gate times), against
+link periods of milliseconds, so a shot needs all of its k_ab pairs in memory at the
+moment it starts; the replica starts one shot every ``shot_period_s`` (a *shot
+cycle*). Decay over the shot itself is neglected. In the network simulator
+(:mod:`qceas.network.simulator`) each link is a flow whose demand round is one shot
+cycle: k_ab pairs, consumed in the cycle's last slot (ready = period − slot, window =
+one slot), with ``use = 'gate'``: every consumed pair counts whatever its fidelity, a
+link spends its stored pairs only when they are all k_ab the shot needs (otherwise
+they stay in memory for the next cycle, older), and no pair is used on arrival.
+Pairs heralded earlier in the cycle wait in memory and decay at Γ = 1/T_a + 1/T_b: the
+scheduler decides when to generate (``oblivious``: at once, as memory allows; ``ceas``:
+just in time, from its MDP with the gate utility w = (4F − 1)/3,
+:mod:`qceas.scheduling.ceas`) and which pairs to spend.
+
+**From cycles to a round.** Every cycle repeats the same demand, so the cycles of a
+round are identically distributed. ``cycles_per_round`` of them are simulated per
+training round, and their statistics stand for all E shots of the round:
+
+* the gate fidelity of link ab is the mean fidelity at use of the pairs spent by the
+  cycles in which *every* link of the replica delivered its pairs (a shot runs only
+  then). Every nonlocal gate on link ab gets that Werner fidelity, and
+  :func:`qceas.qnn.partition.block_error` gives the block's Pauli error. Using the
+  mean is exact in expectation when the pairs of different gates are independent:
+  the block channel is affine in each gate's Werner parameter;
+* ``met``, the share of cycles that completed, is the rate at which shots run; a
+  round then takes E·shot_period/met seconds of the replica's time (reported, not
+  enforced: rounds stay synchronous in the trainer);
+* a replica with no completed cycle in its sample keeps its previous gate fidelity
+  (at first, the links' mean fresh-pair fidelity);
+* with m >= 3 QPUs a replica's links are independent: one link may spend its pairs in
+  a cycle in which another could not, and that shot still does not run.
+
+Round records average the gate fidelity and ``met`` over all replicas, Byzantine ones
+included (their hardware is as real as the others').
+
+**CEAS on gate pairs.** CEAS's exact MDP (:mod:`qceas.scheduling.mdp`) tracks up to k
+stored pairs with their ages: C(A + 1 + k, k) age multisets per (slot, demand). With a
+cycle of H slots and ages capped at H, k = 2 fits easily (H = 40: 1.3·10⁵ states), but
+for k >= 4 the default ``max_states`` forces a smaller age cap, beyond which CEAS sees
+no further decay and acts like the oblivious scheduler. Measured (T = 50 ms at both
+ends, fresh F = 0.97, 0.5 ms slots, 80-slot cycles): mean fidelity at use 0.74 for
+CEAS against 0.42 oblivious at k = 2; 0.44 for both at k = 4 (age cap 13 slots) and
+at k = 6. Scenarios split chains (one crossing gate per layer) to keep k small; raise
+``scheduler_params.ceas.max_states`` for more.
+
+**The links.** Each replica has one link per QPU pair that carries gates (its own
+fibre of ``link_length_km``, QPUs in one lab), with herald probability
+½·η² per attempt (η the per-end ``efficiency``) and an attempt every
+``max(L/c, min_period_s)``. Coherence times are drawn per QPU, fresh-pair fidelity
+and efficiency per link, from ``default_rng([seed, 105])``. Links of one replica run
+in parallel; each link end holds ``memory_slots`` pairs (default: the k_ab of one
+shot), and a QPU's memory is not shared between its links (an approximation for
+m ≥ 3, where a QPU has two links). All links with the same k_ab are simulated as one
+star network, one flow per link, whose centre stands for the far ends: its memory
+(twice the flows' total) never binds, its coherence time is infinite, and each flow's
+decay rate is set to Γ = 1/T_a + 1/T_b of its two QPUs, so the star is exactly a set
+of independent links.
+
+Written here because no network simulator (SeQUeNCe, NetSquid) couples pair ageing to
+the gate errors of a variational circuit trained over rounds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import networkx as nx
+import numpy as np
+from numpy.typing import NDArray
+
+from qceas.config import ExperimentConfig
+from qceas.network.demand import Demand
+from qceas.network.simulator import Context, Simulation, make_context
+from qceas.network.topology import network_from_graph, star
+from qceas.physics.links import attempt_period, success_probability
+from qceas.qnn.ansatz import Ansatz, Encoding, Entangler, Topology
+from qceas.qnn.partition import BlockError, Partition, pairs_per_execution, teleported_block
+from qceas.scheduling import SCHEDULERS
+
+#: Coherence time standing in for "no decay" at the star's centre (s).
+_FOREVER_S = 1.0e12
+#: The partition schemes (:func:`scheme_of`).
+SCHEMES: tuple[str, ...] = ("data", "model", "hybrid")
+
+
+def scheme_of(config: ExperimentConfig) -> str:
+    """``data`` (one QPU per replica), ``model`` (one replica over several QPUs) or
+    ``hybrid`` (several such replicas)."""
+    if config.partition.qpus_per_replica == 1:
+        return "data"
+    return "model" if config.nodes.count == 1 else "hybrid"
+
+
+def ansatz_of(config: ExperimentConfig) -> Ansatz:
+    """The circuit structure of ``config.model``."""
+    m = config.model
+    return Ansatz(
+        m.n_qubits,
+        m.layers,
+        cast(Encoding, m.encoding),
+        cast(Entangler, m.entangler),
+        cast(Topology, m.topology),
+    )
+
+
+def replica_partition(config: ExperimentConfig) -> Partition:
+    """The qubit → QPU map of one replica: ``partition.qpu_of``, else contiguous blocks.
+
+    Raises:
+        ValueError: naming the field and the rule (QPU count, capacity).
+    """
+    spec, n = config.partition, config.model.n_qubits
+    m = spec.qpus_per_replica
+    if m > n:
+        raise ValueError(
+            f"partition.qpus_per_replica = {m}: more QPUs than the model's {n} qubits "
+            "(model.n_qubits); every QPU must hold at least one qubit"
+        )
+    if spec.qpu_of is None:
+        return Partition.contiguous(n, m, spec.capacity)
+    qpus = list(spec.qpu_of)
+    if len(qpus) != n:
+        raise ValueError(
+            f"partition.qpu_of has {len(qpus)} entries: must give one QPU per qubit "
+            f"(model.n_qubits = {n})"
+        )
+    if sorted(set(qpus)) != list(range(m)):
+        raise ValueError(
+            f"partition.qpu_of = {qpus}: uses QPUs {sorted(set(qpus))}, but "
+            f"qpus_per_replica = {m}: every QPU 0..{m - 1} must hold a qubit"
+        )
+    return Partition(tuple(qpus), spec.capacity)
+
+
+def link_graph(config: ExperimentConfig, partition: Partition, ansatz: Ansatz) -> nx.Graph:
+    """The QPUs of one replica and their quantum links (``partition.links``, else one
+    per QPU pair that a gate joins)."""
+    graph = nx.Graph()
+    graph.add_nodes_from(range(partition.n_qpus))
+    if config.partition.links is None:
+        graph.add_edges_from(pairs_per_execution(ansatz, partition))
+    else:
+        graph.add_edges_from(tuple(pair) for pair in config.partition.links)
+    return graph
+
+
+def executions_per_round(config: ExperimentConfig, samples: int, shots: int) -> int:
+    """E: circuit executions of one replica per round, for ``samples`` samples at
+    ``shots`` shots (forward, 2P shifted and, with ``compute.qfi_circuits``, 2L QFI
+    sublayer circuits per sample; :mod:`qceas.qnn.timing`)."""
+    ansatz = ansatz_of(config)
+    circuits = 1 + 2 * ansatz.num_params
+    if config.compute.qfi_circuits:
+        circuits += 2 * ansatz.layers
+    return int(samples * circuits * shots)
+
+
+def check_partition(config: ExperimentConfig) -> None:
+    """Every rule of the ``partition`` section that needs the model (and, for
+    simulated pairs, the links): raise ValueError naming the field, value and rule."""
+    ansatz = ansatz_of(config)
+    partition = replica_partition(config)
+    graph = link_graph(config, partition, ansatz)
+    partition.check_routes(ansatz, lambda a, b: nx.has_path(graph, a, b))
+    if config.partition.pair_fidelity != "network":
+        return
+    pairs = ansatz.entangler_pairs()
+    for i in partition.nonlocal_gates(ansatz):
+        a, b = (partition.qpu_of[q] for q in pairs[i])
+        if not graph.has_edge(a, b):
+            raise ValueError(
+                f"partition.links: gate {ansatz.entangler.upper()}({pairs[i][0]}, "
+                f"{pairs[i][1]}) joins QPU {a} and QPU {b}, which share no direct link; "
+                f"simulated pairs (pair_fidelity: network) cover direct links only: add "
+                f"[{min(a, b)}, {max(a, b)}] to partition.links, or give pair_fidelity "
+                "as a number"
+            )
+    spec = config.partition
+    low_eta = min(spec.efficiency) if isinstance(spec.efficiency, list | tuple) else spec.efficiency
+    p = float(success_probability(spec.link_length_km, efficiency_a=low_eta))
+    period = float(attempt_period(spec.link_length_km, spec.min_period_s))
+    rate = p / period
+    for (a, b), k in pairs_per_execution(ansatz, partition).items():
+        if spec.memory_slots is not None and spec.memory_slots < k:
+            raise ValueError(
+                f"partition.memory_slots = {spec.memory_slots}: a shot needs the {k} pairs "
+                f"of link QPU {a}–QPU {b} in memory at once; must be >= {k}"
+            )
+        need = k / rate
+        if need > spec.shot_period_s:
+            raise ValueError(
+                f"partition.shot_period_s = {spec.shot_period_s:g}: a link makes about "
+                f"{rate:.4g} pairs/s (efficiency {low_eta:g}, its lowest), so the {k} pairs "
+                f"a shot needs on link QPU {a}–QPU {b} take {need:.4g} s on average; "
+                "lengthen shot_period_s or raise efficiency"
+            )
+    slots = spec.shot_period_s / spec.slot_s
+    if spec.slot_s < period:
+        raise ValueError(
+            f"partition.slot_s = {spec.slot_s:g}: must be >= the links' attempt period "
+            f"{period:g} s (link_length_km, min_period_s)"
+        )
+    if abs(slots - round(slots)) > 1e-9 * slots or round(slots) < 2:
+        raise ValueError(
+            f"partition.slot_s = {spec.slot_s:g}: must divide shot_period_s = "
+            f"{spec.shot_period_s:g} into a whole number (>= 2) of slots"
+        )
+    GatePairs.contexts(config, n_replicas=1, seed=config.seed)
+
+
+def describe(config: ExperimentConfig, samples: int, shots: int) -> str:
+    """One line on the partition of ``config`` for a replica of ``samples`` samples per
+    round at ``shots`` shots: scheme, QPUs, pairs per shot per link, shots per round and
+    the time they take at one shot per ``shot_period_s``."""
+    scheme = scheme_of(config)
+    if scheme == "data":
+        return "data-level partition (one QPU per node)"
+    spec = config.partition
+    partition = replica_partition(config)
+    per_link = pairs_per_execution(ansatz_of(config), partition)
+    links = ", ".join(f"QPU {a}-{b}: {k}" for (a, b), k in per_link.items()) or "none"
+    runs = executions_per_round(config, samples, shots)
+    line = (
+        f"{'model-level' if scheme == 'model' else scheme} partition: "
+        f"{config.nodes.count} replica(s) of "
+        f"{config.model.n_qubits} qubits over {spec.qpus_per_replica} QPUs; pairs per shot "
+        f"by link {links}; {runs:,} shots per replica per round"
+    )
+    if not per_link:
+        line += ", no gate crosses QPUs"
+    elif spec.pair_fidelity == "network":
+        hours = runs * spec.shot_period_s / 3600
+        line += f" (~{hours:.3g} h at one shot per {spec.shot_period_s:g} s)"
+    else:
+        line += f", pairs of fidelity {spec.pair_fidelity}"
+    return line
+
+
+@dataclass(frozen=True)
+class RoundGates:
+    """What a replica's teleported gates were like in one round.
+
+    Attributes:
+        blocks: per replica, the Pauli error of its entangling block.
+        fidelity: (G,) mean Werner fidelity of the pairs its gates used.
+        met: (G,) share of shot cycles in which every link delivered (1 for a fixed
+            fidelity).
+    """
+
+    blocks: tuple[BlockError, ...]
+    fidelity: NDArray[np.float64]
+    met: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _LinkGroup:
+    """Links with the same pairs per shot, simulated as one star network."""
+
+    pairs_per_shot: int
+    flows: tuple[tuple[int, tuple[int, int]], ...]  # (replica, (QPU a, QPU b)) per flow
+    context: Context
+
+
+class GatePairs:
+    """The Bell pairs behind every replica's nonlocal gates, round by round.
+
+    Args:
+        config: the experiment (``partition`` with ``qpus_per_replica`` > 1).
+        n_replicas: G, the replicas (the trainer's nodes).
+        seed: the scenario seed (draws the links).
+        scheduler: the link scheduler (``pair_fidelity: network``).
+        rng: the simulation's random stream.
+    """
+
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        n_replicas: int,
+        seed: int,
+        scheduler: str,
+        rng: np.random.Generator,
+    ) -> None:
+        self.config = config
+        self.ansatz = ansatz_of(config)
+        self.partition = replica_partition(config)
+        self.n_replicas = n_replicas
+        self.nonlocal_gates = self.partition.nonlocal_gates(self.ansatz)
+        pairs = self.ansatz.entangler_pairs()
+        qpu = self.partition.qpu_of
+        self._gate_link: list[tuple[int, int]] = [
+            (min(qpu[pairs[i][0]], qpu[pairs[i][1]]), max(qpu[pairs[i][0]], qpu[pairs[i][1]]))
+            for i in self.nonlocal_gates
+        ]
+        self.scheduler = scheduler
+        spec = config.partition
+        self._fixed: BlockError | None = None
+        self._groups: list[tuple[_LinkGroup, Simulation]] = []
+        if spec.pair_fidelity != "network" or not self.nonlocal_gates:
+            fixed = 1.0 if spec.pair_fidelity == "network" else spec.pair_fidelity
+            self._fixed_fidelity = float(fixed)
+            self._fixed = teleported_block(self.ansatz, self.partition, fixed)
+            return
+        options: dict[str, Any] = dict(spec.scheduler_params.get(scheduler, {}))
+        for group in self.contexts(config, n_replicas, seed):
+            kwargs = dict(options)
+            if scheduler == "ceas":
+                kwargs.setdefault("utility", "gate")
+                kwargs.setdefault("max_memory", group.pairs_per_shot)
+                kwargs.setdefault("max_demand", group.pairs_per_shot)
+            if scheduler == "greedy":
+                # Greedy's own default (0.1 × the median coherence time of the network)
+                # would read the star's never-decaying centre: apply the same rule to the
+                # links' memories, T = 2/Γ (the T of two equal ends).
+                rate = np.asarray(group.context.flow_rate, dtype=float)
+                kwargs.setdefault("cutoff_s", 0.1 * float(np.median(2.0 / rate)))
+            try:
+                policy = SCHEDULERS.get(scheduler, **kwargs)
+                sim = Simulation(group.context, policy, rng=rng)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"partition.scheduler_params.{scheduler}: {exc}") from None
+            self._groups.append((group, sim))
+        # Until a replica completes a shot cycle: its links' mean fresh-pair fidelity.
+        fresh: dict[tuple[int, tuple[int, int]], float] = {}
+        for group, _ in self._groups:
+            w0 = group.context.flow_w0
+            for flow, key in enumerate(group.flows):
+                fresh[key] = 0.25 + 0.75 * float(w0[flow])
+        self._last = fresh
+
+    @staticmethod
+    def contexts(config: ExperimentConfig, n_replicas: int, seed: int) -> list[_LinkGroup]:
+        """The star networks of the replicas' links, one per distinct pairs-per-shot
+        (see the module docstring); links drawn from ``default_rng([seed, 105])``."""
+        spec = config.partition
+        ansatz = ansatz_of(config)
+        partition = replica_partition(config)
+        per_link = pairs_per_execution(ansatz, partition)
+        rng = np.random.default_rng([seed, 105])
+        m = spec.qpus_per_replica
+        coherence = _draw(spec.coherence_time_s, n_replicas * m, rng, log=True)
+        groups = []
+        for k in sorted(set(per_link.values())):
+            links = [link for link, count in per_link.items() if count == k]
+            flows = tuple((g, link) for g in range(n_replicas) for link in links)
+            e = len(flows)
+            memory = spec.memory_slots or k
+            network = network_from_graph(
+                star(e, link_length_km=spec.link_length_km),
+                rng=rng,
+                efficiency=_spec(spec.efficiency),
+                initial_fidelity=_spec(spec.initial_fidelity),
+                coherence_time_s=1.0,
+                memory_slots=np.r_[np.full(e, memory), 2 * memory * e].astype(np.int64),
+                min_period_s=spec.min_period_s,
+            )
+            ends = np.array([[g * m + a, g * m + b] for g, (a, b) in flows], dtype=np.int64)
+            rate = (1.0 / coherence[ends]).sum(axis=1)  # Γ = 1/T_a + 1/T_b
+            times = np.r_[1.0 / rate, _FOREVER_S]
+            network = dataclasses.replace(network, coherence_time_s=times)
+            period, slot = spec.shot_period_s, spec.slot_s
+            rounds = max(1, config.training.rounds) * spec.cycles_per_round
+            demand = Demand(
+                pairs=k,
+                period_s=period,
+                rounds=rounds,
+                ready_s=np.full(e, period - slot),
+                window_s=slot,
+            )
+            try:
+                context = make_context(network, demand, slot_s=slot, use="gate")
+            except ValueError as exc:
+                raise ValueError(f"partition: {exc}") from None
+            groups.append(_LinkGroup(k, flows, context))
+        return groups
+
+    def block_of(self, fidelity: Mapping[tuple[int, int], float]) -> BlockError:
+        """The block error when the pairs of link (a, b) have ``fidelity[(a, b)]``."""
+        per_gate = [fidelity[link] for link in self._gate_link]
+        return teleported_block(self.ansatz, self.partition, per_gate)
+
+    def next_round(self) -> RoundGates:
+        """Simulate the next round's sampled shot cycles (``pair_fidelity: network``)
+        or return the fixed error; see the module docstring."""
+        g_count = self.n_replicas
+        if self._fixed is not None:
+            f = self._fixed_fidelity
+            return RoundGates((self._fixed,) * g_count, np.full(g_count, f), np.ones(g_count))
+        cycles = self.config.partition.cycles_per_round
+        # per (replica, link): fidelities of spent pairs per cycle, and whether enough came
+        spent: dict[tuple[int, tuple[int, int]], list[NDArray[np.float64]]] = {}
+        enough: dict[tuple[int, tuple[int, int]], NDArray[np.bool_]] = {}
+        for group, sim in self._groups:
+            got = np.zeros((cycles, len(group.flows)), dtype=bool)
+            per_flow: list[list[NDArray[np.float64]]] = [[] for _ in group.flows]
+            for c in range(cycles):
+                if sim.rounds_done >= group.context.demand.rounds:
+                    raise ValueError(
+                        f"gate pairs: the links were simulated for training.rounds = "
+                        f"{self.config.training.rounds} rounds; train no longer than that"
+                    )
+                pairs = sim.run_round().fidelities
+                for flow, used in enumerate(pairs):
+                    per_flow[flow].append(used)
+                    got[c, flow] = used.size >= group.pairs_per_shot
+            for flow, key in enumerate(group.flows):
+                spent[key] = per_flow[flow]
+                enough[key] = got[:, flow]
+        blocks, fid, met = [], np.zeros(g_count), np.zeros(g_count)
+        for g in range(g_count):
+            keys = [key for key in enough if key[0] == g]
+            complete = np.logical_and.reduce([enough[key] for key in keys])
+            met[g] = complete.mean()
+            if complete.any():
+                for key in keys:
+                    ran = [f for f, ok in zip(spent[key], complete, strict=True) if ok]
+                    self._last[key] = float(np.concatenate(ran).mean())
+            link_f = {key[1]: self._last[key] for key in keys}
+            blocks.append(self.block_of(link_f))
+            fid[g] = float(np.mean([link_f[link] for link in self._gate_link]))
+        return RoundGates(tuple(blocks), fid, met)
+
+
+def _spec(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _draw(value: Any, size: int, rng: np.random.Generator, *, log: bool) -> NDArray[np.float64]:
+    """``size`` draws of a number (all equal) or a [low, high] range (log-uniform)."""
+    if isinstance(value, list | tuple):
+        low, high = (math.log(float(v)) for v in value) if log else map(float, value)
+        out = rng.uniform(low, high, size=size)
+        return np.exp(out) if log else out
+    return np.full(size, float(value))
+
+
+__all__ = [
+    "SCHEMES",
+    "GatePairs",
+    "RoundGates",
+    "ansatz_of",
+    "check_partition",
+    "describe",
+    "executions_per_round",
+    "link_graph",
+    "replica_partition",
+    "scheme_of",
+]
