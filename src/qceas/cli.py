@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from qceas.config import ConfigError, ExperimentConfig, from_dict
+from qceas.config import ConfigError, ExperimentConfig, dump_yaml, from_dict
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
 from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.report import write_report
@@ -28,6 +29,21 @@ from qceas.training.scenario import (
 from qceas.training.trainer import network_simulation
 
 
+def _check_resumable(out: Path, config: ExperimentConfig) -> None:
+    """``--resume``: ``out`` must hold a run of ``config`` (its fingerprint), so that a
+    mistyped directory or config is an error rather than a fresh start."""
+    stamp = out / ("sweep_config.yaml" if config.sweep else "fingerprint.txt")
+    if not stamp.is_file():
+        raise ConfigError(f"--resume: {out} holds no run to resume (no {stamp.name})")
+    same = (
+        stamp.read_text() == dump_yaml(config)
+        if config.sweep
+        else stamp.read_text().strip() == config.fingerprint()
+    )
+    if not same:
+        raise ConfigError(f"--resume: {out} holds a run of another config ({stamp.name} differs)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qceas",
@@ -37,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = _runner(sub, "run", "run a scenario or config file", "rounds", "strategies")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out (finished runs reused, a run cut short continued "
+        "from its last checkpoint); refused if --out holds no run of this config",
+    )
     net = _runner(
         sub,
         "network",
@@ -159,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"report written to {write_report(args.directory, args.output)}")
             return 0
         config = _with_overrides(args, "training", "strategies", args.names)
+        if args.resume:
+            _check_resumable(Path(args.out), config)
         if config.sweep:
             swept = run_sweep(config, args.out, progress=not args.quiet, plot=not args.no_plots)
             print(f"sweep of {', '.join(swept.summary['parameters'])}: ", end="")

@@ -324,7 +324,9 @@ class TrainingConfig:
     ``{my-rule: {scheduler: ceas, authenticate: true, weighting: verified_qfi,
     aggregator: krum, params: {f: 2}}}`` (fields of
     ``qceas.training.strategies.Composition``); ``strategies`` may then name them.
-    ``test_on_hardware`` also records, every round, the test accuracy and loss of θ
+    ``checkpoint_every`` saves a run in progress every that many rounds (0: never;
+    ``qceas.training.checkpoint``); it changes no number, so it is not part of the
+    fingerprint. ``test_on_hardware`` also records, every round, the test accuracy and loss of θ
     on the nodes' own noisy circuits (their noise and, for split replicas, the
     teleported-gate error of the round; exact expectations), averaged over nodes.
     """
@@ -335,6 +337,7 @@ class TrainingConfig:
     track_qfi: bool = True
     compositions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     test_on_hardware: bool = False
+    checkpoint_every: int = 5
 
     def __post_init__(self) -> None:
         from qceas.training.strategies import STRATEGIES, Composition
@@ -366,6 +369,7 @@ class TrainingConfig:
             _int("training.batch_size", self.batch_size, 1)
         if not isinstance(self.track_qfi, bool):
             raise _fail("training.track_qfi", self.track_qfi, "must be true or false")
+        _int("training.checkpoint_every", self.checkpoint_every, 0)
         if not isinstance(self.test_on_hardware, bool):
             raise _fail("training.test_on_hardware", self.test_on_hardware, "must be true or false")
 
@@ -952,7 +956,8 @@ class ExperimentConfig:
         """A short hash of everything that changes a run's numbers.
 
         Excluded: the name, the number of seeds and the list of strategies — each
-        (strategy, seed) run depends on neither, so an experiment can grow — and the
+        (strategy, seed) run depends on neither, so an experiment can grow —, the
+        checkpoint interval (it changes no number), and the
         sections added after 0.1.0 while they hold their defaults, so run directories
         written before them still resume.
         """
@@ -960,6 +965,7 @@ class ExperimentConfig:
         for key in ("name", "seeds", "sweep"):
             body.pop(key)
         body["training"].pop("strategies")
+        body["training"].pop("checkpoint_every")
         for key in LATER_SECTIONS:
             if body[key] == _plain(dataclasses.asdict(SECTIONS[key]())):
                 body.pop(key)

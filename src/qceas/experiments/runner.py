@@ -3,7 +3,9 @@
 Every finished (strategy, seed) run is saved at once under ``DIR/runs/``; the tables,
 summary and plots are rebuilt from those files after each run. Rerunning the same
 command after an interruption reuses every finished run (checked by the config's
-fingerprint) and computes only the missing ones, so ``metrics.csv`` and
+fingerprint), continues a run cut short from its last checkpoint
+(``qceas.training.checkpoint``, every ``training.checkpoint_every`` rounds) and
+computes only what is missing, so ``metrics.csv`` and
 ``node_metrics.csv`` are identical to an uninterrupted run's (``summary.json`` differs
 only in its timing and reuse counts). Adding seeds or strategies to a finished
 experiment computes only the new runs. A directory that holds results of a
@@ -23,6 +25,7 @@ from tqdm import tqdm
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.experiments import plots, results
 from qceas.network import summarize as summarize_network
+from qceas.training import checkpoint
 from qceas.training.scenario import build_scenario, check_ready_times
 from qceas.training.trainer import RoundRecord, Trainer
 
@@ -41,7 +44,8 @@ def _check_directory(out: Path, config: ExperimentConfig) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory")
     stamp = out / "fingerprint.txt"
-    has_runs = (out / "runs").is_dir() and any((out / "runs").glob("*.json"))
+    runs = out / "runs"
+    has_runs = runs.is_dir() and (any(runs.glob("*.json")) or any(runs.glob("*.ckpt")))
     if has_runs and stamp.is_file() and stamp.read_text().strip() != config.fingerprint():
         raise ConfigError(
             f"--out {out}: holds results of a different config (fingerprint "
@@ -101,14 +105,26 @@ def run_experiment(
                     reused += 1
                     bar.update(rounds)
                     continue
-                if scenario is None:
-                    scenario = build_scenario(config, seed)
                 bar.set_postfix_str(f"{strategy} seed {seed}")
-                trainer = Trainer(scenario, strategy)
-                records = trainer.run(rounds, on_round=lambda r: bar.update(1 if r.round else 0))
+                resumed = checkpoint.load(out, strategy, seed, fingerprint)
+                if resumed is not None:
+                    trainer, records = resumed
+                    bar.update(trainer.round)
+                else:
+                    if scenario is None:
+                        scenario = build_scenario(config, seed)
+                    trainer = Trainer(scenario, strategy)
+                    records = [trainer.initial_record()]
+                every = config.training.checkpoint_every
+                while trainer.round < rounds:
+                    records.append(trainer.step())
+                    bar.update(1)
+                    if every and trainer.round % every == 0 and trainer.round < rounds:
+                        checkpoint.save(out, fingerprint, trainer, records)
                 net = trainer.network_result()
                 network = None if net is None else summarize_network(net)
                 results.save_run(out, strategy, seed, fingerprint, records, network)
+                checkpoint.remove(out, strategy, seed)
                 runs[(strategy, seed)] = records
                 networks[(strategy, seed)] = network
                 computed += 1

@@ -1,0 +1,126 @@
+"""Checkpoints of a run in progress: the whole trainer, written atomically.
+
+Every ``training.checkpoint_every`` rounds a (strategy, seed) run saves its
+:class:`~qceas.training.trainer.Trainer` and its records so far to
+``DIR/runs/<strategy>__seed<seed>.ckpt``. The trainer carries everything the next round
+depends on: θ and the optimizer state, every random generator (minibatches, shots,
+attacks, the key and gate-pair network simulations), the network simulations
+themselves (stored pairs, ledgers, scheduler tables) and the transport's counters. A
+run resumed from a checkpoint therefore ends with numbers identical to an
+uninterrupted run: it replays nothing and redoes no finished round.
+
+File layout: one line of JSON (format, config fingerprint, strategy, seed, round), then
+the pickled ``(trainer, records)``. The header is checked before anything is
+unpickled, so a checkpoint of another config is refused without being loaded. Writes
+go to a temporary file that replaces the old checkpoint in one ``os.replace``: a kill
+at any moment leaves either the previous checkpoint or the new one, never half of one.
+
+Why pickle: the state spans objects of every layer (numpy arrays, the schedulers' MDP
+tables, the pair ledger); pickle restores all of them exactly, where a hand-written
+format would have to follow each one. Loading a pickle trusts its author: a
+checkpoint is the user's own output, and these files are not meant to be exchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qceas.config import ConfigError
+
+if TYPE_CHECKING:
+    from qceas.training.trainer import RoundRecord, Trainer
+
+#: First field of a checkpoint's header.
+FORMAT = "qceas-checkpoint/1"
+
+
+def path_of(out: Path, strategy: str, seed: int) -> Path:
+    """Where the checkpoint of (strategy, seed) lives under the run directory."""
+    return Path(out) / "runs" / f"{strategy}__seed{seed}.ckpt"
+
+
+def save(out: Path, fingerprint: str, trainer: Trainer, records: list[RoundRecord]) -> Path:
+    """Write the checkpoint of ``trainer`` (after ``trainer.round`` rounds) atomically."""
+    path = path_of(out, trainer.strategy_name, trainer.scenario.seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {
+        "format": FORMAT,
+        "fingerprint": fingerprint,
+        "strategy": trainer.strategy_name,
+        "seed": trainer.scenario.seed,
+        "round": trainer.round,
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as handle:
+        handle.write(json.dumps(header).encode() + b"\n")
+        pickle.dump((trainer, list(records)), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def load(
+    out: Path, strategy: str, seed: int, fingerprint: str
+) -> tuple[Trainer, list[RoundRecord]] | None:
+    """The trainer and records of the checkpoint of (strategy, seed), or None if there
+    is none.
+
+    Raises:
+        ConfigError: the file is corrupt or truncated, or was written by another config
+            (another fingerprint) or for another run; the file is left as it is.
+    """
+    path = path_of(out, strategy, seed)
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        header = _header(path, handle.readline())
+        if header.get("fingerprint") != fingerprint:
+            raise ConfigError(
+                f"checkpoint {path}: written by a config with fingerprint "
+                f"{header.get('fingerprint')}, not this one ({fingerprint}); run the config "
+                "that wrote it, or delete the checkpoint to restart this run from round 0"
+            )
+        if (header.get("strategy"), header.get("seed")) != (strategy, seed):
+            raise ConfigError(
+                f"checkpoint {path}: holds strategy {header.get('strategy')!r} seed "
+                f"{header.get('seed')}, not {strategy!r} seed {seed}; delete it"
+            )
+        try:
+            trainer, records = pickle.load(handle)
+        except Exception as exc:  # truncated or damaged payload: any unpickling error
+            raise ConfigError(
+                f"checkpoint {path}: corrupt or truncated ({type(exc).__name__}: {exc}); "
+                "delete it to restart this run from round 0"
+            ) from None
+    if trainer.round != header.get("round") or len(records) != trainer.round + 1:
+        raise ConfigError(
+            f"checkpoint {path}: its header says round {header.get('round')} but it holds "
+            f"round {trainer.round} with {len(records)} records; delete it"
+        )
+    return trainer, records
+
+
+def remove(out: Path, strategy: str, seed: int) -> None:
+    """Delete the checkpoint of a finished run (its results file supersedes it)."""
+    path_of(out, strategy, seed).unlink(missing_ok=True)
+
+
+def _header(path: Path, line: bytes) -> dict[str, Any]:
+    try:
+        header = json.loads(line)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ConfigError(
+            f"checkpoint {path}: not a qceas checkpoint (no {FORMAT} header: corrupt or "
+            "truncated); delete it to restart this run from round 0"
+        )
+    return header
+
+
+__all__ = ["FORMAT", "load", "path_of", "remove", "save"]

@@ -1,0 +1,203 @@
+"""Checkpoints: a run cut short anywhere resumes to numbers identical to an
+uninterrupted run, without redoing a finished round; bad checkpoints are clear
+errors that overwrite nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from qceas.cli import main
+from qceas.config import ConfigError, dump_yaml, from_dict
+from qceas.experiments import run_experiment
+from qceas.training import checkpoint
+from qceas.training.trainer import Trainer
+
+# Keys from a simulated network: the richest state a checkpoint must carry (stored
+# pairs, ledgers, CEAS tables, several random streams), and an attack.
+RAW: dict[str, Any] = {
+    "name": "ckpt",
+    "seeds": 2,
+    "model": {"n_qubits": 3, "layers": 2},
+    "data": {"dataset": "iris", "max_samples": 60},
+    "nodes": {"count": 5},
+    "noise": {"depolarizing": [0.01, 0.01, 0.05, 0.1, 0.1], "shots": 50},
+    "training": {
+        "rounds": 9,
+        "strategies": ["qfi", "ceas"],
+        "batch_size": 4,
+        "checkpoint_every": 2,
+    },
+    "adversary": {"fraction": 0.2, "attack": "alie"},
+    "security": {"key_source": "network", "scheduler": "ceas"},
+    "network": {"coherence_time_s": 0.1, "memory_slots": 2},
+    "schedule": {"pairs_per_round": 20, "round_period_s": 0.02, "window_s": 0.01},
+}
+
+
+def _tables(out: Path) -> tuple[str, str]:
+    return (out / "metrics.csv").read_text(), (out / "node_metrics.csv").read_text()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    out = tmp_path_factory.mktemp("whole")
+    run_experiment(from_dict(RAW), out, progress=False, plot=False)
+    assert not list((out / "runs").glob("*.ckpt"))  # finished runs leave none behind
+    return _tables(out)
+
+
+class _Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("crash_after", [4, 9, 23])
+def test_a_run_cut_short_anywhere_resumes_to_identical_numbers(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    uninterrupted: tuple[str, str],
+    crash_after: int,
+) -> None:
+    step = Trainer.step
+    calls = {"n": 0}
+
+    def counting(self: Trainer) -> Any:
+        calls["n"] += 1
+        if calls["n"] > crash_after and calls.get("crash", True):
+            raise _Crash
+        return step(self)
+
+    monkeypatch.setattr(Trainer, "step", counting)
+    with pytest.raises(_Crash):
+        run_experiment(from_dict(RAW), tmp_path, progress=False, plot=False)
+    # What survived the crash: finished runs and the last checkpoint of the cut run.
+    finished = len(list((tmp_path / "runs").glob("*.json")))
+    saved = [
+        checkpoint.load(tmp_path, s, d, from_dict(RAW).fingerprint())
+        for s, d in [("qfi", 0), ("ceas", 0), ("qfi", 1), ("ceas", 1)]
+    ]
+    kept_rounds = sum(t.round for t, _ in (x for x in saved if x is not None))
+    calls.update(n=0, crash=False)
+    run_experiment(from_dict(RAW), tmp_path, progress=False, plot=False)
+    assert _tables(tmp_path) == uninterrupted
+    # No finished round was redone: the rerun stepped exactly the rounds not yet saved.
+    assert calls["n"] == 4 * 9 - 9 * finished - kept_rounds
+    assert not list((tmp_path / "runs").glob("*.ckpt"))
+
+
+def test_kill_9_at_random_points_then_resume(
+    tmp_path: Path, uninterrupted: tuple[str, str]
+) -> None:
+    """A real SIGKILL, at random moments after the first checkpoint, three times over."""
+    config = tmp_path / "ckpt.yaml"
+    config.write_text(dump_yaml(from_dict(RAW)))
+    out = tmp_path / "out"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2] / "src"), *sys.path])
+    code = (
+        "import sys; from qceas.cli import main; "
+        f"sys.exit(main(['run', {str(config)!r}, '--out', {str(out)!r}, '--quiet', "
+        "'--no-plots']))"
+    )
+    rng = np.random.default_rng(7)
+    kills = 0
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+        deadline = time.monotonic() + 120
+        while not list((out / "runs").glob("*.ckpt")) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("no checkpoint appeared within 120 s")
+            time.sleep(0.02)
+        time.sleep(float(rng.uniform(0.0, 1.0)))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 1
+    assert main(["run", str(config), "--out", str(out), "--quiet", "--no-plots", "--resume"]) == 0
+    assert _tables(out) == uninterrupted
+
+
+def _one_checkpoint(out: Path) -> Path:
+    raw = {**RAW, "seeds": 1, "training": {**RAW["training"], "strategies": ["qfi"]}}
+    step = Trainer.step
+
+    def stop_at_five(self: Trainer) -> Any:
+        if self.round == 5:
+            raise _Crash
+        return step(self)
+
+    Trainer.step = stop_at_five  # type: ignore[method-assign]
+    try:
+        with pytest.raises(_Crash):
+            run_experiment(from_dict(raw), out, progress=False, plot=False)
+    finally:
+        Trainer.step = step  # type: ignore[method-assign]
+    (path,) = (out / "runs").glob("*.ckpt")
+    return path
+
+
+def test_a_corrupt_checkpoint_is_a_clear_error_and_is_left_alone(tmp_path: Path) -> None:
+    path = _one_checkpoint(tmp_path)
+    raw = {**RAW, "seeds": 1, "training": {**RAW["training"], "strategies": ["qfi"]}}
+    blob = path.read_bytes()
+    for damaged in (blob[: len(blob) // 2], b"garbage\n" + blob[20:]):
+        path.write_bytes(damaged)
+        with pytest.raises(ConfigError, match=r"qfi__seed0\.ckpt: (corrupt|not a qceas)"):
+            run_experiment(from_dict(raw), tmp_path, progress=False, plot=False)
+        assert path.read_bytes() == damaged
+
+
+def test_a_checkpoint_of_another_config_is_refused_and_kept(tmp_path: Path) -> None:
+    path = _one_checkpoint(tmp_path)
+    blob = path.read_bytes()
+    other = {**RAW, "seeds": 1, "training": {**RAW["training"], "strategies": ["qfi"]}}
+    other["optimizer"] = {"name": "adam", "learning_rate": 0.2}
+    with pytest.raises(ConfigError, match="holds results of a different config"):
+        run_experiment(from_dict(other), tmp_path, progress=False, plot=False)
+    with pytest.raises(ConfigError, match="written by a config with fingerprint"):
+        checkpoint.load(tmp_path, "qfi", 0, from_dict(other).fingerprint())
+    assert path.read_bytes() == blob
+
+
+def test_resume_needs_a_run_of_the_same_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "quick", "--out", str(tmp_path / "none"), "--resume"]) == 2
+    assert "--resume: " in capsys.readouterr().err
+    _one_checkpoint(tmp_path)
+    assert main(["run", "quick", "--out", str(tmp_path), "--resume", "--quiet"]) == 2
+    assert "holds a run of another config" in capsys.readouterr().err
+
+
+def test_the_checkpoint_interval_changes_no_number_and_zero_writes_none(tmp_path: Path) -> None:
+    every = {**RAW, "training": {**RAW["training"], "checkpoint_every": 0}}
+    assert from_dict(every).fingerprint() == from_dict(RAW).fingerprint()
+    raw = {**every, "seeds": 1, "training": {**every["training"], "strategies": ["qfi"]}}
+    step = Trainer.step
+    seen: list[bool] = []
+
+    def watch(self: Trainer) -> Any:
+        seen.append(bool(list((tmp_path / "runs").glob("*.ckpt"))))
+        return step(self)
+
+    Trainer.step = watch  # type: ignore[method-assign]
+    try:
+        run_experiment(from_dict(raw), tmp_path, progress=False, plot=False)
+    finally:
+        Trainer.step = step  # type: ignore[method-assign]
+    assert seen
+    assert not any(seen)
+    with pytest.raises(
+        ConfigError, match=r"training\.checkpoint_every = -1: must be an integer >= 0"
+    ):
+        from_dict({"training": {"checkpoint_every": -1}})
