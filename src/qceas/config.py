@@ -798,6 +798,48 @@ class PartitionConfig:
 
 
 @dataclass(frozen=True)
+class FaultsConfig:
+    """Faults injected into training (``qceas.training.faults``); none by default.
+
+    * ``crash_fraction`` of the nodes stop answering from round ``crash_round`` on;
+    * ``straggler_fraction`` of the nodes are stragglers: each round, with
+      ``straggler_probability``, a straggler's update arrives after the round's deadline
+      and is left out;
+    * ``outage_fraction`` of the nodes lose their quantum link for ``outage_rounds``
+      rounds from ``outage_start``: it makes no pairs (keys from the network: stored
+      pairs are kept; a fixed key supply: no key material those rounds);
+    * the aggregator restarts at each round of ``aggregator_restarts``, from its last
+      checkpoint (every ``training.checkpoint_every`` rounds, round 0 at first): θ and
+      the optimizer state go back there, and the rounds since are lost.
+
+    Faulty nodes are drawn from the seed (the same for every strategy); each round
+    proceeds with what arrived by its deadline, and the records count every fault.
+    """
+
+    crash_fraction: float = 0.0
+    crash_round: int = 1
+    straggler_fraction: float = 0.0
+    straggler_probability: float = 0.5
+    outage_fraction: float = 0.0
+    outage_start: int = 1
+    outage_rounds: int = 1
+    aggregator_restarts: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name in ("crash_fraction", "straggler_fraction", "outage_fraction"):
+            _unit(f"faults.{name}", getattr(self, name))
+        _unit("faults.straggler_probability", self.straggler_probability)
+        for name in ("crash_round", "outage_start", "outage_rounds"):
+            _int(f"faults.{name}", getattr(self, name), 1)
+        if not isinstance(self.aggregator_restarts, list | tuple):
+            raise _fail(
+                "faults.aggregator_restarts", self.aggregator_restarts, "must be a list of rounds"
+            )
+        for i, r in enumerate(self.aggregator_restarts):
+            _int(f"faults.aggregator_restarts[{i}]", r, 1)
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A whole experiment: what to train, on what, over which seeds and strategies."""
 
@@ -816,6 +858,7 @@ class ExperimentConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     partition: PartitionConfig = field(default_factory=PartitionConfig)
+    faults: FaultsConfig = field(default_factory=FaultsConfig)
     #: A sweep: ``{"section.field": [values]}``; several keys make a grid. A key may
     #: also be a section name with a list of partial sections, e.g. ``adversary:
     #: [{attack: ipm, params: {epsilon: 10}}, {attack: alie}]``, to vary fields that
@@ -834,6 +877,13 @@ class ExperimentConfig:
         self.noise.node_models(self.nodes.count, self.model.n_qubits)
         self._check_adversary()
         self._check_partition()
+        for i, r in enumerate(self.faults.aggregator_restarts):
+            if r > self.training.rounds:
+                raise _fail(
+                    f"faults.aggregator_restarts[{i}]",
+                    r,
+                    f"must be a round of the run (training.rounds = {self.training.rounds})",
+                )
         if (
             self.model.readout == "binary"
             and self.data.classes is not None
@@ -999,6 +1049,7 @@ LATER_SECTIONS: tuple[str, ...] = (
     "schedule",
     "compute",
     "partition",
+    "faults",
 )
 #: Fields added to existing sections later: left out of the fingerprint at their defaults.
 LATER_FIELDS: dict[str, dict[str, Any]] = {
@@ -1020,6 +1071,7 @@ SECTIONS: dict[str, type] = {
     "schedule": ScheduleConfig,
     "compute": ComputeConfig,
     "partition": PartitionConfig,
+    "faults": FaultsConfig,
 }
 
 

@@ -57,6 +57,11 @@ METRIC_COLUMNS = (
     "gate_shots_met",
     "hardware_test_loss",
     "hardware_test_accuracy",
+    "crashed",
+    "late",
+    "link_outage",
+    "restarted",
+    "rounds_lost",
 )
 NODE_COLUMNS = ("strategy", "seed", "round", "node", "qfi", "weight", "loss")
 #: Rounds averaged for the "tail" accuracy, which is steadier than the last round alone.
@@ -161,6 +166,11 @@ def metric_rows(strategy: str, seed: int, records: Iterable[RoundRecord]) -> lis
                 "gate_shots_met": r.gate_shots_met,
                 "hardware_test_loss": r.hardware_test_loss,
                 "hardware_test_accuracy": r.hardware_test_accuracy,
+                "crashed": r.crashed,
+                "late": r.late,
+                "link_outage": r.link_outage,
+                "restarted": int(r.restarted),
+                "rounds_lost": r.rounds_lost,
             }
         )
     return rows
@@ -294,6 +304,11 @@ def summarize(
                 [_nanmean([x.byzantine_weight for x in r[1:]]) for r in recs]
             ),
             "key_pairs": int(sum(x.key_pairs for r in recs for x in r)),
+            # Injected faults (the faults section), summed over rounds and seeds.
+            "faults": {
+                name: int(sum(getattr(x, name) for r in recs for x in r))
+                for name in ("crashed", "late", "link_outage", "restarted", "rounds_lost")
+            },
         }
         if all(np.isfinite(r[-1].hardware_test_accuracy) for r in recs):
             out["strategies"][strategy]["final_hardware_accuracy"] = mean_ci95(

@@ -434,6 +434,17 @@ class Simulation:
         training round): (N,) finite and >= 0."""
         self._state.importance = as_importance(weights, self.context.n_flows)
 
+    def set_link_outage(self, down: ArrayLike) -> None:
+        """Links that make no pairs in the rounds to come: (E,) booleans (all False
+        ends the outage). Pairs already heralded or stored are kept; a down link's
+        attempts are simply not made, whatever the scheduler asks."""
+        mask = np.asarray(down, dtype=bool)
+        if mask.shape != (self.context.network.n_links,):
+            raise ValueError(
+                f"link outage: {mask.shape} flags for {self.context.network.n_links} links"
+            )
+        self._state.link_down = mask.copy()
+
     def run_round(self) -> RoundPairs:
         """Advance through the next round's slots; the pairs consumed for it."""
         ctx = self.context
@@ -508,6 +519,7 @@ class _State:
         self.attempts = 0
         self.consumed_log: list[IntArray] = []  # e2e ids consumed, per call batch
         self.importance = ctx.importance.copy()
+        self.link_down: BoolArray | None = None  # links in an outage (Simulation.set_link_outage)
         ends = net.endpoints[ctx.segment_link]
         self.seg_a, self.seg_b = ends[:, 0].copy(), ends[:, 1].copy()
         self.flow_len = np.diff(ctx.segment_start)
@@ -606,6 +618,8 @@ class _State:
             self._purify(purify, t, rng)
         # Flows that use pairs on arrival keep generating through the slot (streaming).
         streaming = on_herald & self._in_window(slot) & (self.remaining > 0)
+        if self.link_down is not None:
+            attempt = attempt & ~self.link_down[ctx.segment_link]
         self._attempt(attempt & ~self.seg_has, priority, slot, rng, streaming)
         made = self._swap()
         if made.size and on_herald.any():

@@ -33,6 +33,7 @@ of θ on every node's own noisy (and teleported) circuit.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import zlib
 from collections.abc import Callable, Sequence
@@ -47,6 +48,7 @@ from qceas.network.setup import context_of, demand_of, network_of
 from qceas.qnn.partition import BlockError
 from qceas.qnn.readout import class_probabilities, loss_and_cotangent
 from qceas.scheduling import SCHEDULERS
+from qceas.training.faults import FaultPlan, RoundFaults
 from qceas.training.gate_pairs import GatePairs
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
 from qceas.training.scenario import Scenario, key_schedule_section, ready_times
@@ -80,6 +82,11 @@ class RoundRecord:
     gate_shots_met: float = float("nan")
     hardware_test_loss: float = float("nan")
     hardware_test_accuracy: float = float("nan")
+    crashed: int = 0
+    late: int = 0
+    link_outage: int = 0
+    restarted: bool = False
+    rounds_lost: int = 0
 
 
 def strategy_seed(seed: int, strategy: str) -> list[int]:
@@ -157,6 +164,9 @@ class Trainer:
         self.shard_sizes = np.array([y.shape[0] for _, y in scenario.shards], dtype=np.int64)
         self.opt_state = self.optimizer.init(self.params)
         self.round = 0
+        self.faults = FaultPlan(cfg.faults, scenario.n_nodes, scenario.seed)
+        # The aggregator's own checkpoint, which a restart fault goes back to.
+        self._aggregator_saved = (0, self.params.copy(), copy.deepcopy(self.opt_state))
 
     def _network_keys(self, round_index: int) -> tuple[NDArray[np.float64], ...]:
         assert self.network is not None
@@ -187,6 +197,22 @@ class Trainer:
         probs = class_probabilities(expect, model.readout, model.output_scale)
         return float(loss.mean()), float(np.mean(np.argmax(probs, axis=-1) == data.y_test))
 
+    def _apply_faults(self, faults: RoundFaults) -> int:
+        """Set up this round's link outages and, on an aggregator restart, go back to
+        the aggregator's last checkpoint; returns the rounds of progress lost."""
+        self.transport.link_down = faults.outage
+        if self.network is not None:
+            net = self.network.context.network
+            down = np.zeros(net.n_links, dtype=bool)
+            for k in np.flatnonzero(faults.outage):
+                down[net.routes[k][0]] = True  # the node's access link
+            self.network.set_link_outage(down)
+        if not faults.restart:
+            return 0
+        saved_round, params, opt_state = self._aggregator_saved
+        self.params, self.opt_state = params.copy(), copy.deepcopy(opt_state)
+        return self.round - saved_round
+
     def hardware_test_metrics(self, blocks: Sequence[BlockError] | None) -> tuple[float, float]:
         """Test loss and accuracy of θ on every node's own noisy circuit (its noise and
         its teleported-gate error ``blocks[k]``), exact expectations, mean over nodes."""
@@ -210,6 +236,8 @@ class Trainer:
         """Run one synchronous round and return its record."""
         sc = self.scenario
         want_qfi = self.strategy.needs_qfi or sc.config.training.track_qfi
+        faults = self.faults.round(self.round + 1) if self.faults.active else None
+        rounds_lost = self._apply_faults(faults) if faults is not None else 0
         gates = None if self.gate_pairs is None else self.gate_pairs.next_round()
         evaluation = sc.model.evaluate_nodes(
             self.params,
@@ -225,7 +253,13 @@ class Trainer:
             if evaluation.qfi is not None
             else np.zeros(evaluation.gradient.shape[0])
         )
-        delivery = self.transport.deliver(self.round, evaluation.gradient, claims, self.shard_sizes)
+        delivery = self.transport.deliver(
+            self.round,
+            evaluation.gradient,
+            claims,
+            self.shard_sizes,
+            absent=None if faults is None else faults.missing,
+        )
         aggregate, weights = self.strategy.aggregate(delivery)
         if self.network is not None and np.any(weights[: sc.n_nodes] > 0):
             # The aggregator's weights of this round rank the nodes for the next
@@ -243,6 +277,9 @@ class Trainer:
                 self.params, aggregate, self.opt_state
             )
         self.round += 1
+        every = sc.config.training.checkpoint_every
+        if every and self.round % every == 0:
+            self._aggregator_saved = (self.round, self.params.copy(), copy.deepcopy(self.opt_state))
         test_loss, test_acc = self.test_metrics()
         hw_loss, hw_acc = (
             self.hardware_test_metrics(None if gates is None else gates.blocks)
@@ -277,6 +314,11 @@ class Trainer:
             gate_shots_met=float("nan") if gates is None else float(gates.met.mean()),
             hardware_test_loss=hw_loss,
             hardware_test_accuracy=hw_acc,
+            crashed=0 if faults is None else int(faults.crashed.sum()),
+            late=0 if faults is None else int(faults.late.sum()),
+            link_outage=0 if faults is None else int(faults.outage.sum()),
+            restarted=False if faults is None else faults.restart,
+            rounds_lost=rounds_lost,
         )
 
     def run(

@@ -114,6 +114,8 @@ class Transport:
     ) -> None:
         self.n_nodes = n_nodes
         self.key_supply = key_supply
+        #: (N,) nodes whose quantum link is down this round (a fault), or None.
+        self.link_down: NDArray[np.bool_] | None = None
         self.adversary = adversary
         self.security = security
         self.authenticate = authenticate
@@ -135,7 +137,8 @@ class Transport:
         """Fidelities of the pairs each real node measures for key this round."""
         if self.key_supply is None:
             fixed = np.full(self.security.pairs_per_round, self.pair_fidelity)
-            return [fixed] * self.n_nodes
+            down = np.zeros(self.n_nodes, bool) if self.link_down is None else self.link_down
+            return [np.zeros(0) if off else fixed for off in down]
         supplied = self.key_supply(round_index)
         if len(supplied) != self.n_nodes:
             raise ValueError(
@@ -175,17 +178,23 @@ class Transport:
         gradients: NDArray[np.float64],
         claims: NDArray[np.float64],
         sizes: NDArray[np.int64],
+        absent: NDArray[np.bool_] | None = None,
     ) -> Delivery:
-        """Carry the K honest-computed updates, claims and sizes of one round."""
+        """Carry the K honest-computed updates, claims and sizes of one round;
+        ``absent`` (K,) nodes send nothing (crashed, or too late for the round), and the
+        adversary does not see their updates."""
         adv = self.adversary
         m, k = self.n_identities, self.n_nodes
         byz = self.byzantine
+        gone = np.zeros(m, dtype=bool)
+        if absent is not None:
+            gone[:k] = absent
         vectors = np.concatenate([gradients, np.zeros((adv.sybils, gradients.shape[1]))])
         claimed = np.concatenate([claims, np.zeros(adv.sybils)])
         size = np.concatenate([sizes, np.full(adv.sybils, sizes.max())]).astype(float)
         # The adversary observes the honest updates that are well formed (a broken
         # honest node's NaN must not stop the attack, nor the round).
-        honest_rows = gradients[~byz[:k]]
+        honest_rows = gradients[~byz[:k] & ~gone[:k]]
         honest_rows = honest_rows[np.all(np.isfinite(honest_rows), axis=1)]
         if byz.any() and honest_rows.shape[0]:
             if self.attack is not None and honest_rows.shape[0] >= 2:
@@ -206,6 +215,8 @@ class Transport:
         refused_before, rejected_before = self.channel.refused_no_key, self.channel.rejected
         tampered = 0
         for ident in range(m):
+            if gone[ident]:
+                continue
             payload = encode_update(vectors[ident], node=ident, round_index=round_index)
             if self.authenticate:
                 message = self.channel.send(ident, payload)

@@ -1,0 +1,101 @@
+"""Scale benchmark (issue 7): time per round and peak memory at 50, 200 and 1000 nodes.
+
+Runs the ``scale-1000`` scenario with ``nodes.count`` set to each size (the dataset
+grows with it: 20 samples per node), one strategy at a time, for ``--rounds`` rounds,
+each size in a fresh subprocess so that its peak resident memory (``ru_maxrss``) is
+its own. Prints, per size and strategy: seconds per round, peak memory, and both as
+ratios against linear growth from the smallest size (1.0 = exactly linear; below 1,
+sublinear). The last lines extrapolate 1000 nodes × 100 rounds of one strategy from
+the measured rounds against the 10-minute target; ``--rounds 100`` measures it
+outright.
+
+Usage:
+    python benchmarks/scale.py [--sizes 50 200 1000] [--rounds 10] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Runs one size in a child process and prints its figures as JSON.
+_CHILD = """
+import json, resource, sys, time
+from qceas.experiments import resolve
+from qceas.config import from_dict
+from qceas.training.scenario import build_scenario
+from qceas.training.trainer import Trainer
+size, rounds, strategy = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+raw = resolve("scale-1000").to_dict()
+raw.pop("sweep")
+raw["nodes"]["count"] = size
+raw["data"]["params"]["n_samples"] = 20 * size
+config = from_dict(raw)
+started = time.perf_counter()
+scenario = build_scenario(config, config.seed)
+trainer = Trainer(scenario, strategy)
+built = time.perf_counter() - started
+started = time.perf_counter()
+trainer.run(rounds)
+per_round = (time.perf_counter() - started) / rounds
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+print(json.dumps({"build_s": built, "round_s": per_round, "peak_mib": peak}))
+"""
+
+
+def measure(size: int, rounds: int, strategy: str) -> dict[str, Any]:
+    """Figures of one size and strategy, from a fresh single-threaded process."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(size), str(rounds), strategy],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {"size": size, "strategy": strategy, **json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 1000])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--strategies", nargs="+", default=["ceas", "fedavg"])
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    rows = []
+    for strategy in args.strategies:
+        base: dict[str, Any] | None = None
+        for size in sorted(args.sizes):
+            row = measure(size, args.rounds, strategy)
+            base = base or row
+            scale = size / base["size"]
+            row["time_vs_linear"] = row["round_s"] / (base["round_s"] * scale)
+            row["memory_vs_linear"] = row["peak_mib"] / (base["peak_mib"] * scale)
+            rows.append(row)
+            print(
+                f"{strategy:<7} {size:>5} nodes: {row['round_s']:.3f} s/round "
+                f"(x{row['time_vs_linear']:.2f} of linear), peak {row['peak_mib']:.0f} MiB "
+                f"(x{row['memory_vs_linear']:.2f} of linear), build {row['build_s']:.1f} s",
+                flush=True,
+            )
+    largest = max(args.sizes)
+    for row in (r for r in rows if r["size"] == largest):
+        total = row["round_s"] * 100 + row["build_s"]
+        print(
+            f"{row['strategy']}: {largest} nodes x 100 rounds ~{total / 60:.1f} min (from "
+            f"{args.rounds} measured rounds); target 10 min (ratio {total / 600:.2f})"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
