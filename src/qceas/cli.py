@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from qceas.config import ConfigError, ExperimentConfig, dump_yaml, from_dict
+from qceas.config import ConfigError, ExperimentConfig, from_dict, parse_text
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
 from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.report import write_report
@@ -35,11 +35,18 @@ def _check_resumable(out: Path, config: ExperimentConfig) -> None:
     stamp = out / ("sweep_config.yaml" if config.sweep else "fingerprint.txt")
     if not stamp.is_file():
         raise ConfigError(f"--resume: {out} holds no run to resume (no {stamp.name})")
-    same = (
-        stamp.read_text() == dump_yaml(config)
-        if config.sweep
-        else stamp.read_text().strip() == config.fingerprint()
-    )
+    if config.sweep:  # the same sweep of the same fingerprint (seeds and names may grow)
+        try:
+            written = from_dict(parse_text(stamp.read_text(), origin=str(stamp)))
+        except ConfigError:
+            written = None
+        same = (
+            written is not None
+            and written.fingerprint() == config.fingerprint()
+            and written.to_dict()["sweep"] == config.to_dict()["sweep"]
+        )
+    else:
+        same = stamp.read_text().strip() == config.fingerprint()
     if not same:
         raise ConfigError(f"--resume: {out} holds a run of another config ({stamp.name} differs)")
 

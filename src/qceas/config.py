@@ -809,8 +809,9 @@ class FaultsConfig:
       rounds from ``outage_start``: it makes no pairs (keys from the network: stored
       pairs are kept; a fixed key supply: no key material those rounds);
     * the aggregator restarts at each round of ``aggregator_restarts``, from its last
-      checkpoint (every ``training.checkpoint_every`` rounds, round 0 at first): θ and
-      the optimizer state go back there, and the rounds since are lost.
+      checkpoint (it saves θ and the optimizer state every
+      ``aggregator_checkpoint_every`` rounds, and at round 0): θ and the optimizer
+      state go back there, and the rounds since are lost.
 
     Faulty nodes are drawn from the seed (the same for every strategy); each round
     proceeds with what arrived by its deadline, and the records count every fault.
@@ -824,8 +825,10 @@ class FaultsConfig:
     outage_start: int = 1
     outage_rounds: int = 1
     aggregator_restarts: list[int] = field(default_factory=list)
+    aggregator_checkpoint_every: int = 5
 
     def __post_init__(self) -> None:
+        _int("faults.aggregator_checkpoint_every", self.aggregator_checkpoint_every, 1)
         for name in ("crash_fraction", "straggler_fraction", "outage_fraction"):
             _unit(f"faults.{name}", getattr(self, name))
         _unit("faults.straggler_probability", self.straggler_probability)

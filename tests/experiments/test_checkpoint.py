@@ -201,3 +201,31 @@ def test_the_checkpoint_interval_changes_no_number_and_zero_writes_none(tmp_path
         ConfigError, match=r"training\.checkpoint_every = -1: must be an integer >= 0"
     ):
         from_dict({"training": {"checkpoint_every": -1}})
+
+
+def test_a_kill_after_a_run_is_saved_leaves_no_stale_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _one_checkpoint(tmp_path)
+    raw = {**RAW, "seeds": 1, "training": {**RAW["training"], "strategies": ["qfi"]}}
+    monkeypatch.setattr(checkpoint, "remove", lambda *args: None)  # killed before removal
+    run_experiment(from_dict(raw), tmp_path, progress=False, plot=False)
+    assert path.is_file()
+    monkeypatch.undo()
+    outcome = run_experiment(from_dict(raw), tmp_path, progress=False, plot=False)
+    assert (outcome.reused, outcome.computed) == (1, 0)
+    assert not path.exists()
+
+
+def test_resume_accepts_a_sweep_of_the_same_fingerprint_only(tmp_path: Path) -> None:
+    from qceas.cli import _check_resumable
+
+    sweep = {**RAW, "sweep": {"optimizer.learning_rate": [0.05, 0.1]}}
+    (tmp_path / "sweep_config.yaml").write_text(dump_yaml(from_dict(sweep)))
+    _check_resumable(tmp_path, from_dict({**sweep, "seeds": 3, "name": "grown"}))
+    for other in (
+        {**sweep, "model": {"n_qubits": 3, "layers": 3}},
+        {**sweep, "sweep": {"optimizer.learning_rate": [0.05, 0.2]}},
+    ):
+        with pytest.raises(ConfigError, match="holds a run of another config"):
+            _check_resumable(tmp_path, from_dict(other))

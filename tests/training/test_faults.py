@@ -13,7 +13,6 @@ from qceas.network.demand import Demand
 from qceas.network.simulator import Simulation, make_context
 from qceas.network.topology import build_network
 from qceas.scheduling import SCHEDULERS
-from qceas.training.faults import FaultPlan
 from qceas.training.scenario import build_scenario
 from qceas.training.trainer import Trainer
 
@@ -106,10 +105,8 @@ def test_a_link_in_outage_makes_no_pairs_in_the_network_simulation() -> None:
 
 
 def test_an_aggregator_restart_goes_back_to_its_last_checkpoint() -> None:
-    raw = _raw(aggregator_restarts=[6])
-    raw["training"]["checkpoint_every"] = 3
+    raw = _raw(aggregator_restarts=[6], aggregator_checkpoint_every=3)
     plain = _raw()
-    plain["training"]["checkpoint_every"] = 3
     reference, _ = _run({**plain, "training": {**plain["training"], "rounds": 3}})
     trainer = Trainer(build_scenario(from_dict(raw), 0), "fedavg")
     for _ in range(5):
@@ -123,11 +120,28 @@ def test_an_aggregator_restart_goes_back_to_its_last_checkpoint() -> None:
     assert [(r.restarted, r.rounds_lost) for r in records[1:]] == [(False, 0)] * 5 + [(True, 2)]
 
 
-def test_the_same_nodes_fail_for_every_strategy_and_on_resume() -> None:
-    spec = from_dict(_raw(crash_fraction=0.3, straggler_fraction=0.2)).faults
-    a, b = FaultPlan(spec, 10, 4), FaultPlan(spec, 10, 4)
-    assert (a.crashing == b.crashing).all()
-    assert (a.round(5).late == b.round(5).late).all()
+def test_every_strategy_meets_the_same_faults() -> None:
+    raw = _raw(crash_fraction=0.2, crash_round=2, straggler_fraction=0.3)
+    _, a = _run(raw, "fedavg")
+    _, b = _run(raw, "qfi")
+    counts = [(r.crashed, r.late, r.link_outage) for r in a[1:]]
+    assert counts == [(r.crashed, r.late, r.link_outage) for r in b[1:]]
+    assert any(late for _, late, _ in counts)
+
+
+def test_crashed_nodes_take_no_key_material_and_crashed_attackers_stop() -> None:
+    """Seed 1: 7 of 10 nodes crash at round 2, among them 2 of the 3 ALIE nodes; the
+    attack runs on what is left (f = 1), and the dead nodes draw no key pairs."""
+    raw = _raw(crash_fraction=0.7, crash_round=2)
+    raw["adversary"] = {"fraction": 0.3, "attack": "alie"}
+    raw["security"] = {"pairs_per_round": 100}
+    trainer = Trainer(build_scenario(from_dict(raw), 1), "ceas")
+    records = trainer.run(6)
+    assert [r.crashed for r in records[1:]] == [0, 7, 7, 7, 7, 7]
+    assert [r.key_pairs for r in records[1:]] == [1000, 300, 300, 300, 300, 300]
+    byzantine = trainer.transport.byzantine[:10]
+    assert (byzantine & trainer.faults.crashing).sum() == 2
+    assert all(np.isfinite(r.test_loss) for r in records)
 
 
 @pytest.mark.parametrize(
@@ -139,6 +153,7 @@ def test_the_same_nodes_fail_for_every_strategy_and_on_resume() -> None:
         ({"aggregator_restarts": [2, 9]}, r"faults\.aggregator_restarts\[1\] = 9: must be a round"),
         ({"aggregator_restarts": 3}, r"faults\.aggregator_restarts = 3: must be a list"),
         ({"crash": 0.1}, r"faults\.crash: unknown key"),
+        ({"aggregator_checkpoint_every": 0}, r"faults\.aggregator_checkpoint_every = 0"),
     ],
 )
 def test_bad_faults_are_config_errors(faults: dict[str, Any], message: str) -> None:

@@ -100,6 +100,7 @@ def run_experiment(
             for strategy in strategies:
                 previous = results.load_run(out, strategy, seed, fingerprint)
                 if previous is not None:
+                    checkpoint.remove(out, strategy, seed)  # a kill after saving the run
                     runs[(strategy, seed)] = previous
                     networks[(strategy, seed)] = results.load_run_network(out, strategy, seed)
                     reused += 1

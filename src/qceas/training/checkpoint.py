@@ -7,7 +7,8 @@ depends on: θ and the optimizer state, every random generator (minibatches, sho
 attacks, the key and gate-pair network simulations), the network simulations
 themselves (stored pairs, ledgers, scheduler tables) and the transport's counters. A
 run resumed from a checkpoint therefore ends with numbers identical to an
-uninterrupted run: it replays nothing and redoes no finished round.
+uninterrupted run; it redoes only the rounds after its last checkpoint (at most
+``checkpoint_every − 1``), and no finished run.
 
 File layout: one line of JSON (format, config fingerprint, strategy, seed, round), then
 the pickled ``(trainer, records)``. The header is checked before anything is

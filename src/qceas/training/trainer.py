@@ -200,11 +200,13 @@ class Trainer:
     def _apply_faults(self, faults: RoundFaults) -> int:
         """Set up this round's link outages and, on an aggregator restart, go back to
         the aggregator's last checkpoint; returns the rounds of progress lost."""
-        self.transport.link_down = faults.outage
+        # A crashed node takes no key material either: its link end is dead too.
+        dark = faults.outage | faults.crashed
+        self.transport.link_down = dark
         if self.network is not None:
             net = self.network.context.network
             down = np.zeros(net.n_links, dtype=bool)
-            for k in np.flatnonzero(faults.outage):
+            for k in np.flatnonzero(dark):
                 down[net.routes[k][0]] = True  # the node's access link
             self.network.set_link_outage(down)
         if not faults.restart:
@@ -277,8 +279,7 @@ class Trainer:
                 self.params, aggregate, self.opt_state
             )
         self.round += 1
-        every = sc.config.training.checkpoint_every
-        if every and self.round % every == 0:
+        if self.round % sc.config.faults.aggregator_checkpoint_every == 0:
             self._aggregator_saved = (self.round, self.params.copy(), copy.deepcopy(self.opt_state))
         test_loss, test_acc = self.test_metrics()
         hw_loss, hw_acc = (
@@ -286,8 +287,11 @@ class Trainer:
             if sc.config.training.test_on_hardware
             else (float("nan"), float("nan"))
         )
-        share = self.shard_sizes / self.shard_sizes.sum()
-        honest = ~delivery.byzantine[: self.scenario.n_nodes]
+        # What the nodes that answered measured (crashed and late nodes sent nothing).
+        present = np.ones(sc.n_nodes, dtype=bool) if faults is None else ~faults.missing
+        sizes = np.where(present, self.shard_sizes, 0)
+        share = sizes / sizes.sum() if sizes.sum() else np.full(sc.n_nodes, np.nan)
+        honest = ~delivery.byzantine[: self.scenario.n_nodes] & present
         spread = np.sum((evaluation.gradient[honest] - aggregate) ** 2, axis=1)
         node_qfi = () if evaluation.qfi is None else tuple(qfi_scalar(evaluation.qfi).tolist())
         k = self.scenario.n_nodes

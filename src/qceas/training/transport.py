@@ -195,13 +195,21 @@ class Transport:
         # The adversary observes the honest updates that are well formed (a broken
         # honest node's NaN must not stop the attack, nor the round).
         honest_rows = gradients[~byz[:k] & ~gone[:k]]
+        attackers = byz & ~gone  # a crashed or late Byzantine node sends nothing either
         honest_rows = honest_rows[np.all(np.isfinite(honest_rows), axis=1)]
-        if byz.any() and honest_rows.shape[0]:
+        if attackers.any() and honest_rows.shape[0]:
+            forged = None
             if self.attack is not None and honest_rows.shape[0] >= 2:
-                vectors[byz] = self.attack(honest_rows, f=int(byz.sum()), rng=self.rng)
+                try:
+                    forged = self.attack(honest_rows, f=int(attackers.sum()), rng=self.rng)
+                except ValueError:
+                    # Faults left too few honest updates for the attack's own rule.
+                    forged = None
+            if forged is not None:
+                vectors[attackers] = forged
             else:  # no attack (or too little to attack with): honest-looking messages
                 vectors[k:] = honest_rows.mean(axis=0)
-        honest_claims = claims[~byz[:k]]
+        honest_claims = claims[~byz[:k] & ~gone[:k]]
         top_claim = float(np.nanmax(honest_claims)) if np.isfinite(honest_claims).any() else 0.0
         if adv.qfi_inflation > 0 and byz.any():
             claimed[byz] = adv.qfi_inflation * top_claim
