@@ -100,6 +100,29 @@ def _positive(path: str, value: Any) -> None:
         raise _fail(path, value, "must be a finite number > 0" + _text_hint(value))
 
 
+def _scheduler_options(path: str, value: Any) -> None:
+    """A mapping policy name -> options that the policy accepts (``schedule.params``,
+    ``partition.scheduler_params``)."""
+    from qceas.scheduling import SCHEDULERS
+
+    if not isinstance(value, Mapping):
+        raise _fail(path, value, "must be a mapping policy -> options")
+    for name, options in value.items():
+        _choice(path, name, SCHEDULERS.names())
+        if not isinstance(options, Mapping):
+            raise _fail(f"{path}.{name}", options, "must be a mapping")
+        try:
+            SCHEDULERS.get(name, **dict(options))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}.{name}: {exc}") from None
+
+
+def _attempt_floor(path: str, value: Any) -> None:
+    """A minimum attempt period (s): a number in [0, 1)."""
+    if not _is_number(value) or not 0 <= value < 1:
+        raise _fail(path, value, "must be a number in [0, 1)")
+
+
 def _text_hint(value: Any) -> str:
     """YAML 1.1 reads ``1e-3`` (no dot) as text: say so when a number arrives as text."""
     if isinstance(value, str):
@@ -527,8 +550,7 @@ class NetworkConfig:
             _int("network.aggregator_memory_slots", self.aggregator_memory_slots, 1)
         if self.aggregator_coherence_time_s is not None:
             _positive("network.aggregator_coherence_time_s", self.aggregator_coherence_time_s)
-        if not _is_number(self.min_period_s) or not 0 <= self.min_period_s < 1:
-            raise _fail("network.min_period_s", self.min_period_s, "must be a number in [0, 1)")
+        _attempt_floor("network.min_period_s", self.min_period_s)
 
     def spec(self, name: str) -> Any:
         """A field as ``build_network`` takes it: a range becomes a (low, high) tuple."""
@@ -583,10 +605,16 @@ class ComputeConfig:
 
     def slowdowns(self, n_nodes: int, rng: np.random.Generator) -> np.ndarray:
         """(N,) slowdown factors: the number, or log-uniform draws in the range."""
-        if isinstance(self.slowdown, list | tuple):
-            low, high = (math.log(float(v)) for v in self.slowdown)
-            return np.exp(rng.uniform(low, high, size=n_nodes))
-        return np.full(n_nodes, float(self.slowdown))
+        return log_uniform(self.slowdown, n_nodes, rng)
+
+
+def log_uniform(value: Any, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` values of a config field that is a number (all equal) or a ``[low,
+    high]`` range (drawn log-uniformly from ``rng``)."""
+    if isinstance(value, list | tuple):
+        low, high = (math.log(float(v)) for v in value)
+        return np.exp(rng.uniform(low, high, size=size))
+    return np.full(size, float(value))
 
 
 #: How ready times are set (``ScheduleConfig.ready``).
@@ -636,16 +664,7 @@ class ScheduleConfig:
             _choice(f"schedule.policies[{i}]", name, SCHEDULERS.names())
         if len(set(self.policies)) != len(self.policies):
             raise _fail("schedule.policies", self.policies, "must not repeat a policy")
-        if not isinstance(self.params, Mapping):
-            raise _fail("schedule.params", self.params, "must be a mapping policy -> options")
-        for name, options in self.params.items():
-            _choice("schedule.params", name, SCHEDULERS.names())
-            if not isinstance(options, Mapping):
-                raise _fail(f"schedule.params.{name}", options, "must be a mapping")
-            try:
-                SCHEDULERS.get(name, **dict(options))
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"schedule.params.{name}: {exc}") from None
+        _scheduler_options("schedule.params", self.params)
         _int("schedule.pairs_per_round", self.pairs_per_round, 1)
         _positive("schedule.round_period_s", self.round_period_s)
         _positive("schedule.window_s", self.window_s)
@@ -762,18 +781,7 @@ class PartitionConfig:
                 "must be a fidelity in [0.25, 1] or 'network'" + _text_hint(fidelity),
             )
         _choice("partition.scheduler", self.scheduler, SCHEDULERS.names())
-        if not isinstance(self.scheduler_params, Mapping):
-            raise _fail(
-                "partition.scheduler_params", self.scheduler_params, "must map policy -> options"
-            )
-        for name, options in self.scheduler_params.items():
-            _choice("partition.scheduler_params", name, SCHEDULERS.names())
-            if not isinstance(options, Mapping):
-                raise _fail(f"partition.scheduler_params.{name}", options, "must be a mapping")
-            try:
-                SCHEDULERS.get(name, **dict(options))
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"partition.scheduler_params.{name}: {exc}") from None
+        _scheduler_options("partition.scheduler_params", self.scheduler_params)
         _positive("partition.shot_period_s", self.shot_period_s)
         _int("partition.cycles_per_round", self.cycles_per_round, 1)
         _positive("partition.link_length_km", self.link_length_km)
@@ -786,8 +794,7 @@ class PartitionConfig:
         )
         if self.memory_slots is not None:
             _int("partition.memory_slots", self.memory_slots, 1)
-        if not _is_number(self.min_period_s) or not 0 <= self.min_period_s < 1:
-            raise _fail("partition.min_period_s", self.min_period_s, "must be a number in [0, 1)")
+        _attempt_floor("partition.min_period_s", self.min_period_s)
         _positive("partition.slot_s", self.slot_s)
         if self.slot_s > self.shot_period_s:
             raise _fail(

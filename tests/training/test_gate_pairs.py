@@ -158,16 +158,16 @@ def test_ceas_spends_fresher_gate_pairs_than_the_oblivious_scheduler() -> None:
     assert fidelity["ceas"] > fidelity["oblivious"] + 0.1, fidelity
 
 
+def _one_link(**params: Any) -> Any:
+    """A 10 m link between one QPU and the star's centre, fresh pairs of fidelity 0.9."""
+    return network_from_graph(
+        star(1, link_length_km=0.01), rng=np.random.default_rng(0), initial_fidelity=0.9, **params
+    )
+
+
 def test_gate_pairs_meet_demand_whatever_their_fidelity() -> None:
     """``use = 'gate'``: a decayed pair still runs its gate, where a key pair aborts."""
-    net = network_from_graph(
-        star(1, link_length_km=0.01),
-        rng=np.random.default_rng(0),
-        efficiency=0.5,
-        initial_fidelity=0.9,
-        coherence_time_s=0.002,
-        memory_slots=2,
-    )
+    net = _one_link(efficiency=0.5, coherence_time_s=0.002, memory_slots=2)
     demand = Demand(pairs=1, period_s=0.02, rounds=20, ready_s=np.array([0.015]), window_s=0.005)
     met = {}
     for use in ("key", "gate"):
@@ -352,14 +352,7 @@ def test_a_replica_without_a_complete_shot_keeps_its_last_gate_fidelity() -> Non
 def test_a_shot_spends_its_pairs_only_all_together() -> None:
     """Gate demand is all-or-nothing per round: with 2 pairs per shot a link spends 0
     or 2, and pairs short of a shot stay in memory for the next."""
-    net = network_from_graph(
-        star(1, link_length_km=0.01),
-        rng=np.random.default_rng(0),
-        efficiency=0.03,
-        initial_fidelity=0.9,
-        coherence_time_s=1.0,
-        memory_slots=np.array([2, 4]),
-    )
+    net = _one_link(efficiency=0.03, coherence_time_s=1.0, memory_slots=np.array([2, 4]))
     demand = Demand(pairs=2, period_s=0.005, rounds=200, ready_s=np.array([0.0045]), window_s=5e-4)
     ctx = make_context(net, demand, slot_s=5e-4, use="gate")
     result = simulate(ctx, SCHEDULERS.get("oblivious"), rng=np.random.default_rng(0))

@@ -140,18 +140,20 @@ def qfi_shot_times(ansatz: Ansatz, times: GateTimes) -> list[float]:
     return out
 
 
+def circuits_per_sample(ansatz: Ansatz, *, qfi: bool) -> int:
+    """Distinct circuits a sample needs: the forward circuit, 2P parameter-shifted ones
+    and, when ``qfi``, the 2L QFI sublayer circuits."""
+    return 1 + 2 * ansatz.num_params + (2 * ansatz.layers if qfi else 0)
+
+
 def sample_cost(ansatz: Ansatz, times: GateTimes, *, qfi: bool) -> tuple[float, float]:
     """``(per_shot, per_sample)`` seconds: one shot of every circuit a sample needs
     (forward, gradient, and the QFI sublayer circuits when ``qfi``), and the fixed
     overhead of those circuits. A sample at S shots takes ``S·per_shot + per_sample``."""
-    plain = 1 + 2 * ansatz.num_params
-    per_shot = plain * shot_time(ansatz, times)
-    circuits = plain
+    per_shot = (1 + 2 * ansatz.num_params) * shot_time(ansatz, times)
     if qfi:
-        extra = qfi_shot_times(ansatz, times)
-        per_shot += sum(extra)
-        circuits += len(extra)
-    return per_shot, circuits * times.circuit_overhead_s
+        per_shot += sum(qfi_shot_times(ansatz, times))
+    return per_shot, circuits_per_sample(ansatz, qfi=qfi) * times.circuit_overhead_s
 
 
 def compute_times(

@@ -86,7 +86,6 @@ the gate errors of a variational circuit trained over rounds.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -95,13 +94,14 @@ import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas.config import ExperimentConfig
+from qceas.config import ExperimentConfig, log_uniform
 from qceas.network.demand import Demand
 from qceas.network.simulator import Context, Simulation, make_context
 from qceas.network.topology import network_from_graph, star
 from qceas.physics.links import attempt_period, success_probability
 from qceas.qnn.ansatz import Ansatz, Encoding, Entangler, Topology
 from qceas.qnn.partition import BlockError, Partition, pairs_per_execution, teleported_block
+from qceas.qnn.timing import circuits_per_sample
 from qceas.scheduling import SCHEDULERS
 
 #: Coherence time standing in for "no decay" at the star's centre (s).
@@ -175,10 +175,7 @@ def executions_per_round(config: ExperimentConfig, samples: int, shots: int) -> 
     """E: circuit executions of one replica per round, for ``samples`` samples at
     ``shots`` shots (forward, 2P shifted and, with ``compute.qfi_circuits``, 2L QFI
     sublayer circuits per sample; :mod:`qceas.qnn.timing`)."""
-    ansatz = ansatz_of(config)
-    circuits = 1 + 2 * ansatz.num_params
-    if config.compute.qfi_circuits:
-        circuits += 2 * ansatz.layers
+    circuits = circuits_per_sample(ansatz_of(config), qfi=config.compute.qfi_circuits)
     return int(samples * circuits * shots)
 
 
@@ -364,7 +361,7 @@ class GatePairs:
         per_link = pairs_per_execution(ansatz, partition)
         rng = np.random.default_rng([seed, 105])
         m = spec.qpus_per_replica
-        coherence = _draw(spec.coherence_time_s, n_replicas * m, rng, log=True)
+        coherence = log_uniform(spec.coherence_time_s, n_replicas * m, rng)
         groups = []
         for k in sorted(set(per_link.values())):
             links = [link for link, count in per_link.items() if count == k]
@@ -449,15 +446,6 @@ class GatePairs:
 
 def _spec(value: Any) -> Any:
     return tuple(value) if isinstance(value, list | tuple) else value
-
-
-def _draw(value: Any, size: int, rng: np.random.Generator, *, log: bool) -> NDArray[np.float64]:
-    """``size`` draws of a number (all equal) or a [low, high] range (log-uniform)."""
-    if isinstance(value, list | tuple):
-        low, high = (math.log(float(v)) for v in value) if log else map(float, value)
-        out = rng.uniform(low, high, size=size)
-        return np.exp(out) if log else out
-    return np.full(size, float(value))
 
 
 __all__ = [

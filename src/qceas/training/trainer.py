@@ -191,11 +191,16 @@ class Trainer:
 
     def test_metrics(self) -> tuple[float, float]:
         """Loss and accuracy of the current θ on the held-out split (ideal circuit)."""
-        model, data = self.scenario.model, self.scenario.dataset
-        expect = model.expectations(self.params, data.x_test)
-        loss, _ = loss_and_cotangent(expect, data.y_test, model.readout, model.output_scale)
+        return self._test_scores(
+            self.scenario.model.expectations(self.params, self.scenario.dataset.x_test)
+        )
+
+    def _test_scores(self, expect: NDArray[np.float64]) -> tuple[float, float]:
+        """Mean loss and accuracy on the held-out split of measured expectations."""
+        model, y = self.scenario.model, self.scenario.dataset.y_test
+        loss, _ = loss_and_cotangent(expect, y, model.readout, model.output_scale)
         probs = class_probabilities(expect, model.readout, model.output_scale)
-        return float(loss.mean()), float(np.mean(np.argmax(probs, axis=-1) == data.y_test))
+        return float(loss.mean()), float(np.mean(np.argmax(probs, axis=-1) == y))
 
     def _apply_faults(self, faults: RoundFaults) -> int:
         """Set up this round's link outages and, on an aggregator restart, go back to
@@ -218,15 +223,16 @@ class Trainer:
     def hardware_test_metrics(self, blocks: Sequence[BlockError] | None) -> tuple[float, float]:
         """Test loss and accuracy of θ on every node's own noisy circuit (its noise and
         its teleported-gate error ``blocks[k]``), exact expectations, mean over nodes."""
-        model, data, sc = self.scenario.model, self.scenario.dataset, self.scenario
-        losses, accs = [], []
-        for k, noise in enumerate(sc.noises):
-            block = None if blocks is None else blocks[k]
-            expect = model.expectations(self.params, data.x_test, noise=noise, block=block)
-            loss, _ = loss_and_cotangent(expect, data.y_test, model.readout, model.output_scale)
-            probs = class_probabilities(expect, model.readout, model.output_scale)
-            losses.append(float(loss.mean()))
-            accs.append(float(np.mean(np.argmax(probs, axis=-1) == data.y_test)))
+        model, x = self.scenario.model, self.scenario.dataset.x_test
+        scores = [
+            self._test_scores(
+                model.expectations(
+                    self.params, x, noise=noise, block=None if blocks is None else blocks[k]
+                )
+            )
+            for k, noise in enumerate(self.scenario.noises)
+        ]
+        losses, accs = zip(*scores, strict=True)
         return float(np.mean(losses)), float(np.mean(accs))
 
     def initial_record(self) -> RoundRecord:
@@ -279,7 +285,11 @@ class Trainer:
                 self.params, aggregate, self.opt_state
             )
         self.round += 1
-        if self.round % sc.config.faults.aggregator_checkpoint_every == 0:
+        faults_spec = sc.config.faults
+        if (
+            faults_spec.aggregator_restarts
+            and self.round % faults_spec.aggregator_checkpoint_every == 0
+        ):
             self._aggregator_saved = (self.round, self.params.copy(), copy.deepcopy(self.opt_state))
         test_loss, test_acc = self.test_metrics()
         hw_loss, hw_acc = (
