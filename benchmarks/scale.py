@@ -9,8 +9,13 @@ sublinear). The last lines extrapolate 1000 nodes × 100 rounds of one strategy 
 the measured rounds against the 10-minute target; ``--rounds 100`` measures it
 outright.
 
+``--engine ray`` evaluates the nodes as Ray tasks on a private Ray with ``--cpus``
+CPUs (its start is counted in the build time, not per round; the peak memory is the
+driver's, the Ray workers' comes on top). The numbers are those of the local engine.
+
 Usage:
-    python benchmarks/scale.py [--sizes 50 200 1000] [--rounds 10] [--json out.json]
+    python benchmarks/scale.py [--sizes 50 200 1000] [--rounds 10] [--engine local|ray]
+                               [--cpus 2] [--json out.json]
 """
 
 from __future__ import annotations
@@ -27,40 +32,48 @@ from typing import Any
 _CHILD = """
 import json, resource, sys, time
 from qceas.experiments import resolve
-from qceas.config import from_dict
+from qceas.config import EngineConfig, from_dict
+from qceas.engine import make_engine
 from qceas.training.scenario import build_scenario
 from qceas.training.trainer import Trainer
 size, rounds, strategy = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+engine_name, cpus = sys.argv[4], int(sys.argv[5])
 raw = resolve("scale-1000").to_dict()
 raw.pop("sweep")
 raw["nodes"]["count"] = size
 raw["data"]["params"]["n_samples"] = 20 * size
 config = from_dict(raw)
 started = time.perf_counter()
+ray_cpus = cpus if engine_name == "ray" else None
+engine = make_engine(EngineConfig(name=engine_name, num_cpus=ray_cpus))
 scenario = build_scenario(config, config.seed)
-trainer = Trainer(scenario, strategy)
+trainer = Trainer(scenario, strategy, engine)
 built = time.perf_counter() - started
 started = time.perf_counter()
 trainer.run(rounds)
 per_round = (time.perf_counter() - started) / rounds
+engine.close()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 print(json.dumps({"build_s": built, "round_s": per_round, "peak_mib": peak}))
 """
 
 
-def measure(size: int, rounds: int, strategy: str) -> dict[str, Any]:
+def measure(
+    size: int, rounds: int, strategy: str, engine: str = "local", cpus: int = 2
+) -> dict[str, Any]:
     """Figures of one size and strategy, from a fresh single-threaded process."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(size), str(rounds), strategy],
+        [sys.executable, "-c", _CHILD, str(size), str(rounds), strategy, engine, str(cpus)],
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    return {"size": size, "strategy": strategy, **json.loads(done.stdout.strip().splitlines()[-1])}
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"size": size, "strategy": strategy, "engine": engine, **figures}
 
 
 def main() -> None:
@@ -68,20 +81,22 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 1000])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--strategies", nargs="+", default=["ceas", "fedavg"])
+    parser.add_argument("--engine", choices=["local", "ray"], default="local")
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the private Ray")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     rows = []
     for strategy in args.strategies:
         base: dict[str, Any] | None = None
         for size in sorted(args.sizes):
-            row = measure(size, args.rounds, strategy)
+            row = measure(size, args.rounds, strategy, args.engine, args.cpus)
             base = base or row
             scale = size / base["size"]
             row["time_vs_linear"] = row["round_s"] / (base["round_s"] * scale)
             row["memory_vs_linear"] = row["peak_mib"] / (base["peak_mib"] * scale)
             rows.append(row)
             print(
-                f"{strategy:<7} {size:>5} nodes: {row['round_s']:.3f} s/round "
+                f"{strategy:<7} {args.engine:<5} {size:>5} nodes: {row['round_s']:.3f} s/round "
                 f"(x{row['time_vs_linear']:.2f} of linear), peak {row['peak_mib']:.0f} MiB "
                 f"(x{row['memory_vs_linear']:.2f} of linear), build {row['build_s']:.1f} s",
                 flush=True,

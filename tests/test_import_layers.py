@@ -6,6 +6,7 @@ Lower layers never import higher ones: ``physics`` imports nothing of ours; ``qn
 registries of ``qnn``, ``data``, ``attacks``, ``training``, ``network`` and
 ``scheduling`` to validate names; ``network`` may read ``config`` (to build a
 network from its section);
+``engine`` runs ``qnn`` evaluations where a config's ``engine`` section says;
 ``training`` composes the lower layers; nothing imports ``experiments`` or ``cli`` but
 themselves.
 """
@@ -30,8 +31,20 @@ ALLOWED: dict[str, set[str]] = {
     "consensus": {"consensus"} | LOW | {"config"},
     "security": {"security"} | LOW | {"config"},
     "scheduling": {"scheduling", "network"} | LOW | {"config"},
-    "config": {"config", "qnn", "data", "training", "attacks", "network", "scheduling"} | LOW,
+    "config": {
+        "config",
+        "qnn",
+        "data",
+        "training",
+        "attacks",
+        "network",
+        "scheduling",
+        "engine",
+    }
+    | LOW,
+    "engine": {"engine", "qnn", "config"} | LOW,
     "training": {
+        "engine",
         "training",
         "qnn",
         "data",
@@ -44,6 +57,7 @@ ALLOWED: dict[str, set[str]] = {
     }
     | LOW,
     "experiments": {
+        "engine",
         "experiments",
         "training",
         "qnn",
@@ -53,7 +67,7 @@ ALLOWED: dict[str, set[str]] = {
         "scheduling",
     }
     | LOW,
-    "cli": {"cli", "experiments", "training", "config", "network"} | LOW,
+    "cli": {"cli", "experiments", "training", "config", "network", "engine"} | LOW,
 }
 
 

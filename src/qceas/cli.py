@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qceas.config import ConfigError, ExperimentConfig, from_dict, parse_text
+from qceas.engine import ENGINES, EngineError
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
 from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.report import write_report
@@ -60,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = _runner(sub, "run", "run a scenario or config file", "rounds", "strategies")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES.names(),
+        default=None,
+        help="where the nodes' evaluations run (overrides engine.name): local, in this "
+        "process, or ray, as Ray tasks on the cluster at engine.address or RAY_ADDRESS, "
+        "else on a private Ray on this machine; the numbers are the same",
+    )
     run.add_argument(
         "--resume",
         action="store_true",
@@ -188,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"report written to {write_report(args.directory, args.output)}")
             return 0
         config = _with_overrides(args, "training", "strategies", args.names)
+        if args.engine is not None:
+            config = from_dict({"engine": {"name": args.engine}}, base=config)
         if args.resume:
             _check_resumable(Path(args.out), config)
         if config.sweep:
@@ -203,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=not args.quiet,
             plot=not args.no_plots,
         )
-    except (ConfigError, UnknownNameError) as exc:
+    except (ConfigError, UnknownNameError, EngineError) as exc:
         print(f"qceas: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

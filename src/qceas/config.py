@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from qceas.engine.base import NODES_PER_BATCH
 from qceas.qnn.ansatz import ENCODINGS, ENTANGLERS, MAX_QUBITS, TOPOLOGIES
 from qceas.qnn.model import READOUTS
 from qceas.qnn.noise import NoiseModel
@@ -850,6 +851,50 @@ class FaultsConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    """Where the nodes' evaluations run (``qceas.engine``); changes no number.
+
+    * ``name``: ``local`` (in this process, vectorized; the default) or ``ray`` (node
+      batches as Ray tasks);
+    * ``address``: with ``ray``, the address of a running Ray cluster (``host:port``
+      of its head node, ``ray://host:port`` for Ray Client, or ``auto``); null takes
+      ``RAY_ADDRESS`` from the environment, else starts a private Ray on this machine,
+      listening on the loopback interface only;
+    * ``num_cpus``: CPUs of that private Ray (null: all of this machine's);
+    * ``batches_per_task``: node batches (of ``qceas.engine.NODES_PER_BATCH`` nodes)
+      evaluated by one Ray task (null: the batches spread over two tasks per CPU of
+      the cluster).
+
+    Both engines evaluate the same node batches by the same calls, and every node
+    draws its shots from its own random stream, so the engine, the task size and the
+    cluster change no number; the section is left out of the config's fingerprint.
+    """
+
+    name: str = "local"
+    address: str | None = None
+    num_cpus: int | None = None
+    batches_per_task: int | None = None
+
+    def __post_init__(self) -> None:
+        from qceas.engine import ENGINES
+
+        _choice("engine.name", self.name, ENGINES.names())
+        if self.address is not None and (not isinstance(self.address, str) or not self.address):
+            raise _fail("engine.address", self.address, "must be a non-empty string or null")
+        if self.num_cpus is not None:
+            _int("engine.num_cpus", self.num_cpus, 1)
+        if self.batches_per_task is not None:
+            _int("engine.batches_per_task", self.batches_per_task, 1)
+        if self.address is not None and self.num_cpus is not None:
+            raise _fail(
+                "engine.num_cpus",
+                self.num_cpus,
+                "applies only to a private Ray started here; an existing cluster "
+                "(engine.address) has its own CPUs",
+            )
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A whole experiment: what to train, on what, over which seeds and strategies."""
 
@@ -869,6 +914,7 @@ class ExperimentConfig:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     partition: PartitionConfig = field(default_factory=PartitionConfig)
     faults: FaultsConfig = field(default_factory=FaultsConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     #: A sweep: ``{"section.field": [values]}``; several keys make a grid. A key may
     #: also be a section name with a list of partial sections, e.g. ``adversary:
     #: [{attack: ipm, params: {epsilon: 10}}, {attack: alie}]``, to vary fields that
@@ -911,6 +957,11 @@ class ExperimentConfig:
                 raise ConfigError(
                     f"sweep.{key}: not a config field (write section.field, e.g. "
                     "adversary.fraction, or a section name with a list of partial sections)"
+                )
+            if section == "engine":
+                raise ConfigError(
+                    f"sweep.{key}: the engine changes no number, so it is not swept; "
+                    "set the engine section (or --engine) for the whole sweep"
                 )
             if isinstance(values, str) or not isinstance(values, Sequence) or not values:
                 raise _fail(f"sweep.{key}", values, "must be a non-empty list of values")
@@ -1017,13 +1068,17 @@ class ExperimentConfig:
 
         Excluded: the name, the number of seeds and the list of strategies — each
         (strategy, seed) run depends on neither, so an experiment can grow —, the
-        checkpoint interval (it changes no number), and the
+        checkpoint interval and the engine (they change no number), and the
         sections added after 0.1.0 while they hold their defaults, so run directories
-        written before them still resume.
+        written before them still resume. Configs whose numbers changed when the nodes
+        got shot streams of their own and fixed batches (finite shots, or more nodes
+        than one batch) carry ``EVALUATION``: their older results are not reused.
         """
         body = self.to_dict()
-        for key in ("name", "seeds", "sweep"):
+        for key in ("name", "seeds", "sweep", "engine"):
             body.pop(key)
+        if self.noise.shots is not None or self.nodes.count > NODES_PER_BATCH:
+            body["evaluation"] = EVALUATION
         body["training"].pop("strategies")
         body["training"].pop("checkpoint_every")
         for key in LATER_SECTIONS:
@@ -1050,6 +1105,10 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     return value
 
+
+#: Version of how a round's nodes are evaluated: 2 since every node samples its shots
+#: from its own stream and nodes are evaluated in fixed batches (``qceas.engine``).
+EVALUATION = 2
 
 #: Sections added after 0.1.0: left out of the fingerprint while at their defaults.
 LATER_SECTIONS: tuple[str, ...] = (
@@ -1082,6 +1141,7 @@ SECTIONS: dict[str, type] = {
     "compute": ComputeConfig,
     "partition": PartitionConfig,
     "faults": FaultsConfig,
+    "engine": EngineConfig,
 }
 
 

@@ -211,10 +211,13 @@ def test_a_kill_after_a_run_is_saved_leaves_no_stale_checkpoint(
     monkeypatch.setattr(checkpoint, "remove", lambda *args: None)  # killed before removal
     run_experiment(from_dict(raw), tmp_path, progress=False, plot=False)
     assert path.is_file()
+    half = path.with_name(path.name + ".tmp")
+    half.write_bytes(b"half of a checkpoint")  # a kill during a save
     monkeypatch.undo()
     outcome = run_experiment(from_dict(raw), tmp_path, progress=False, plot=False)
     assert (outcome.reused, outcome.computed) == (1, 0)
     assert not path.exists()
+    assert not half.exists()
 
 
 def test_resume_accepts_a_sweep_of_the_same_fingerprint_only(tmp_path: Path) -> None:

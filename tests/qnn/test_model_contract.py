@@ -533,8 +533,19 @@ def test_bad_call_arguments() -> None:
         model.evaluate_nodes(
             params, [(x, y), (np.zeros((0, 4)), np.zeros(0, dtype=int))], [model.noise] * 2
         )
-    with raises("rng: a numpy Generator is needed when any node has finite shots"):
-        model.evaluate_nodes(params, [(x, y)], [NoiseModel.build(4, shots=100)])
+    sampled = [NoiseModel.build(4, shots=100)]
+    with raises(
+        "rng: a numpy Generator (or node_rngs, one per node) is needed when any node has "
+        "finite shots"
+    ):
+        model.evaluate_nodes(params, [(x, y)], sampled)
+    gen = np.random.default_rng(0)
+    with raises("rng, node_rngs: give one of them, not both"):
+        model.evaluate_nodes(params, [(x, y)], sampled, rng=gen, node_rngs=[gen])
+    with raises("node_rngs: 2 generators for 1 nodes; need one per node"):
+        model.evaluate_nodes(params, [(x, y)], sampled, node_rngs=[gen, gen])
+    with raises("node_rngs[0]: must be a numpy Generator, got int"):
+        model.evaluate_nodes(params, [(x, y)], sampled, node_rngs=[7])  # type: ignore[list-item]
 
 
 def test_noise_model_built_directly_is_validated() -> None:

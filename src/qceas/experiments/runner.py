@@ -10,6 +10,11 @@ computes only what is missing, so ``metrics.csv`` and
 only in its timing and reuse counts). Adding seeds or strategies to a finished
 experiment computes only the new runs. A directory that holds results of a
 *different* config is refused rather than mixed.
+
+The nodes' evaluations run on the config's engine (``engine`` section, or the
+``engine`` argument): in this process, or as Ray tasks (``qceas.engine``). The engine
+is set up before anything is written, so a cluster that cannot be reached leaves the
+directory as it was.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from tqdm import tqdm
 
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml
+from qceas.engine import Engine, make_engine
 from qceas.experiments import plots, results
 from qceas.network import summarize as summarize_network
 from qceas.training import checkpoint
@@ -67,6 +73,7 @@ def run_experiment(
     seeds: Sequence[int] | None = None,
     progress: bool = True,
     plot: bool = True,
+    engine: Engine | None = None,
 ) -> RunOutcome:
     """Train every strategy of ``config`` for every seed and write the results.
 
@@ -76,13 +83,23 @@ def run_experiment(
         seeds: seeds to run; default ``config.seed + k`` for k < ``config.seeds``.
         progress: show a progress bar on stderr.
         plot: write the PNG figures.
+        engine: where the nodes' evaluations run; default: the one ``config.engine``
+            names, set up here and closed at the end (a given engine is left open).
     """
     out = Path(out)
     seeds = list(seeds) if seeds is not None else [config.seed + k for k in range(config.seeds)]
+    check_ready_times(config, seeds)
+    if engine is None:
+        owned = make_engine(config.engine)
+        try:
+            return run_experiment(
+                config, out, seeds=seeds, progress=progress, plot=plot, engine=owned
+            )
+        finally:
+            owned.close()
     strategies = list(config.training.strategies)
     fingerprint = config.fingerprint()
     _check_directory(out, config)
-    check_ready_times(config, seeds)
     started = time.perf_counter()
     runs: dict[tuple[str, int], list[RoundRecord]] = {}
     networks: dict[tuple[str, int], dict[str, Any] | None] = {}
@@ -110,11 +127,12 @@ def run_experiment(
                 resumed = checkpoint.load(out, strategy, seed, fingerprint)
                 if resumed is not None:
                     trainer, records = resumed
+                    trainer.engine = engine
                     bar.update(trainer.round)
                 else:
                     if scenario is None:
                         scenario = build_scenario(config, seed)
-                    trainer = Trainer(scenario, strategy)
+                    trainer = Trainer(scenario, strategy, engine)
                     records = [trainer.initial_record()]
                 every = config.training.checkpoint_every
                 while trainer.round < rounds:

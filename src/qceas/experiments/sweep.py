@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml, sweep_label
+from qceas.engine import make_engine
 from qceas.experiments import results
 from qceas.experiments.runner import run_experiment
 from qceas.training.scenario import check_ready_times
@@ -55,25 +56,38 @@ def run_sweep(
     if not config.sweep:
         raise ConfigError("sweep: the config sweeps nothing (add a sweep: section)")
     out = Path(out)
-    try:
-        (out / "points").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
-    results.write_atomic(out / "sweep_config.yaml", dump_yaml(config))
-    parameters = list(config.sweep)
-    done: list[dict[str, Any]] = []
-    reused = computed = 0
     points = config.sweep_points()
     check_points(points, seeds)  # a point that cannot run fails now, not after hours
-    for index, (values, point) in enumerate(points):
-        folder = out / "points" / f"{index:02d}"
-        outcome = _at_point(
-            values, run_experiment, point, folder, seeds=seeds, progress=progress, plot=plot
-        )
-        reused += outcome.reused
-        computed += outcome.computed
-        done.append({"values": values, "dir": str(folder.relative_to(out)), **outcome.summary})
-        summary = _write(out, config, parameters, done, plot)
+    engine = make_engine(config.engine)  # one engine (one Ray) for every point
+    try:
+        try:
+            (out / "points").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"--out {out}: cannot create the directory ({exc.strerror})"
+            ) from None
+        results.write_atomic(out / "sweep_config.yaml", dump_yaml(config))
+        parameters = list(config.sweep)
+        done: list[dict[str, Any]] = []
+        reused = computed = 0
+        for index, (values, point) in enumerate(points):
+            folder = out / "points" / f"{index:02d}"
+            outcome = _at_point(
+                values,
+                run_experiment,
+                point,
+                folder,
+                seeds=seeds,
+                progress=progress,
+                plot=plot,
+                engine=engine,
+            )
+            reused += outcome.reused
+            computed += outcome.computed
+            done.append({"values": values, "dir": str(folder.relative_to(out)), **outcome.summary})
+            summary = _write(out, config, parameters, done, plot)
+    finally:
+        engine.close()
     return SweepOutcome(summary=summary, out=out, reused=reused, computed=computed)
 
 

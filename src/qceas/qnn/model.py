@@ -8,10 +8,11 @@ memory budget: noiseless nodes on the statevector path, noisy ones in the
 Pauli-transfer representation up to ``MAX_PAULI_QUBITS`` qubits and on density
 matrices above (``simulate``).
 
-With finite shots, the random draws of a node depend on how rows are grouped into
-chunks (nodes of the same kind share chunks in node order), so adding or removing a
-node changes the shot noise of others; the numbers stay a deterministic function of
-(config, seed).
+With finite shots every node samples from its own random stream (``node_rngs``), row
+by row, so a node draws the same shots whatever the other nodes, however its rows
+fall into chunks and however the nodes are split over calls. (The numbers themselves
+can differ in their last bits between splits: a row's rounding depends on the rows it
+shares a BLAS call with; ``qceas.engine`` therefore fixes the split.)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from qceas.qnn.readout import (
     loss_and_cotangent,
     sample_expectations,
 )
-from qceas.qnn.simulate import Propagated, plan_layers, propagate
+from qceas.qnn.simulate import LayerPlan, Propagated, plan_layers, propagate
 
 if TYPE_CHECKING:  # pragma: no cover
     import pennylane
@@ -333,6 +334,7 @@ class QNN:
         *,
         qfi: bool = False,
         rng: np.random.Generator | None = None,
+        node_rngs: Sequence[np.random.Generator] | None = None,
         data_sizes: ArrayLike | None = None,
         blocks: Sequence[BlockError | None] | None = None,
     ) -> NodeEvaluation:
@@ -343,7 +345,12 @@ class QNN:
             shards: one (x_k (S_k, n), y_k (S_k,)) per node.
             noises: one NoiseModel per node.
             qfi: also compute each node's shard-averaged QFI.
-            rng: needed when any node has finite shots.
+            rng: with finite shots, the generator each node's own stream is drawn from
+                (one seed per node, in node order).
+            node_rngs: with finite shots, instead of ``rng``: one generator per node,
+                which its shots are sampled from (row by row, in row order). A node's
+                draws then depend on its generator alone: evaluating the nodes in
+                batches, each with its nodes' generators, draws the shots of one call.
             data_sizes: (K,) shard sizes when ``shards`` are minibatches of them.
             blocks: per node, the Pauli error of its model-partitioned entangling block
                 (``qceas.qnn.partition.teleported_block``), or None where the node's
@@ -368,9 +375,8 @@ class QNN:
                 raise ValueError(f"shards[{k}]: node {k} has no samples")
             xs_list.append(xa)
             ys_list.append(self._check_labels(yk, xa.shape[0]))
-        if any(nm.shots is not None for nm in noises) and rng is None:
-            raise ValueError("rng: a numpy Generator is needed when any node has finite shots")
         k_nodes, big_p = len(shards), self.num_params
+        streams = self._node_streams(noises, rng, node_rngs)
         samples = np.array([xa.shape[0] for xa in xs_list], dtype=np.int64)
         loss_sum = np.zeros(k_nodes)
         correct = np.zeros(k_nodes)
@@ -405,7 +411,7 @@ class QNN:
             )
             copies = 1 + big_p * (2 if (shots and mixed) else 1)
             step = self._rows_per_chunk(mixed, copies)
-            plan = plan_layers(self.ansatz, p, pauli=mixed and self.n_qubits <= MAX_PAULI_QUBITS)
+            plan = self._plan(p, pauli=mixed and self.n_qubits <= MAX_PAULI_QUBITS)
             for lo in range(0, x_all.shape[0], step):
                 sl = slice(lo, lo + step)
                 prop = propagate(
@@ -421,7 +427,12 @@ class QNN:
                     block=block,
                 )
                 loss_r, grad_r, correct_r = self._node_rows(
-                    prop, y_all[sl], flips[sl], shot_rows[sl] if shots else None, rng
+                    prop,
+                    y_all[sl],
+                    flips[sl],
+                    shot_rows[sl] if shots else None,
+                    owner[sl],
+                    streams,
                 )
                 np.add.at(loss_sum, owner[sl], loss_r)
                 np.add.at(correct, owner[sl], correct_r)
@@ -445,15 +456,63 @@ class QNN:
             data_sizes=None if data_sizes is None else np.asarray(data_sizes, dtype=np.int64),
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_plan_memo", None)  # megabytes of transfer matrices, rebuilt on use
+        return state
+
+    def _plan(self, params: NDArray[np.float64], *, pauli: bool) -> list[LayerPlan]:
+        """``plan_layers`` at ``params``, kept for the next call at the same θ (an
+        engine evaluates a round's node batches by one call each)."""
+        memo: dict[bool, tuple[bytes, list[LayerPlan]]] = self.__dict__.setdefault("_plan_memo", {})
+        theta = params.tobytes()
+        if pauli not in memo or memo[pauli][0] != theta:
+            memo[pauli] = (theta, plan_layers(self.ansatz, params, pauli=pauli))
+        return memo[pauli][1]
+
+    @staticmethod
+    def _node_streams(
+        noises: Sequence[NoiseModel],
+        rng: np.random.Generator | None,
+        node_rngs: Sequence[np.random.Generator] | None,
+    ) -> Sequence[np.random.Generator] | None:
+        """One random generator per node where any node samples shots, else None."""
+        if rng is not None and node_rngs is not None:
+            raise ValueError("rng, node_rngs: give one of them, not both")
+        if node_rngs is not None:
+            if len(node_rngs) != len(noises):
+                raise ValueError(
+                    f"node_rngs: {len(node_rngs)} generators for {len(noises)} nodes; "
+                    "need one per node"
+                )
+            for k, g in enumerate(node_rngs):
+                if not isinstance(g, np.random.Generator):
+                    raise ValueError(
+                        f"node_rngs[{k}]: must be a numpy Generator, got {type(g).__name__}"
+                    )
+        if not any(nm.shots is not None for nm in noises):
+            return None
+        if node_rngs is not None:
+            return node_rngs
+        if rng is None:
+            raise ValueError(
+                "rng: a numpy Generator (or node_rngs, one per node) is needed when any "
+                "node has finite shots"
+            )
+        seeds = rng.integers(0, 2**63, size=len(noises))
+        return [np.random.default_rng(int(s)) for s in seeds]
+
     def _node_rows(
         self,
         prop: Propagated,
         labels: NDArray[np.int64],
         flips: NDArray[np.float64],
         shots: NDArray[np.int64] | None,
-        rng: np.random.Generator | None,
+        owner: NDArray[np.int64],
+        streams: Sequence[np.random.Generator] | None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        """Per-row loss, gradient and correctness for one chunk of rows."""
+        """Per-row loss, gradient and correctness for one chunk of rows (``owner``:
+        each row's node, rows of a node contiguous)."""
         n, zs = self.n_qubits, self._z_signs
         probs = flip_bits(prop.probabilities(), flips, n)
         if shots is None:
@@ -461,11 +520,24 @@ class QNN:
             dprobs = flip_bits(prop.tangent_probabilities(), flips, n)
             jac = np.einsum("prd,dc->rpc", dprobs, zs)
         else:
-            assert rng is not None
-            expect = sample_expectations(probs, zs, shots, rng=rng)
+            assert streams is not None
             shifted = flip_bits(prop.shifted_probabilities(), flips, n)  # (2, P, R, d)
-            est = sample_expectations(shifted, zs, shots, rng=rng)  # (2, P, R, C)
-            jac = np.moveaxis((est[0] - est[1]) / 2.0, 0, 1)  # (R, P, C)
+            rows, big_p = probs.shape[0], shifted.shape[1]
+            # Row r's executions side by side (forward, then the 2P shifted ones), so
+            # each node draws its rows in row order whatever chunk they fall in.
+            executions = np.concatenate(
+                [probs[:, None, :], np.moveaxis(shifted, 2, 0).reshape(rows, 2 * big_p, -1)],
+                axis=1,
+            )
+            est = np.empty((rows, 1 + 2 * big_p, zs.shape[1]))
+            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+            for lo, hi in zip(starts, np.r_[starts[1:], rows], strict=True):
+                est[lo:hi] = sample_expectations(
+                    executions[lo:hi], zs, shots[lo:hi], rng=streams[owner[lo]]
+                )
+            expect = est[:, 0]
+            plus_minus = est[:, 1:].reshape(rows, 2, big_p, -1)
+            jac = (plus_minus[:, 0] - plus_minus[:, 1]) / 2.0  # (R, P, C)
         loss, cot = loss_and_cotangent(expect, labels, self.readout, self.output_scale)
         grad = np.einsum("rpc,rc->rp", jac, cot)
         pred = np.argmax(class_probabilities(expect, self.readout, self.output_scale), axis=-1)

@@ -61,18 +61,21 @@ def sample_expectations(
     """Estimate ⟨Z_c⟩ from ``shots`` samples of each distribution.
 
     Args:
-        probs: (..., R, d) outcome distributions (readout error already applied).
+        probs: (R, ..., d) outcome distributions (readout error already applied), rows
+            first: row r's distributions are sampled before row r + 1's, so sampling
+            rows 0..a and then a..R from one generator draws what sampling all R does.
         z_signs: (d, C) ±1 eigenvalue table of the measured qubits.
         shots: (R,) shots per row.
         rng: random generator.
 
     Returns:
-        (..., R, C) sampled expectation values.
+        (R, ..., C) sampled expectation values.
     """
     clean = np.clip(probs, 0.0, None)
     clean /= clean.sum(axis=-1, keepdims=True)
-    counts = rng.multinomial(np.broadcast_to(shots, clean.shape[:-1]), clean)
-    return (counts @ z_signs) / shots[:, None]
+    per_row = shots.reshape((-1,) + (1,) * (clean.ndim - 2))
+    counts = rng.multinomial(np.broadcast_to(per_row, clean.shape[:-1]), clean)
+    return (counts @ z_signs) / per_row[..., None]
 
 
 def softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:

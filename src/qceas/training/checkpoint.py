@@ -3,8 +3,9 @@
 Every ``training.checkpoint_every`` rounds a (strategy, seed) run saves its
 :class:`~qceas.training.trainer.Trainer` and its records so far to
 ``DIR/runs/<strategy>__seed<seed>.ckpt``. The trainer carries everything the next round
-depends on: θ and the optimizer state, every random generator (minibatches, shots,
-attacks, the key and gate-pair network simulations), the network simulations
+depends on: θ and the optimizer state, every random generator (minibatches, attacks,
+the key and gate-pair network simulations; the nodes' shot streams are derived from
+the round), the network simulations
 themselves (stored pairs, ledgers, scheduler tables) and the transport's counters. A
 run resumed from a checkpoint therefore ends with numbers identical to an
 uninterrupted run; it redoes only the rounds after its last checkpoint (at most
@@ -15,6 +16,10 @@ the pickled ``(trainer, records)``. The header is checked before anything is
 unpickled, so a checkpoint of another config is refused without being loaded. Writes
 go to a temporary file that replaces the old checkpoint in one ``os.replace``: a kill
 at any moment leaves either the previous checkpoint or the new one, never half of one.
+
+The trainer's engine (a Ray connection) is not saved: a loaded trainer runs
+locally until the runner hands it the engine of the new run, which gives the same
+numbers (``qceas.engine``).
 
 Why pickle: the state spans objects of every layer (numpy arrays, the schedulers' MDP
 tables, the pair ledger); pickle restores all of them exactly, where a hand-written
@@ -107,8 +112,11 @@ def load(
 
 
 def remove(out: Path, strategy: str, seed: int) -> None:
-    """Delete the checkpoint of a finished run (its results file supersedes it)."""
-    path_of(out, strategy, seed).unlink(missing_ok=True)
+    """Delete the checkpoint of a finished run (its results file supersedes it), and
+    the half-written one a kill during a save leaves."""
+    path = path_of(out, strategy, seed)
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".tmp").unlink(missing_ok=True)
 
 
 def _header(path: Path, line: bytes) -> dict[str, Any]:

@@ -19,7 +19,10 @@ alongside, one demand round per training round under ``security.scheduler``: eac
 node distills its key from the pairs it actually consumed that round.
 
 The trainer owns the loop; strategies only supply weights, and callers observe rounds
-through ``on_round`` (ARCHITECTURE §5.6).
+through ``on_round`` (ARCHITECTURE §5.6). Step 1 runs on the trainer's engine
+(``qceas.engine``: in this process, or node batches on a Ray cluster); with finite
+shots every node samples from its own stream, drawn from (seed, strategy, round,
+node), so the engine and its batching change no number.
 
 With ``partition.qpus_per_replica`` > 1 a node is a *replica* whose circuit spans
 several QPUs (model-level or hybrid partition): before step 1 the Bell pairs of its
@@ -43,6 +46,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qceas.config import ConfigError
+from qceas.engine import Engine
+from qceas.engine.local import LocalEngine
 from qceas.network import Simulation, SimulationResult
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.qnn.partition import BlockError
@@ -90,7 +95,8 @@ class RoundRecord:
 
 
 def strategy_seed(seed: int, strategy: str) -> list[int]:
-    """Entropy for a run's own random stream (shots, minibatches): stable across runs."""
+    """Entropy for a run's own random streams (minibatches and attacks; with the round
+    and node appended, each node's shots): stable across runs."""
     return [seed, zlib.crc32(strategy.encode())]
 
 
@@ -125,10 +131,14 @@ class Trainer:
     Args:
         scenario: the built experiment (data, shards, noise, θ_0).
         strategy: a registered strategy name.
+        engine: where the nodes' evaluations run (default: this process). It is not
+            part of the trainer's saved state: a trainer loaded from a checkpoint
+            runs locally until given one again.
     """
 
-    def __init__(self, scenario: Scenario, strategy: str) -> None:
+    def __init__(self, scenario: Scenario, strategy: str, engine: Engine | None = None) -> None:
         self.scenario = scenario
+        self.engine: Engine = engine if engine is not None else LocalEngine()
         self.strategy_name = strategy
         cfg = scenario.config
         self.strategy: Strategy = make_strategy(strategy, cfg.training.compositions)
@@ -167,6 +177,24 @@ class Trainer:
         self.faults = FaultPlan(cfg.faults, scenario.n_nodes, scenario.seed)
         # The aggregator's own checkpoint, which a restart fault goes back to.
         self._aggregator_saved = (0, self.params.copy(), copy.deepcopy(self.opt_state))
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state["engine"] = None  # a cluster connection is not saved with the run
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.engine = LocalEngine()
+
+    def _shot_streams(self) -> list[np.random.Generator] | None:
+        """This round's random stream of every node, where any node samples shots:
+        seeded by (seed, strategy, round, node) alone, so a node's shots depend on
+        nothing else."""
+        if all(noise.shots is None for noise in self.scenario.noises):
+            return None
+        entropy = [*strategy_seed(self.scenario.seed, self.strategy_name), 0x5407, self.round]
+        return [np.random.default_rng([*entropy, k]) for k in range(self.scenario.n_nodes)]
 
     def _network_keys(self, round_index: int) -> tuple[NDArray[np.float64], ...]:
         assert self.network is not None
@@ -247,12 +275,13 @@ class Trainer:
         faults = self.faults.round(self.round + 1) if self.faults.active else None
         rounds_lost = self._apply_faults(faults) if faults is not None else 0
         gates = None if self.gate_pairs is None else self.gate_pairs.next_round()
-        evaluation = sc.model.evaluate_nodes(
+        evaluation = self.engine.evaluate_nodes(
+            sc.model,
             self.params,
             self._batch(),
             sc.noises,
             qfi=want_qfi,
-            rng=self.rng,
+            node_rngs=self._shot_streams(),
             data_sizes=self.shard_sizes,
             blocks=None if gates is None else gates.blocks,
         )

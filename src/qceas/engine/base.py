@@ -1,0 +1,127 @@
+"""The executor protocol: evaluate every node of a round, wherever that runs.
+
+An engine has one main method, ``evaluate_nodes``: the model, then the arguments of
+:meth:`qceas.qnn.QNN.evaluate_nodes` with one shot generator per node (``node_rngs``)
+and its result; the trainer calls it once per round.
+
+The unit of work is a *batch* of ``NODES_PER_BATCH`` consecutive nodes (the last one
+shorter), evaluated by one vectorized ``QNN.evaluate_nodes`` call. Every engine
+evaluates exactly these batches, the local one in turn, the Ray one as tasks of
+``engine.batches_per_task`` batches, so both give the same numbers bit for bit. The
+batch is fixed rather than left to the engine because a row's floating-point result
+depends, in its last bits, on the other rows it shares a BLAS call with (kernels
+treat the edge rows of a matrix differently); what does not depend on the batches is
+the shot noise: every node samples from its own stream (``node_rngs``).
+
+32 nodes keep the vectorization: a chunk of the noisy 4-qubit simulation holds about
+170 rows (``qceas.qnn.model.CHUNK_BUDGET``), which 32 nodes of a few samples each fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from qceas.qnn.model import QNN, NodeEvaluation
+from qceas.qnn.noise import NoiseModel
+from qceas.qnn.partition import BlockError
+
+Shard = tuple[ArrayLike, ArrayLike]
+
+
+class EngineError(RuntimeError):
+    """An evaluation that failed where it ran (a cluster), not because of its input."""
+
+
+class Engine(Protocol):
+    """Runs the nodes' evaluations of a round (local or on a cluster)."""
+
+    name: str
+
+    def evaluate_nodes(
+        self,
+        model: QNN,
+        params: NDArray[np.float64],
+        shards: Sequence[Shard],
+        noises: Sequence[NoiseModel],
+        *,
+        qfi: bool,
+        node_rngs: Sequence[np.random.Generator] | None,
+        data_sizes: ArrayLike | None,
+        blocks: Sequence[BlockError | None] | None,
+    ) -> NodeEvaluation:
+        """``model.evaluate_nodes`` over all nodes (see :class:`qceas.qnn.QNN`)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the engine holds (a Ray it started); idempotent."""
+        ...
+
+
+#: Nodes evaluated by one vectorized call; part of what determines the numbers.
+NODES_PER_BATCH = 32
+
+
+def node_batches(n_nodes: int, per_batch: int = NODES_PER_BATCH) -> list[slice]:
+    """Contiguous slices of ``per_batch`` nodes (the last one shorter) covering all."""
+    if n_nodes < 1 or per_batch < 1:
+        raise ValueError(
+            f"node_batches: need n_nodes >= 1 and per_batch >= 1, got {n_nodes}, {per_batch}"
+        )
+    return [slice(lo, min(lo + per_batch, n_nodes)) for lo in range(0, n_nodes, per_batch)]
+
+
+def check_nodes(shards: Sequence[Shard], noises: Sequence[NoiseModel]) -> None:
+    """The checks a split into batches would hide: one noise model per shard, a node."""
+    if len(shards) != len(noises):
+        raise ValueError(f"noises: {len(noises)} noise models for {len(shards)} shards")
+    if len(shards) == 0:
+        raise ValueError("shards: need at least one node")
+
+
+def evaluate_batches(
+    model: QNN,
+    params: NDArray[np.float64],
+    shards: Sequence[Shard],
+    noises: Sequence[NoiseModel],
+    qfi: bool,
+    node_rngs: Sequence[np.random.Generator] | None,
+    blocks: Sequence[BlockError | None] | None,
+    batches: Sequence[slice],
+) -> list[NodeEvaluation]:
+    """Each of ``batches`` (slices of the given nodes) by one ``evaluate_nodes`` call,
+    in turn: the local engine's loop and a Ray task's body."""
+    return [
+        model.evaluate_nodes(
+            params,
+            shards[part],
+            noises[part],
+            qfi=qfi,
+            node_rngs=None if node_rngs is None else node_rngs[part],
+            blocks=None if blocks is None else blocks[part],
+        )
+        for part in batches
+    ]
+
+
+def merge(parts: Sequence[NodeEvaluation], data_sizes: ArrayLike | None) -> NodeEvaluation:
+    """The evaluations of consecutive node batches as one, in node order."""
+    qfis = [p.qfi for p in parts]
+    if any(q is None for q in qfis) and not all(q is None for q in qfis):
+        raise ValueError("merge: some batches have a QFI and others not")
+    n_nodes = sum(p.loss.shape[0] for p in parts)
+    if data_sizes is not None and np.shape(data_sizes) != (n_nodes,):
+        raise ValueError(
+            f"data_sizes: shape {np.shape(data_sizes)}, need one size per node ({n_nodes})"
+        )
+    return NodeEvaluation(
+        loss=np.concatenate([p.loss for p in parts]),
+        gradient=np.concatenate([p.gradient for p in parts]),
+        qfi=None if any(q is None for q in qfis) else np.concatenate(qfis),  # type: ignore[arg-type]
+        accuracy=np.concatenate([p.accuracy for p in parts]),
+        samples=np.concatenate([p.samples for p in parts]),
+        data_sizes=None if data_sizes is None else np.asarray(data_sizes, dtype=np.int64),
+    )
