@@ -22,7 +22,8 @@ The trainer owns the loop; strategies only supply weights, and callers observe r
 through ``on_round`` (ARCHITECTURE §5.6). Step 1 runs on the trainer's engine
 (``qceas.engine``: in this process, or node batches on a Ray cluster); with finite
 shots every node samples from its own stream, drawn from (seed, strategy, round,
-node), so the engine and its batching change no number.
+node), and every engine evaluates the same fixed node batches, so the engine changes no
+number.
 
 With ``partition.qpus_per_replica`` > 1 a node is a *replica* whose circuit spans
 several QPUs (model-level or hybrid partition): before step 1 the Bell pairs of its
