@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import qceas.qnn.model as model_module
 from qceas.config import ConfigError, EngineConfig, from_dict
 from qceas.engine import ENGINES, Engine, make_engine, merge, node_batches
-from qceas.engine.base import NODES_PER_BATCH, evaluate_batches
+from qceas.engine.base import NODES_PER_BATCH, NodeInputs, evaluate_batches
 from qceas.experiments import resolve, run_experiment
 from qceas.qnn import QNN, NoiseModel
 from qceas.qnn.partition import Partition, teleported_block
@@ -101,11 +101,8 @@ def test_any_batching_draws_the_same_shots(cuts: set[int], budget: int, qfi: boo
         parts = evaluate_batches(
             model,
             params,
-            shards,
-            noises,
+            NodeInputs(shards, noises, _streams(6), blocks),
             qfi,
-            _streams(6),
-            blocks,
             [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)],
         )
     finally:
@@ -162,7 +159,9 @@ def test_every_engine_gives_the_numbers_of_the_fixed_batches(
     sizes = list(range(10, 10 + count))
     batches = node_batches(count, NODES_PER_BATCH)
     direct = merge(
-        evaluate_batches(model, params, shards, noises, qfi, _streams(count), blocks, batches),
+        evaluate_batches(
+            model, params, NodeInputs(shards, noises, _streams(count), blocks), qfi, batches
+        ),
         sizes,
     )
     ran = engine.evaluate_nodes(

@@ -25,6 +25,7 @@ and the 50-node ``paper`` scenario stays one batch (two batches of 32 and 18 cos
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -87,29 +88,92 @@ def check_nodes(shards: Sequence[Shard], noises: Sequence[NoiseModel]) -> None:
         raise ValueError("shards: need at least one node")
 
 
+@dataclass(frozen=True)
+class NodeInputs:
+    """A round's per-node inputs, in node order; ``nodes[lo:hi]`` is the same for the
+    nodes lo..hi-1 (what a batch or a Ray task gets)."""
+
+    shards: list[Shard]
+    noises: list[NoiseModel]
+    node_rngs: list[np.random.Generator] | None
+    blocks: list[BlockError | None] | None
+
+    def __getitem__(self, part: slice) -> NodeInputs:
+        return NodeInputs(
+            self.shards[part],
+            self.noises[part],
+            None if self.node_rngs is None else self.node_rngs[part],
+            None if self.blocks is None else self.blocks[part],
+        )
+
+
 def evaluate_batches(
     model: QNN,
     params: NDArray[np.float64],
-    shards: Sequence[Shard],
-    noises: Sequence[NoiseModel],
+    nodes: NodeInputs,
     qfi: bool,
-    node_rngs: Sequence[np.random.Generator] | None,
-    blocks: Sequence[BlockError | None] | None,
     batches: Sequence[slice],
 ) -> list[NodeEvaluation]:
-    """Each of ``batches`` (slices of the given nodes) by one ``evaluate_nodes`` call,
-    in turn: the local engine's loop and a Ray task's body."""
-    return [
-        model.evaluate_nodes(
-            params,
-            shards[part],
-            noises[part],
-            qfi=qfi,
-            node_rngs=None if node_rngs is None else node_rngs[part],
-            blocks=None if blocks is None else blocks[part],
+    """Each of ``batches`` (slices of ``nodes``) by one ``evaluate_nodes`` call, in
+    turn: the local engine's way and a Ray task's body."""
+    out = []
+    for part in batches:
+        batch = nodes[part]
+        out.append(
+            model.evaluate_nodes(
+                params,
+                batch.shards,
+                batch.noises,
+                qfi=qfi,
+                node_rngs=batch.node_rngs,
+                blocks=batch.blocks,
+            )
         )
-        for part in batches
-    ]
+    return out
+
+
+class BatchedEngine:
+    """An engine that evaluates the fixed node batches: ``evaluate_nodes`` checks what
+    a split would hide, cuts the batches and merges their results; ``run_batches``
+    says where the batches run (here: in turn, in this process)."""
+
+    name = "batched"
+
+    def evaluate_nodes(
+        self,
+        model: QNN,
+        params: NDArray[np.float64],
+        shards: Sequence[Shard],
+        noises: Sequence[NoiseModel],
+        *,
+        qfi: bool,
+        node_rngs: Sequence[np.random.Generator] | None,
+        data_sizes: ArrayLike | None,
+        blocks: Sequence[BlockError | None] | None,
+    ) -> NodeEvaluation:
+        check_nodes(shards, noises)
+        nodes = NodeInputs(
+            list(shards),
+            list(noises),
+            None if node_rngs is None else list(node_rngs),
+            None if blocks is None else list(blocks),
+        )
+        parts = self.run_batches(model, params, nodes, qfi, node_batches(len(shards)))
+        return merge(parts, data_sizes)
+
+    def run_batches(
+        self,
+        model: QNN,
+        params: NDArray[np.float64],
+        nodes: NodeInputs,
+        qfi: bool,
+        batches: Sequence[slice],
+    ) -> list[NodeEvaluation]:
+        """One evaluation per batch of ``nodes``, in order."""
+        return evaluate_batches(model, params, nodes, qfi, batches)
+
+    def close(self) -> None:
+        """Release what the engine holds; nothing here."""
 
 
 def merge(parts: Sequence[NodeEvaluation], data_sizes: ArrayLike | None) -> NodeEvaluation:

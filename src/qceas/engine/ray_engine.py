@@ -39,21 +39,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from qceas import __version__
 from qceas.config import ConfigError, EngineConfig
-from qceas.engine.base import (
-    EngineError,
-    Shard,
-    check_nodes,
-    evaluate_batches,
-    merge,
-    node_batches,
-)
+from qceas.engine.base import BatchedEngine, EngineError, NodeInputs, evaluate_batches
 from qceas.qnn.model import QNN, NodeEvaluation
-from qceas.qnn.noise import NoiseModel
-from qceas.qnn.partition import BlockError
 
 #: Seconds to wait for a cluster's head node to accept a TCP connection.
 CONNECT_TIMEOUT_S = 5.0
@@ -71,16 +62,12 @@ def versions() -> tuple[str, str]:
 def _run_batches(
     model: QNN,
     params: NDArray[np.float64],
-    shards: Sequence[Shard],
-    noises: Sequence[NoiseModel],
+    nodes: NodeInputs,
     qfi: bool,
-    node_rngs: Sequence[np.random.Generator] | None,
-    blocks: Sequence[BlockError | None] | None,
     batches: Sequence[slice],
 ) -> tuple[list[NodeEvaluation], tuple[str, str]]:
     """A Ray task's body: its node batches, and the versions it ran with."""
-    parts = evaluate_batches(model, params, shards, noises, qfi, node_rngs, blocks, batches)
-    return parts, versions()
+    return evaluate_batches(model, params, nodes, qfi, batches), versions()
 
 
 def _host_port(address: str) -> tuple[str, int] | None:
@@ -128,7 +115,7 @@ def _loopback_only(ray: Any) -> Callable[[], None]:
     return undo
 
 
-class RayEngine:
+class RayEngine(BatchedEngine):
     """Evaluates node batches as Ray tasks.
 
     Args:
@@ -217,38 +204,23 @@ class RayEngine:
             return self.spec.batches_per_task
         return max(1, math.ceil(n_batches / (2 * self.cpus)))
 
-    def evaluate_nodes(
+    def run_batches(
         self,
         model: QNN,
         params: NDArray[np.float64],
-        shards: Sequence[Shard],
-        noises: Sequence[NoiseModel],
-        *,
+        nodes: NodeInputs,
         qfi: bool,
-        node_rngs: Sequence[np.random.Generator] | None,
-        data_sizes: ArrayLike | None,
-        blocks: Sequence[BlockError | None] | None,
-    ) -> NodeEvaluation:
-        check_nodes(shards, noises)
+        batches: Sequence[slice],
+    ) -> list[NodeEvaluation]:
+        """The batches as tasks of ``batches_per_task`` consecutive batches each."""
         ref = self._model_ref(model)
-        batches = node_batches(len(shards))
         per_task = self.batches_per_task(len(batches))
         futures = []
         for first in range(0, len(batches), per_task):
             mine = batches[first : first + per_task]
             lo, hi = mine[0].start, mine[-1].stop
-            futures.append(
-                self._task.remote(
-                    ref,
-                    params,
-                    list(shards[lo:hi]),
-                    list(noises[lo:hi]),
-                    qfi,
-                    None if node_rngs is None else list(node_rngs[lo:hi]),
-                    None if blocks is None else list(blocks[lo:hi]),
-                    [slice(b.start - lo, b.stop - lo) for b in mine],
-                )
-            )
+            relative = [slice(b.start - lo, b.stop - lo) for b in mine]
+            futures.append(self._task.remote(ref, params, nodes[lo:hi], qfi, relative))
         try:
             done = self._ray.get(futures)
         except self._ray.exceptions.RayError as exc:
@@ -257,8 +229,8 @@ class RayEngine:
                 raise cause from None
             first_line = str(cause if cause is not None else exc).strip().splitlines()
             raise EngineError(
-                f"engine ray: a task of {len(shards)} nodes' evaluation failed on the "
-                f"cluster ({type(cause or exc).__name__}: "
+                f"engine ray: a task of {len(nodes.shards)} nodes' evaluation failed on "
+                f"the cluster ({type(cause or exc).__name__}: "
                 f"{first_line[0] if first_line else ''}); see the Ray logs of the workers"
             ) from None
         here = versions()
@@ -269,7 +241,7 @@ class RayEngine:
                     f"this process qceas {here[0]} with numpy {here[1]}; install the same "
                     "versions on every machine of the cluster (identical numbers need them)"
                 )
-        return merge([part for parts, _ in done for part in parts], data_sizes)
+        return [part for parts, _ in done for part in parts]
 
     def close(self) -> None:
         """Stop the Ray this engine started or connected to (not one it found running)."""
