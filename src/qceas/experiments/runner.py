@@ -89,14 +89,24 @@ def run_experiment(
     out = Path(out)
     seeds = list(seeds) if seeds is not None else [config.seed + k for k in range(config.seeds)]
     check_ready_times(config, seeds)
-    if engine is None:
-        owned = make_engine(config.engine)
-        try:
-            return run_experiment(
-                config, out, seeds=seeds, progress=progress, plot=plot, engine=owned
-            )
-        finally:
-            owned.close()
+    if engine is not None:
+        return _run_on(engine, config, out, seeds, progress, plot)
+    owned = make_engine(config.engine)
+    try:
+        return _run_on(owned, config, out, seeds, progress, plot)
+    finally:
+        owned.close()
+
+
+def _run_on(
+    engine: Engine,
+    config: ExperimentConfig,
+    out: Path,
+    seeds: list[int],
+    progress: bool,
+    plot: bool,
+) -> RunOutcome:
+    """``run_experiment`` once its inputs are checked and its engine is set up."""
     strategies = list(config.training.strategies)
     fingerprint = config.fingerprint()
     _check_directory(out, config)
