@@ -11,10 +11,11 @@ outright.
 
 ``--engine ray`` evaluates the nodes as Ray tasks on a private Ray with ``--cpus``
 CPUs (its start is counted in the build time, not per round; the peak memory is the
-driver's, the Ray workers' comes on top). The numbers are those of the local engine.
+driver's, the Ray workers' comes on top); ``--engine local ray`` measures both in one
+run and prints their ratio. The numbers are those of the local engine.
 
 Usage:
-    python benchmarks/scale.py [--sizes 50 200 1000] [--rounds 10] [--engine local|ray]
+    python benchmarks/scale.py [--sizes 50 200 1000] [--rounds 10] [--engine local ray]
                                [--cpus 2] [--json out.json]
 """
 
@@ -81,33 +82,46 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 1000])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--strategies", nargs="+", default=["ceas", "fedavg"])
-    parser.add_argument("--engine", choices=["local", "ray"], default="local")
+    parser.add_argument(
+        "--engine", nargs="+", choices=["local", "ray"], default=["local"], dest="engines"
+    )
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the private Ray")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     rows = []
-    for strategy in args.strategies:
-        base: dict[str, Any] | None = None
-        for size in sorted(args.sizes):
-            row = measure(size, args.rounds, strategy, args.engine, args.cpus)
-            base = base or row
-            scale = size / base["size"]
-            row["time_vs_linear"] = row["round_s"] / (base["round_s"] * scale)
-            row["memory_vs_linear"] = row["peak_mib"] / (base["peak_mib"] * scale)
-            rows.append(row)
-            print(
-                f"{strategy:<7} {args.engine:<5} {size:>5} nodes: {row['round_s']:.3f} s/round "
-                f"(x{row['time_vs_linear']:.2f} of linear), peak {row['peak_mib']:.0f} MiB "
-                f"(x{row['memory_vs_linear']:.2f} of linear), build {row['build_s']:.1f} s",
-                flush=True,
-            )
+    for engine in args.engines:
+        for strategy in args.strategies:
+            base: dict[str, Any] | None = None
+            for size in sorted(args.sizes):
+                row = measure(size, args.rounds, strategy, engine, args.cpus)
+                base = base or row
+                scale = size / base["size"]
+                row["time_vs_linear"] = row["round_s"] / (base["round_s"] * scale)
+                row["memory_vs_linear"] = row["peak_mib"] / (base["peak_mib"] * scale)
+                rows.append(row)
+                print(
+                    f"{strategy:<7} {engine:<5} {size:>5} nodes: {row['round_s']:.3f} s/round "
+                    f"(x{row['time_vs_linear']:.2f} of linear), peak {row['peak_mib']:.0f} "
+                    f"MiB (x{row['memory_vs_linear']:.2f} of linear), build "
+                    f"{row['build_s']:.1f} s",
+                    flush=True,
+                )
     largest = max(args.sizes)
     for row in (r for r in rows if r["size"] == largest):
         total = row["round_s"] * 100 + row["build_s"]
         print(
-            f"{row['strategy']}: {largest} nodes x 100 rounds ~{total / 60:.1f} min (from "
-            f"{args.rounds} measured rounds); target 10 min (ratio {total / 600:.2f})"
+            f"{row['strategy']} ({row['engine']}): {largest} nodes x 100 rounds "
+            f"~{total / 60:.1f} min (from {args.rounds} measured rounds); target 10 min "
+            f"(ratio {total / 600:.2f})"
         )
+    timed = {(r["engine"], r["strategy"], r["size"]): r["round_s"] for r in rows}
+    for (engine, strategy, size), seconds in timed.items():
+        local = timed.get(("local", strategy, size))
+        if engine != "local" and local:
+            print(
+                f"{strategy} {size} nodes: {engine} {seconds:.3f} s/round against local "
+                f"{local:.3f} s/round (local/{engine} = x{local / seconds:.2f})"
+            )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
