@@ -1,6 +1,7 @@
 """The import direction of ARCHITECTURE §2, checked on the source tree.
 
-Lower layers never import higher ones: ``physics`` imports nothing of ours; ``qnn``,
+Lower layers never import higher ones: ``physics`` and ``reproducibility`` (the
+one-BLAS-thread scope every layer's entry points enter) import nothing of ours; ``qnn``,
 ``data`` (and later ``network``, ``attacks``, ``consensus``, ``security``) import only
 ``physics``, ``registry`` and themselves; ``config`` may also read the plugin
 registries of ``qnn``, ``data``, ``attacks``, ``training``, ``network`` and
@@ -20,10 +21,11 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "qceas"
 
-LOW = {"physics", "registry"}
+LOW = {"physics", "registry", "reproducibility"}
 ALLOWED: dict[str, set[str]] = {
     "physics": {"physics"},
     "registry": {"registry"},
+    "reproducibility": {"reproducibility"},
     "qnn": {"qnn"} | LOW,
     "data": {"data"} | LOW,
     "network": {"network"} | LOW | {"config"},

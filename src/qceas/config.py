@@ -854,20 +854,23 @@ class FaultsConfig:
 class EngineConfig:
     """Where the nodes' evaluations run (``qceas.engine``); changes no number.
 
-    * ``name``: ``local`` (in this process, vectorized; the default) or ``ray`` (node
-      batches as Ray tasks);
+    * ``name``: ``local`` (in this process, node batches on threads; the default) or
+      ``ray`` (node batches as Ray tasks);
     * ``address``: with ``ray``, the address of a running Ray cluster (``host:port``
       of its head node, ``ray://host:port`` for Ray Client, or ``auto``); null takes
       ``RAY_ADDRESS`` from the environment, else starts a private Ray on this machine,
       listening on the loopback interface only;
-    * ``num_cpus``: CPUs of that private Ray (null: all of this machine's);
+    * ``num_cpus``: with ``local``, the threads that evaluate node batches side by
+      side; with ``ray``, the CPUs of the private Ray (null: every CPU this process
+      may use);
     * ``batches_per_task``: node batches (of ``qceas.engine.NODES_PER_BATCH`` nodes)
       evaluated by one Ray task (null: the batches spread over two tasks per CPU of
       the cluster).
 
-    Both engines evaluate the same node batches by the same calls, and every node
-    draws its shots from its own random stream, so the engine, the task size and the
-    cluster change no number; the section is left out of the config's fingerprint.
+    Both engines evaluate the same node batches by the same single-threaded calls
+    (``qceas.reproducibility``), and every node draws its shots from its own random
+    stream, so the engine, its threads or tasks and the cluster change no number; the
+    section is left out of the config's fingerprint.
     """
 
     name: str = "local"
@@ -1070,15 +1073,27 @@ class ExperimentConfig:
         (strategy, seed) run depends on neither, so an experiment can grow —, the
         checkpoint interval and the engine (they change no number), and the
         sections added after 0.1.0 while they hold their defaults, so run directories
-        written before them still resume. Configs whose numbers changed when the nodes
-        got shot streams of their own and fixed batches (finite shots, or more nodes
-        than one batch) carry ``EVALUATION``: their older results are not reused.
+        written before them still resume. Every config carries ``EVALUATION``, the
+        version of how a round's numbers are computed: results of an earlier one are
+        not reused (``legacy_fingerprints`` names them).
         """
+        return self._fingerprint(EVALUATION)
+
+    def legacy_fingerprints(self) -> dict[int, str]:
+        """The fingerprints this config had under earlier evaluation versions, so that
+        a directory they wrote can be recognised and refused with the reason."""
+        return {version: self._fingerprint(version) for version in range(1, EVALUATION)}
+
+    def _fingerprint(self, evaluation: int) -> str:
         body = self.to_dict()
         for key in ("name", "seeds", "sweep", "engine"):
             body.pop(key)
-        if self.noise.shots is not None or self.nodes.count > NODES_PER_BATCH:
-            body["evaluation"] = EVALUATION
+        if evaluation >= 3:
+            body["evaluation"] = evaluation
+        elif evaluation == 2 and (
+            self.noise.shots is not None or self.nodes.count > NODES_PER_BATCH
+        ):
+            body["evaluation"] = 2
         body["training"].pop("strategies")
         body["training"].pop("checkpoint_every")
         for key in LATER_SECTIONS:
@@ -1106,9 +1121,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-#: Version of how a round's nodes are evaluated: 2 since every node samples its shots
-#: from its own stream and nodes are evaluated in fixed batches (``qceas.engine``).
-EVALUATION = 2
+#: Version of how a round's numbers are computed: 2 since every node samples its shots
+#: from its own stream and nodes are evaluated in fixed batches (``qceas.engine``), for
+#: configs with finite shots or more nodes than a batch (the others kept 1); 3 since
+#: every kernel runs with one BLAS thread (``qceas.reproducibility``), for every config:
+#: results computed with the machine's BLAS threads differ in their last bits, which
+#: training amplifies.
+EVALUATION = 3
 
 #: Sections added after 0.1.0: left out of the fingerprint while at their defaults.
 LATER_SECTIONS: tuple[str, ...] = (

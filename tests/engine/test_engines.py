@@ -16,7 +16,6 @@ import itertools
 import pickle
 import re
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +32,6 @@ from qceas.qnn import QNN, NoiseModel
 from qceas.qnn.partition import Partition, teleported_block
 from qceas.training.scenario import build_scenario
 from qceas.training.trainer import Trainer
-
-RAY_CPUS = 2
-
 
 KINDS = [
     {"shots": 50},
@@ -126,22 +122,6 @@ def test_a_nodes_shots_depend_on_its_own_stream_only() -> None:
 
 
 # ------------------------------------------------------------------ engine contract
-@pytest.fixture(scope="module")
-def ray_engine() -> Iterator[Engine]:
-    """A private Ray with 2 CPUs on the loopback interface, stopped at the end."""
-    ray = pytest.importorskip("ray")
-    if ray.is_initialized():  # pragma: no cover - another test left one running
-        pytest.skip("a Ray session is already running in this process")
-    engine = make_engine(EngineConfig(name="ray", num_cpus=RAY_CPUS, batches_per_task=1))
-    try:
-        assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}
-        assert ray.cluster_resources()["CPU"] == RAY_CPUS
-        yield engine
-    finally:
-        engine.close()
-    assert not ray.is_initialized()
-
-
 @pytest.fixture(params=ENGINES.names())
 def engine(request: pytest.FixtureRequest) -> Engine:
     if request.param == "ray":

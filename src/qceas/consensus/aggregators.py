@@ -51,6 +51,7 @@ from qceas.consensus._checks import (
     weighted_mean,
 )
 from qceas.registry import Registry
+from qceas.reproducibility import deterministic
 
 __all__ = [
     "AGGREGATORS",
@@ -115,6 +116,7 @@ class Aggregator(ABC):
 
     # -- the call ------------------------------------------------------------------
 
+    @deterministic
     def __call__(
         self,
         updates: ArrayLike,

@@ -23,7 +23,7 @@ ENGINES: Registry[Engine] = Registry("engine")
 def _local(spec: Any = None) -> Engine:
     from qceas.engine.local import LocalEngine
 
-    return LocalEngine()
+    return LocalEngine(threads=None if spec is None else spec.num_cpus)
 
 
 @ENGINES.register("ray")

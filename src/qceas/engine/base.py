@@ -5,13 +5,15 @@ An engine has one main method, ``evaluate_nodes``: the model, then the arguments
 and its result; the trainer calls it once per round.
 
 The unit of work is a *batch* of ``NODES_PER_BATCH`` consecutive nodes (the last one
-shorter), evaluated by one vectorized ``QNN.evaluate_nodes`` call. Every engine
-evaluates exactly these batches, the local one in turn, the Ray one as tasks of
-``engine.batches_per_task`` batches, so both give the same numbers bit for bit. The
-batch is fixed rather than left to the engine because a row's floating-point result
-depends, in its last bits, on the other rows it shares a BLAS call with (kernels
-treat the edge rows of a matrix differently); what does not depend on the batches is
-the shot noise: every node samples from its own stream (``node_rngs``).
+shorter), evaluated by one vectorized ``QNN.evaluate_nodes`` call with one BLAS thread
+(``qceas.reproducibility``). Every engine evaluates exactly these batches, the local
+one on ``engine.num_cpus`` threads of this process, the Ray one as tasks of
+``engine.batches_per_task`` batches, so every engine, thread count and task size gives
+the same numbers bit for bit. The batch is fixed rather than left to the engine
+because a row's floating-point result depends, in its last bits, on the other rows it
+shares a BLAS call with (kernels treat the edge rows of a matrix differently); what
+does not depend on the batches is the shot noise: every node samples from its own
+stream (``node_rngs``).
 
 Why 64: a chunk of the noisy 4-qubit simulation holds about 170–250 rows
 (``qceas.qnn.model.CHUNK_BUDGET``) and every chunk has a fixed cost (~12 ms here), so a
@@ -34,6 +36,7 @@ from numpy.typing import ArrayLike, NDArray
 from qceas.qnn.model import QNN, NodeEvaluation
 from qceas.qnn.noise import NoiseModel
 from qceas.qnn.partition import BlockError
+from qceas.reproducibility import deterministic
 
 Shard = tuple[ArrayLike, ArrayLike]
 
@@ -115,21 +118,22 @@ def evaluate_batches(
     batches: Sequence[slice],
 ) -> list[NodeEvaluation]:
     """Each of ``batches`` (slices of ``nodes``) by one ``evaluate_nodes`` call, in
-    turn: the local engine's way and a Ray task's body."""
-    out = []
-    for part in batches:
-        batch = nodes[part]
-        out.append(
-            model.evaluate_nodes(
-                params,
-                batch.shards,
-                batch.noises,
-                qfi=qfi,
-                node_rngs=batch.node_rngs,
-                blocks=batch.blocks,
-            )
-        )
-    return out
+    turn: the local engine's way on one thread and a Ray task's body."""
+    return [evaluate_batch(model, params, nodes[part], qfi) for part in batches]
+
+
+def evaluate_batch(
+    model: QNN, params: NDArray[np.float64], batch: NodeInputs, qfi: bool
+) -> NodeEvaluation:
+    """One batch of nodes by one ``evaluate_nodes`` call (one BLAS thread)."""
+    return model.evaluate_nodes(
+        params,
+        batch.shards,
+        batch.noises,
+        qfi=qfi,
+        node_rngs=batch.node_rngs,
+        blocks=batch.blocks,
+    )
 
 
 class BatchedEngine:
@@ -139,6 +143,7 @@ class BatchedEngine:
 
     name = "batched"
 
+    @deterministic
     def evaluate_nodes(
         self,
         model: QNN,

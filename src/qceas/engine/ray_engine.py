@@ -18,14 +18,13 @@ Where Ray runs (``EngineConfig``):
 * a Ray already initialised in this process is used as it is, and left running.
 
 Identical numbers: a task evaluates whole node batches (``qceas.engine.base``), each
-by the same ``QNN.evaluate_nodes`` call the local engine makes, and every node's
-shot generator travels with it. That holds bit for bit where the workers run the same
-qceas and numpy builds as the driver: every task reports its versions and a mismatch
-is an error, not a silent drift. (Workers on CPUs of another kind could still round
-differently in BLAS kernels; on one kind of machine the numbers are identical, which
-``tests/engine`` checks with a multi-threaded driver and Ray's single-threaded
-workers.) A task that fails for another reason than bad input, after Ray's retries,
-is an :class:`~qceas.engine.base.EngineError`.
+by the same single-threaded ``QNN.evaluate_nodes`` call the local engine makes
+(``qceas.reproducibility``), and every node's shot generator travels with it. That
+holds bit for bit where the workers run the same qceas, numpy and BLAS build (library,
+version and CPU kernel) as the driver: every task reports them and a mismatch is an
+error, not a silent drift; ``tests/engine`` checks it with drivers of 1, 2 and 4 BLAS
+threads against Ray's workers. A task that fails for another reason than bad input,
+after Ray's retries, is an :class:`~qceas.engine.base.EngineError`.
 """
 
 from __future__ import annotations
@@ -45,6 +44,7 @@ from qceas import __version__
 from qceas.config import ConfigError, EngineConfig
 from qceas.engine.base import BatchedEngine, EngineError, NodeInputs, evaluate_batches
 from qceas.qnn.model import QNN, NodeEvaluation
+from qceas.reproducibility import blas_build, single_threaded_blas
 
 #: Seconds to wait for a cluster's head node to accept a TCP connection.
 CONNECT_TIMEOUT_S = 5.0
@@ -54,9 +54,18 @@ PRIVATE_OBJECT_STORE_BYTES = 256 * 1024**2
 TASK_RETRIES = 3
 
 
-def versions() -> tuple[str, str]:
-    """What must match between driver and workers for identical numbers."""
-    return __version__, np.__version__
+Versions = tuple[str, str, tuple[tuple[str, str, str], ...]]
+
+
+def versions() -> Versions:
+    """What must match between driver and workers for identical numbers: qceas,
+    numpy, and every BLAS's (library, version, CPU kernel)."""
+    return __version__, np.__version__, blas_build()
+
+
+def _show_versions(v: Versions) -> str:
+    blas = ", ".join(f"{lib} {version} ({kernel})" for lib, version, kernel in v[2])
+    return f"qceas {v[0]} with numpy {v[1]} and BLAS {blas or 'unknown'}"
 
 
 def _run_batches(
@@ -65,9 +74,11 @@ def _run_batches(
     nodes: NodeInputs,
     qfi: bool,
     batches: Sequence[slice],
-) -> tuple[list[NodeEvaluation], tuple[str, str]]:
-    """A Ray task's body: its node batches, and the versions it ran with."""
-    return evaluate_batches(model, params, nodes, qfi, batches), versions()
+) -> tuple[list[NodeEvaluation], Versions]:
+    """A Ray task's body: its node batches (one BLAS thread), and the versions it ran
+    with."""
+    with single_threaded_blas():
+        return evaluate_batches(model, params, nodes, qfi, batches), versions()
 
 
 def _host_port(address: str) -> tuple[str, int] | None:
@@ -237,9 +248,9 @@ class RayEngine(BatchedEngine):
         for _, there in done:
             if there != here:
                 raise ConfigError(
-                    f"engine ray: a worker runs qceas {there[0]} with numpy {there[1]}, "
-                    f"this process qceas {here[0]} with numpy {here[1]}; install the same "
-                    "versions on every machine of the cluster (identical numbers need them)"
+                    f"engine ray: a worker runs {_show_versions(there)}, this process "
+                    f"{_show_versions(here)}; install the same versions on every machine "
+                    "of the cluster, on CPUs of one kind (identical numbers need them)"
                 )
         return [part for parts, _ in done for part in parts]
 

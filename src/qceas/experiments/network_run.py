@@ -44,6 +44,7 @@ from qceas.network.setup import (
     simulation_rng,
     with_coherence_time,
 )
+from qceas.reproducibility import deterministic, environment
 from qceas.scheduling import SCHEDULERS
 from qceas.training.scenario import ready_times_of
 
@@ -60,9 +61,15 @@ class NetworkOutcome:
     computed: int
 
 
-def network_fingerprint(config: ExperimentConfig) -> str:
+#: Version of how a unit's numbers are computed: 2 since every kernel runs with one
+#: BLAS thread (``qceas.reproducibility``); units of version 1 are not reused.
+NETWORK_EVALUATION = 2
+
+
+def network_fingerprint(config: ExperimentConfig, evaluation: int = NETWORK_EVALUATION) -> str:
     """Hash of what changes a unit's numbers: node count, network and schedule
-    sections (without the policy list and the sweep points, which only add units)."""
+    sections (without the policy list and the sweep points, which only add units),
+    and the evaluation version (from 2 on)."""
     body = config.to_dict()
     schedule = dict(body["schedule"])
     schedule.pop("policies")
@@ -74,6 +81,8 @@ def network_fingerprint(config: ExperimentConfig) -> str:
         blob |= {key: body[key] for key in ("compute", "model", "data")}
         blob["shots"] = body["noise"]["shots"]
         blob["batch_size"] = body["training"]["batch_size"]
+    if evaluation >= 2:
+        blob["evaluation"] = evaluation
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -99,6 +108,7 @@ def _span(values: np.ndarray) -> dict[str, float]:
     return {"min": float(values.min()), "mean": float(values.mean()), "max": float(values.max())}
 
 
+@deterministic
 def run_network(
     config: ExperimentConfig,
     out: str | Path,
@@ -193,6 +203,7 @@ def run_network(
         "wall_s": time.perf_counter() - started,
         "reused_units": counts["reused"],
         "computed_units": counts["computed"],
+        "environment": environment(),
     }
     text = json.dumps(results.nan_to_null(summary), indent=2, allow_nan=False)
     results.write_atomic(out / "network_summary.json", text + "\n")
@@ -205,8 +216,27 @@ def run_network(
 
 
 def _prepare_directory(out: Path, config: ExperimentConfig, fingerprint: str) -> None:
+    """Check ``out`` holds no results of another config, then create it and write the
+    config (nothing is written where the check fails)."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory")
+    legacy = {network_fingerprint(config, v) for v in range(1, NETWORK_EVALUATION)}
+    for unit in sorted((out / "network_runs").glob("*.json")) if out.is_dir() else []:
+        try:
+            written = json.loads(unit.read_text()).get("fingerprint")
+        except (json.JSONDecodeError, OSError, AttributeError):
+            continue  # a unit cut short is recomputed
+        if written in legacy:
+            raise ConfigError(
+                f"--out {out}: holds network results of this config computed by an earlier "
+                "qceas (numbers that depended on the machine's BLAS threads); they are not "
+                "reused: choose another directory or delete it"
+            )
+        if written != fingerprint:
+            raise ConfigError(
+                f"--out {out}: holds network results of a different config (fingerprint "
+                f"{written} != {fingerprint}); choose another directory or delete it"
+            )
     try:
         (out / "network_runs").mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -31,6 +31,7 @@ from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.engine import Engine, make_engine
 from qceas.experiments import plots, results
 from qceas.network import summarize as summarize_network
+from qceas.reproducibility import deterministic, environment
 from qceas.training import checkpoint
 from qceas.training.scenario import build_scenario, check_ready_times
 from qceas.training.trainer import RoundRecord, Trainer
@@ -52,7 +53,15 @@ def _check_directory(out: Path, config: ExperimentConfig) -> None:
     stamp = out / "fingerprint.txt"
     runs = out / "runs"
     has_runs = runs.is_dir() and (any(runs.glob("*.json")) or any(runs.glob("*.ckpt")))
-    if has_runs and stamp.is_file() and stamp.read_text().strip() != config.fingerprint():
+    written = stamp.read_text().strip() if stamp.is_file() else None
+    legacy = {v: k for k, v in config.legacy_fingerprints().items()}
+    if has_runs and written in legacy:
+        raise ConfigError(
+            f"--out {out}: holds results of this config computed by an earlier qceas "
+            f"(evaluation {legacy[written]}, numbers that depended on the machine's BLAS "
+            "threads); they are not reused: choose another directory or delete it"
+        )
+    if has_runs and written is not None and written != config.fingerprint():
         raise ConfigError(
             f"--out {out}: holds results of a different config (fingerprint "
             f"{stamp.read_text().strip()} != {config.fingerprint()}); "
@@ -66,6 +75,7 @@ def _check_directory(out: Path, config: ExperimentConfig) -> None:
     results.write_atomic(out / "config.yaml", dump_yaml(config))
 
 
+@deterministic
 def run_experiment(
     config: ExperimentConfig,
     out: str | Path,
@@ -171,6 +181,8 @@ def _run_on(
         networks,
     )
     summary["reused_runs"], summary["computed_runs"] = reused, computed
+    summary["engine"] = {"name": engine.name, "threads": getattr(engine, "threads", None)}
+    summary["environment"] = environment()
     results.write_atomic(out / "summary.json", _json(summary))
     if plot:
         plots.write_plots(out, runs, strategies, seeds, config.name)

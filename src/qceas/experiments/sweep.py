@@ -33,6 +33,7 @@ from qceas.config import ConfigError, ExperimentConfig, dump_yaml, sweep_label
 from qceas.engine import make_engine
 from qceas.experiments import results
 from qceas.experiments.runner import run_experiment
+from qceas.reproducibility import deterministic, environment
 from qceas.training.scenario import check_ready_times
 
 
@@ -44,6 +45,7 @@ class SweepOutcome:
     computed: int
 
 
+@deterministic
 def run_sweep(
     config: ExperimentConfig,
     out: str | Path,
@@ -161,6 +163,7 @@ def _write(
             "argmin": argmin,
             "network": networks,
         },
+        "environment": environment(),
     }
     results.write_atomic(out / "sweep_summary.json", _json(summary))
     columns, rows = _rows(parameters, done)

@@ -77,6 +77,7 @@ from qceas.network.demand import Demand, as_importance
 from qceas.network.ledger import FATE, PURPOSE, Ledger, LedgerWriter
 from qceas.network.topology import Network
 from qceas.physics import QBER_THRESHOLD, bbpssw, dejmps, werner_coefficients
+from qceas.reproducibility import deterministic
 
 FloatArray: TypeAlias = NDArray[np.float64]
 IntArray: TypeAlias = NDArray[np.int64]
@@ -418,6 +419,7 @@ class Simulation:
         rng: the only source of randomness.
     """
 
+    @deterministic
     def __init__(self, context: Context, scheduler: Scheduler, *, rng: np.random.Generator) -> None:
         self._start = time.perf_counter()
         self.context = context
@@ -445,6 +447,7 @@ class Simulation:
             )
         self._state.link_down = mask.copy()
 
+    @deterministic
     def run_round(self) -> RoundPairs:
         """Advance through the next round's slots; the pairs consumed for it."""
         ctx = self.context

@@ -12,7 +12,9 @@ With finite shots every node samples from its own random stream (``node_rngs``),
 by row, so a node draws the same shots whatever the other nodes, however its rows
 fall into chunks and however the nodes are split over calls. (The numbers themselves
 can differ in their last bits between splits: a row's rounding depends on the rows it
-shares a BLAS call with; ``qceas.engine`` therefore fixes the split.)
+shares a BLAS call with; ``qceas.engine`` therefore fixes the split.) The evaluations
+run with one BLAS thread (``qceas.reproducibility``), so the thread settings of the
+machine change no bit.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from qceas.qnn.readout import (
     sample_expectations,
 )
 from qceas.qnn.simulate import LayerPlan, Propagated, plan_layers, propagate
+from qceas.reproducibility import deterministic
 
 if TYPE_CHECKING:  # pragma: no cover
     import pennylane
@@ -251,6 +254,7 @@ class QNN:
         )
 
     # ----------------------------------------------------------- single node
+    @deterministic
     def expectations(
         self,
         params: ArrayLike,
@@ -287,6 +291,7 @@ class QNN:
         """Predicted labels (S,)."""
         return np.argmax(self.predict_proba(params, x, noise=noise), axis=-1)
 
+    @deterministic
     def jacobian(self, params: ArrayLike, x: ArrayLike) -> NDArray[np.float64]:
         """Exact Jacobian of the measured expectations: (S, C, P)."""
         p, xs = self._check_params(params), self._check_inputs(x)
@@ -326,6 +331,7 @@ class QNN:
         return result.qfi[0]
 
     # ------------------------------------------------------------ many nodes
+    @deterministic
     def evaluate_nodes(
         self,
         params: ArrayLike,

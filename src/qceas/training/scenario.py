@@ -16,6 +16,7 @@ from qceas.config import ConfigError, ExperimentConfig, ScheduleConfig
 from qceas.data import Dataset, load_dataset, split_dirichlet, split_iid
 from qceas.qnn import QNN, NoiseModel
 from qceas.qnn.timing import compute_times
+from qceas.reproducibility import deterministic
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Scenario:
         return len(self.shards)
 
 
+@deterministic
 def build_scenario(config: ExperimentConfig, seed: int) -> Scenario:
     """Load the data, split it across nodes, assign noise and draw θ_0 for ``seed``.
 

@@ -53,6 +53,7 @@ from qceas.network import Simulation, SimulationResult
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.qnn.partition import BlockError
 from qceas.qnn.readout import class_probabilities, loss_and_cotangent
+from qceas.reproducibility import deterministic
 from qceas.scheduling import SCHEDULERS
 from qceas.training.faults import FaultPlan, RoundFaults
 from qceas.training.gate_pairs import GatePairs
@@ -137,6 +138,7 @@ class Trainer:
             runs locally until given one again.
     """
 
+    @deterministic
     def __init__(self, scenario: Scenario, strategy: str, engine: Engine | None = None) -> None:
         self.scenario = scenario
         self.engine: Engine = engine if engine is not None else LocalEngine()
@@ -264,11 +266,13 @@ class Trainer:
         losses, accs = zip(*scores, strict=True)
         return float(np.mean(losses)), float(np.mean(accs))
 
+    @deterministic
     def initial_record(self) -> RoundRecord:
         test_loss, test_acc = self.test_metrics()
         nan = float("nan")
         return RoundRecord(0, nan, nan, test_loss, test_acc, nan, nan)
 
+    @deterministic
     def step(self) -> RoundRecord:
         """Run one synchronous round and return its record."""
         sc = self.scenario
