@@ -28,6 +28,7 @@ from typing import Any
 
 from qceas.config import from_dict
 from qceas.experiments import resolve, run_experiment
+from qceas.experiments.intervals import ci_text
 from qceas.training.gate_pairs import executions_per_round
 
 #: variant -> (qubits per replica, replicas, QPUs per replica)
@@ -82,8 +83,8 @@ def main() -> None:
         gate, layout = rows[-1]["gate_fidelity"], rows[-1]["replicas x qubits"]
         print(
             f"{name:<7} {layout:>7}  QPUs/replica {config.partition.qpus_per_replica}"
-            f"  acc {acc['mean']:.3f} [{acc['ci95'][0]:.3f}, {acc['ci95'][1]:.3f}]"
-            f"  on hardware {hw['mean']:.3f} [{hw['ci95'][0]:.3f}, {hw['ci95'][1]:.3f}]"
+            f"  acc {acc['mean']:.3f} {ci_text(acc)}"
+            f"  on hardware {hw['mean']:.3f} {ci_text(hw)}"
             f"  gate F {'-' if gate is None else f'{gate:.3f}'}"
             f"  {shots:,} shots/round ({hours:.2f} h of pair-limited shots)",
             flush=True,

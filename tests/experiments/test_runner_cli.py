@@ -31,7 +31,9 @@ def test_run_writes_tables_summary_and_plots(tmp_path: Path) -> None:
     assert summary["seeds"] == [0, 1]
     for name in ("fedavg", "qfi"):
         acc = summary["strategies"][name]["final_accuracy"]
-        assert acc["ci95"][0] <= acc["mean"] <= acc["ci95"][1]
+        lo, hi = acc["ci95"]  # two seeds: an interval, within [0, 1] (an accuracy)
+        assert 0.0 <= lo <= acc["mean"] <= hi <= 1.0
+        assert acc["ci_method"] == "wilson-effective-n"
         assert len(acc["per_seed"]) == 2
     assert "qfi - fedavg" in summary["paired_differences"]
     assert outcome.computed == 4

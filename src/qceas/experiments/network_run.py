@@ -8,8 +8,12 @@ finished unit, so an interrupted run resumes and a finished one is rebuilt from 
 files. Outputs:
 
 * ``network_summary.json``: ``{"scenario", "seeds", "fingerprint", "network",
-  "policies": {name: {metric: mean over seeds, ..., "per_seed": {...}, "ci95": {...}}},
-  "sweep": {"coherence_time_s": [...], "policies": {name: {metric: [...]}}}}``;
+  "policies": {name: {metric: mean over seeds, ..., "per_seed": {...}, "ci95": {...},
+  "ci_method": {...}, "ci_note": {...}}},
+  "sweep": {"coherence_time_s": [...], "policies": {name: {metric: [...]}}}}``, where
+  ``ci95`` holds the 95% CI over seeds of each headline metric
+  (``qceas.experiments.intervals``; null with one seed, ``ci_note`` then saying
+  ``1 seed: no CI``) and ``ci_method`` the method that made it;
 * ``network_policies.csv``: one row per (policy, seed);
 * ``ledgers/<policy>_seed<k>.npz``: every pair of the main runs (columns of
   :class:`~qceas.network.ledger.Ledger`);
@@ -32,10 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml
-from qceas.experiments import results
+from qceas.experiments import intervals, results
 from qceas.network import Context, Network, Simulation, summarize
 from qceas.network.setup import (
     context_of,
@@ -137,6 +140,7 @@ def run_network(
     started = time.perf_counter()
     counts = {"reused": 0, "computed": 0}
     main: dict[str, list[dict[str, Any]]] = {p: [] for p in policies}
+    demanded: list[int] = []  # pairs demanded per seed: the trials behind demand_met
     swept: dict[str, dict[float, list[dict[str, Any]]]] = {p: {} for p in policies}
     described: dict[str, Any] = {}
 
@@ -147,6 +151,7 @@ def run_network(
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         base_context = context_of(config, network, demand)
+        demanded.append(_demanded(base_context))
         if not described:
             described = describe(network, base_context.slot_s)
         for policy in policies:
@@ -198,7 +203,7 @@ def run_network(
             "window_s": config.schedule.window_s,
             "rounds": config.schedule.rounds,
         },
-        "policies": {p: _aggregate(main[p], seeds) for p in policies},
+        "policies": {p: _aggregate(main[p], seeds, demanded) for p in policies},
         "sweep": sweep_summary,
         "wall_s": time.perf_counter() - started,
         "reused_units": counts["reused"],
@@ -309,9 +314,18 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return float(np.mean(finite)) if finite else None
 
 
-def _aggregate(units: list[dict[str, Any]], seeds: Sequence[int]) -> dict[str, Any]:
+def _demanded(context: Context) -> int:
+    """End-to-end pairs demanded in a run: R pairs per QPU per round (the denominator
+    of ``demand_met`` in ``qceas.network.metrics.summarize``)."""
+    return int(context.demand.pairs * context.demand.rounds * context.network.n_nodes)
+
+
+def _aggregate(
+    units: list[dict[str, Any]], seeds: Sequence[int], demanded: Sequence[int]
+) -> dict[str, Any]:
     """Mean over seeds of every numeric metric, with per-seed values and a 95% CI for
-    the headline metrics."""
+    the headline metrics (``ci95``: [lo, hi] or None; ``ci_method``; ``ci_note``
+    where a metric has a note, e.g. ``1 seed: no CI``)."""
     out: dict[str, Any] = {}
     for key, value in units[0].items():
         if isinstance(value, bool):
@@ -325,17 +339,28 @@ def _aggregate(units: list[dict[str, Any]], seeds: Sequence[int]) -> dict[str, A
     out["per_seed"] = {
         m: {str(s): u[m] for s, u in zip(seeds, units, strict=True)} for m in HEADLINE
     }
-    out["ci95"] = {m: _ci([u[m] for u in units]) for m in HEADLINE}
+    found = {m: _ci(m, units, demanded) for m in HEADLINE}
+    out["ci95"] = {m: None if c.ci95 is None else list(c.ci95) for m, c in found.items()}
+    out["ci_method"] = {m: c.method for m, c in found.items()}
+    out["ci_note"] = {m: c.note for m, c in found.items() if c.note is not None}
     return out
 
 
-def _ci(values: Sequence[float | None]) -> list[float | None]:
-    arr = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if arr.size < 2:
-        mean = float(arr.mean()) if arr.size else None
-        return [mean, mean]
-    half = stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size)
-    return [float(arr.mean() - half), float(arr.mean() + half)]
+def _ci(
+    metric: str, units: Sequence[dict[str, Any]], demanded: Sequence[int]
+) -> intervals.Interval:
+    """The 95% interval of a headline metric over seeds (``qceas.experiments.intervals``):
+    the shares of heralded pairs (utilization, consumed fraction) and of pairs demanded
+    (demand met) get Wilson's interval with those counts as the trials, the mean
+    consumed fidelity a t-interval within [0, 1]."""
+    values = [u[metric] for u in units]
+    if metric == "mean_consumed_fidelity":
+        return intervals.interval(values, intervals.UNIT)
+    if metric == "demand_met":
+        trials = sum(demanded)
+    else:  # undefined (None) where nothing was heralded, so those seeds add 0 trials
+        trials = sum(int(u.get("heralded_pairs") or 0) for u in units)
+    return intervals.interval(values, intervals.PROPORTION, trials if trials > 0 else None)
 
 
 def _table(main: dict[str, list[dict[str, Any]]], seeds: Sequence[int]) -> str:
@@ -360,19 +385,37 @@ def _table(main: dict[str, list[dict[str, Any]]], seeds: Sequence[int]) -> str:
 
 
 def network_table(summary: dict[str, Any]) -> str:
-    """A fixed-width table of the headline metrics per policy (mean over seeds)."""
+    """A fixed-width table of the headline metrics per policy (mean over seeds, and the
+    95% CI, or ``1 seed: no CI``, of utilization and demand met)."""
 
     def show(value: float | None, digits: int) -> str:
         return "n/a" if value is None else f"{value:.{digits}f}"
 
-    rows = [("policy", "utilization", "F consumed", "demand met", "heralded", "key bits")]
+    def ci(m: dict[str, Any], metric: str) -> str:
+        stat = {"ci95": m["ci95"].get(metric), "note": m.get("ci_note", {}).get(metric)}
+        return intervals.ci_text(stat)
+
+    rows = [
+        (
+            "policy",
+            "utilization",
+            "95% CI",
+            "F consumed",
+            "demand met",
+            "95% CI",
+            "heralded",
+            "key bits",
+        )
+    ]
     for name, m in summary["policies"].items():
         rows.append(
             (
                 name,
                 show(m["utilization"], 3),
+                ci(m, "utilization"),
                 show(m["mean_consumed_fidelity"], 4),
                 show(m["demand_met"], 3),
+                ci(m, "demand_met"),
                 show(m["heralded_pairs"], 0),
                 show(m["key_bits_total"], 1),
             )

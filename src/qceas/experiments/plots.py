@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -11,24 +10,33 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy import stats
 
+from qceas.experiments import intervals
 from qceas.training.trainer import RoundRecord
 
 
-def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and 95% Student-t band over seeds (rows) for each round (columns).
+def curves_of(
+    runs: Mapping[tuple[str, int], Sequence[RoundRecord]],
+    strategy: str,
+    seeds: Sequence[int],
+    metric: str,
+) -> np.ndarray:
+    """One row per seed, one column per round, of a record field."""
+    return np.array([[getattr(r, metric) for r in runs[(strategy, s)]] for s in seeds], dtype=float)
 
-    Round 0 has no gradient, so some metrics are NaN there; they stay NaN (not plotted).
-    """
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(curves, axis=0)
-        if curves.shape[0] < 2:
-            return mean, mean, mean
-        half = stats.t.ppf(0.975, curves.shape[0] - 1) * np.nanstd(curves, axis=0, ddof=1)
-    half = half / np.sqrt(curves.shape[0])
-    return mean, mean - half, mean + half
+
+def metric_band(
+    runs: Mapping[tuple[str, int], Sequence[RoundRecord]],
+    strategy: str,
+    seeds: Sequence[int],
+    metric: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95% band over seeds per round, by the interval of the metric's quantity
+    (``qceas.experiments.intervals``: Wilson for accuracies, t within the range for
+    losses and spreads), so the band never leaves the metric's range. The band is NaN
+    (not drawn) where a round has fewer than two values: one seed, or round 0, which
+    has no gradient."""
+    return intervals.band(curves_of(runs, strategy, seeds, metric), intervals.quantity_of(metric))
 
 
 def plot_metric(
@@ -45,13 +53,11 @@ def plot_metric(
     """One line per strategy (mean over seeds) with its 95% band, against the round."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     for strategy in strategies:
-        curves = np.array(
-            [[getattr(r, metric) for r in runs[(strategy, s)]] for s in seeds], dtype=float
-        )
-        rounds = np.arange(curves.shape[1])
-        mean, lo, hi = _band(curves)
+        mean, lo, hi = metric_band(runs, strategy, seeds, metric)
+        rounds = np.arange(mean.size)
         (line,) = ax.plot(rounds, mean, label=strategy)
-        ax.fill_between(rounds, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+        if np.isfinite(lo).any():  # one seed: no interval, no band
+            ax.fill_between(rounds, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("round")
     ax.set_ylabel(ylabel)
     positive = [

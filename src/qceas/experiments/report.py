@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qceas.config import ConfigError
-from qceas.experiments import results
+from qceas.experiments import intervals, results
 
 #: Files whose presence makes a directory reportable.
 SUMMARIES = ("summary.json", "network_summary.json", "sweep_summary.json")
@@ -39,6 +39,14 @@ figcaption { font-size: 0.85rem; color: #555; }
 pre { background: #f7f7f7; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem; }
 .muted { color: #666; font-size: 0.85rem; }
 """
+
+#: How the intervals were made (``qceas.experiments.intervals``), under the first table.
+_METHODS = (
+    '<p class="muted">95% intervals over seeds: accuracies and other shares of events, '
+    "Wilson's score interval at the effective sample size (Korn &amp; Graubard), with the "
+    "Student-t quantile; losses, fidelities and paired differences, the Student-t interval "
+    "cut to the quantity's range. With one seed there is no interval.</p>"
+)
 
 
 def write_report(directory: str | Path, output: str | Path | None = None) -> Path:
@@ -116,6 +124,7 @@ def _training_section(summary: Mapping[str, Any]) -> list[str]:
         "skipped rounds",
     ]
     out.append(_table(header, rows))
+    out.append(_METHODS)
     split = [(name, s) for name, s in strategies.items() if "gate_fidelity" in s]
     hardware = [(name, s) for name, s in strategies.items() if "final_hardware_accuracy" in s]
     if split or hardware:
@@ -173,14 +182,14 @@ def _network_section(summary: Mapping[str, Any]) -> list[str]:
         )
     rows = []
     for policy, m in summary.get("policies", {}).items():
-        ci = m.get("ci95", {})
+        ci, notes = m.get("ci95", {}), m.get("ci_note", {})
         waste = m.get("waste", {})
         rows.append(
             [
                 policy,
-                _mean_ci(m.get("utilization"), ci.get("utilization")),
+                _mean_ci(m.get("utilization"), ci.get("utilization"), notes.get("utilization")),
                 _num(m.get("mean_consumed_fidelity"), 4),
-                _mean_ci(m.get("demand_met"), ci.get("demand_met")),
+                _mean_ci(m.get("demand_met"), ci.get("demand_met"), notes.get("demand_met")),
                 _num(m.get("heralded_pairs"), 0),
                 _num(m.get("key_bits_total"), 1),
                 ", ".join(f"{_e(k)} {_num(v, 0)}" for k, v in waste.items()),
@@ -295,17 +304,21 @@ def _num(value: object, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
-def _mean_ci(mean: object, ci: Sequence[object] | None) -> str:
+def _mean_ci(mean: object, ci: object, note: object = None) -> str:
+    """``mean [lo, hi]``; where there is no interval, the mean and the note that says
+    why (``1 seed: no CI``). Summaries written before intervals had notes hold a
+    zero-width interval for one seed: that shows as the mean alone."""
     text = _num(mean, 3)
-    if ci and len(ci) == 2 and ci[0] is not None and ci[0] != ci[1]:
-        text += f" [{_num(ci[0], 3)}, {_num(ci[1], 3)}]"
-    return text
+    bounds, why = intervals.shown(ci, note)
+    if bounds is not None:
+        return f"{text} [{_num(bounds[0], 3)}, {_num(bounds[1], 3)}]"
+    return f"{text} <small>({_e(why)})</small>" if why else text
 
 
 def _with_ci(stat: object) -> str:
     if not isinstance(stat, Mapping):
         return "n/a"
-    return _mean_ci(stat.get("mean"), stat.get("ci95"))
+    return _mean_ci(stat.get("mean"), stat.get("ci95"), stat.get("note"))
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

@@ -10,7 +10,9 @@ Layout of ``DIR`` after ``qceas run``:
 * ``metrics.parquet``, ``node_metrics.parquet`` — the same tables, where pyarrow is
   installed;
 * ``summary.json`` — per strategy: final test accuracy (mean, 95% CI, per seed), and
-  paired differences between strategies;
+  paired differences between strategies; every interval entry names its method
+  (``ci_method``) and is null with one seed (``note``: ``1 seed: no CI``), see
+  ``qceas.experiments.intervals``;
 * ``accuracy.png``, ``grad_variance.png`` — see ``plots``.
 """
 
@@ -26,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from qceas.experiments import intervals
 from qceas.training.trainer import RoundRecord
 
 METRIC_COLUMNS = (
@@ -249,14 +251,30 @@ def _nanmean(values: Sequence[float]) -> float:
     return float(np.nanmean(arr)) if np.isfinite(arr).any() else float("nan")
 
 
-def mean_ci95(values: Sequence[float]) -> dict[str, Any]:
-    """Mean, two-sided 95% Student-t confidence interval and the values themselves."""
-    arr = np.asarray(values, dtype=float)
-    mean = float(arr.mean())
-    if arr.size < 2:
-        return {"mean": mean, "ci95": [mean, mean], "per_seed": arr.tolist()}
-    half = float(stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / np.sqrt(arr.size))
-    return {"mean": mean, "ci95": [mean - half, mean + half], "per_seed": arr.tolist()}
+def mean_ci95(
+    values: Sequence[float],
+    quantity: intervals.Quantity = intervals.UNBOUNDED,
+    n_total: float | None = None,
+) -> dict[str, Any]:
+    """Mean, 95% confidence interval and the values themselves: a summary entry
+    (``qceas.experiments.intervals.entry``: ``mean``, ``ci95`` ([lo, hi], or None
+    with one seed), ``per_seed``, ``ci_method`` and a ``note`` where there is one)."""
+    return intervals.entry(values, quantity, n_total)
+
+
+def _trials(per_seed: int | None, seeds: int) -> int | None:
+    """Bernoulli trials behind a proportion over ``seeds`` seeds (None if unknown)."""
+    return None if per_seed is None else per_seed * seeds
+
+
+def _heralded(nets: Sequence[Mapping[str, Any]]) -> int | None:
+    """Heralded link pairs summed over seeds: the trials behind utilization (None where
+    a run's metrics do not say)."""
+    counts = [n.get("heralded_pairs") for n in nets]
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+        return None
+    total = sum(int(c) for c in counts if isinstance(c, int))
+    return total if total > 0 else None
 
 
 def summarize(
@@ -267,10 +285,18 @@ def summarize(
     strategies: Sequence[str],
     runtime_s: float,
     networks: Mapping[tuple[str, int], Mapping[str, Any] | None] | None = None,
+    test_samples: int | None = None,
 ) -> dict[str, Any]:
     """The ``summary.json`` body (schema in the module docstring). Runs whose keys came
     from a simulated network add ``utilization`` (mean, CI, per seed),
-    ``mean_consumed_fidelity`` and ``demand_met`` from ``networks``."""
+    ``mean_consumed_fidelity`` and ``demand_met`` from ``networks``.
+
+    Every interval comes from ``qceas.experiments.intervals``: accuracies and other
+    shares of events get a Wilson interval at an effective n, capped by the number of
+    trials where it is known (``test_samples``: held-out samples per seed, for the
+    accuracies; the heralded pairs, for utilization); losses, fidelities and paired
+    differences a t-interval within their range; one seed, none.
+    """
     out: dict[str, Any] = {
         "scenario": name,
         "config_fingerprint": fingerprint,
@@ -280,19 +306,21 @@ def summarize(
         "strategies": {},
         "paired_differences": {},
     }
+    accuracy_trials = _trials(test_samples, len(seeds))
     finals: dict[str, list[float]] = {}
     tails: dict[str, list[float]] = {}
     for strategy in strategies:
         recs = [runs[(strategy, s)] for s in seeds]
         finals[strategy] = [r[-1].test_accuracy for r in recs]
+        # The tail re-tests the same held-out samples: no more trials than the final.
         tails[strategy] = [
             float(np.mean([x.test_accuracy for x in r[-TAIL_ROUNDS:]])) for r in recs
         ]
         out["strategies"][strategy] = {
-            "final_accuracy": mean_ci95(finals[strategy]),
-            "tail_accuracy": mean_ci95(tails[strategy]),
-            "final_test_loss": mean_ci95([r[-1].test_loss for r in recs]),
-            "final_train_loss": mean_ci95([r[-1].train_loss for r in recs]),
+            "final_accuracy": mean_ci95(finals[strategy], intervals.PROPORTION, accuracy_trials),
+            "tail_accuracy": mean_ci95(tails[strategy], intervals.PROPORTION, accuracy_trials),
+            "final_test_loss": mean_ci95([r[-1].test_loss for r in recs], intervals.NONNEGATIVE),
+            "final_train_loss": mean_ci95([r[-1].train_loss for r in recs], intervals.NONNEGATIVE),
             # nanmean: skipped rounds (and one-node runs) have no gradient spread.
             "mean_grad_variance": _nanmean(
                 [_nanmean([x.grad_variance for x in r[1:]]) for r in recs]
@@ -311,37 +339,48 @@ def summarize(
             },
         }
         if all(np.isfinite(r[-1].hardware_test_accuracy) for r in recs):
+            # The mean over nodes of shares of the same held-out samples.
             out["strategies"][strategy]["final_hardware_accuracy"] = mean_ci95(
-                [r[-1].hardware_test_accuracy for r in recs]
+                [r[-1].hardware_test_accuracy for r in recs], intervals.PROPORTION, accuracy_trials
             )
         gate = [[x.gate_fidelity for x in r[1:]] for r in recs]
         if any(np.isfinite(v) for g in gate for v in g):
             # Model-level and hybrid partitions: the pairs behind the teleported gates.
             entry = out["strategies"][strategy]
-            entry["gate_fidelity"] = mean_ci95([_nanmean(g) for g in gate])
+            entry["gate_fidelity"] = mean_ci95([_nanmean(g) for g in gate], intervals.UNIT)
             entry["gate_shots_met"] = mean_ci95(
-                [_nanmean([x.gate_shots_met for x in r[1:]]) for r in recs]
+                [_nanmean([x.gate_shots_met for x in r[1:]]) for r in recs], intervals.PROPORTION
             )
         found = [(networks or {}).get((strategy, s)) for s in seeds]
         nets = [n for n in found if n is not None]
         if nets and len(nets) == len(found):
             entry = out["strategies"][strategy]
-            entry["utilization"] = mean_ci95([_finite(n["utilization"]) for n in nets])
+            entry["utilization"] = mean_ci95(
+                [_finite(n["utilization"]) for n in nets], intervals.PROPORTION, _heralded(nets)
+            )
             entry["mean_consumed_fidelity"] = _nanmean(
                 [_finite(n["mean_consumed_fidelity"]) for n in nets]
             )
-            entry["demand_met"] = mean_ci95([_finite(n["demand_met"]) for n in nets])
+            # The network metrics do not carry the number of pairs demanded: n unknown.
+            entry["demand_met"] = mean_ci95(
+                [_finite(n["demand_met"]) for n in nets], intervals.PROPORTION
+            )
     for i, a in enumerate(strategies):
         for b in strategies[i + 1 :]:
             out["paired_differences"][f"{b} - {a}"] = {
-                "final_accuracy": mean_ci95(np.subtract(finals[b], finals[a]).tolist()),
-                "tail_accuracy": mean_ci95(np.subtract(tails[b], tails[a]).tolist()),
+                "final_accuracy": mean_ci95(
+                    np.subtract(finals[b], finals[a]).tolist(), intervals.DIFFERENCE
+                ),
+                "tail_accuracy": mean_ci95(
+                    np.subtract(tails[b], tails[a]).tolist(), intervals.DIFFERENCE
+                ),
             }
     return out
 
 
 def summary_table(summary: Mapping[str, Any]) -> str:
-    """A short plain-text table of the summary, for the terminal."""
+    """A short plain-text table of the summary, for the terminal; ``1 seed: no CI``
+    where an interval is missing."""
     lines = [
         f"scenario {summary['scenario']}: {len(summary['seeds'])} seed(s), "
         f"{summary['rounds']} rounds, {summary['runtime_s']:.1f} s",
@@ -349,7 +388,6 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     ]
     for name, s in summary["strategies"].items():
         fa, ta = s["final_accuracy"], s["tail_accuracy"]
-        lo, hi = fa["ci95"]
         hardware = (
             f"   on hardware {s['final_hardware_accuracy']['mean']:.3f}"
             if "final_hardware_accuracy" in s
@@ -362,13 +400,15 @@ def summary_table(summary: Mapping[str, Any]) -> str:
             else ""
         )
         lines.append(
-            f"{name:<14}{fa['mean']:>11.3f}{f'[{lo:.3f}, {hi:.3f}]':>18}"
+            f"{name:<14}{fa['mean']:>11.3f}{intervals.ci_text(fa):>18}"
             f"{ta['mean']:>10.3f}{s['final_test_loss']['mean']:>11.3f}{hardware}{gate}"
         )
     for name, d in summary["paired_differences"].items():
-        lo, hi = d["final_accuracy"]["ci95"]
+        diff = d["final_accuracy"]
+        bounds, _ = intervals.shown(diff.get("ci95"), diff.get("note"))
+        ci = intervals.ci_text(diff, signed=True)
         lines.append(
-            f"{name}: final accuracy {d['final_accuracy']['mean']:+.3f} "
-            f"(95% CI [{lo:+.3f}, {hi:+.3f}]), tail {d['tail_accuracy']['mean']:+.3f}"
+            f"{name}: final accuracy {diff['mean']:+.3f} "
+            f"({'95% CI ' if bounds else ''}{ci}), tail {d['tail_accuracy']['mean']:+.3f}"
         )
     return "\n".join(lines)

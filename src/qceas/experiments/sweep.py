@@ -6,7 +6,8 @@ a finished point is never recomputed. After every point the sweep's own files ar
 rebuilt from the points' summaries:
 
 * ``sweep.csv`` (and ``sweep.parquet`` where pyarrow is installed): one row per
-  (point, strategy): the swept values, final and tail accuracy (mean, 95% CI),
+  (point, strategy): the swept values, final and tail accuracy (mean, 95% CI of the
+  final accuracy, empty with one seed),
   rejected / refused messages and, for runs keyed by a simulated network, Bell-pair
   utilization, mean consumed fidelity and key demand met;
 * ``sweep_summary.json``: ``{"scenario", "parameters", "points": [{"values", "dir",
@@ -221,6 +222,14 @@ SWEEP_COLUMNS = (
 )
 
 
+def _bounds(stat: dict[str, Any]) -> tuple[float, float]:
+    """The interval of a summary entry as (low, high); NaN (an empty cell) where there
+    is none (``ci95`` null: one seed)."""
+    ci = stat.get("ci95") or [None, None]
+    low, high = (float("nan") if v is None else float(v) for v in ci)
+    return low, high
+
+
 def _rows(
     parameters: list[str], done: list[dict[str, Any]]
 ) -> tuple[list[str], list[dict[str, Any]]]:
@@ -231,14 +240,15 @@ def _rows(
     for point in done:
         for strategy, s in point["strategies"].items():
             final = s["final_accuracy"]
+            low, high = _bounds(final)
             net = _network(s) if "utilization" in s else {}
             rows.append(
                 {
                     **{p: value_label(point["values"][p]) for p in parameters},
                     "strategy": strategy,
                     "final_accuracy": final["mean"],
-                    "final_ci_low": final["ci95"][0],
-                    "final_ci_high": final["ci95"][1],
+                    "final_ci_low": low,
+                    "final_ci_high": high,
                     "tail_accuracy": s["tail_accuracy"]["mean"],
                     "rejected_updates": s["rejected_updates"],
                     "refused_no_key": s["refused_no_key"],
