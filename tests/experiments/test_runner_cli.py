@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qceas.cli import main
@@ -38,6 +39,12 @@ def test_run_writes_tables_summary_and_plots(tmp_path: Path) -> None:
     assert "qfi - fedavg" in summary["paired_differences"]
     assert outcome.computed == 4
     assert outcome.reused == 0
+    assert summary["environment"]["numpy"] == np.__version__
+    assert summary["environment"]["blas_threads_in_qceas"] == 1
+    # A rerun reuses every run, and its intervals still know the test split's size.
+    again = run_experiment(from_dict(TINY), tmp_path, progress=False, plot=False)
+    assert again.reused == 4
+    assert again.summary["strategies"] == outcome.summary["strategies"]
 
 
 def test_interrupted_sweep_resumes_with_identical_tables(tmp_path: Path) -> None:

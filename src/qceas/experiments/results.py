@@ -95,9 +95,11 @@ def save_run(
     fingerprint: str,
     records: Sequence[RoundRecord],
     network: Mapping[str, Any] | None = None,
+    test_samples: int | None = None,
 ) -> None:
     """Save a finished run; ``network`` holds the key-supply network's metrics
-    (``qceas.network.summarize``) when the run drew its keys from one."""
+    (``qceas.network.summarize``) when the run drew its keys from one, and
+    ``test_samples`` the size of the held-out split its accuracies are shares of."""
     path = run_file(out, strategy, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {
@@ -106,17 +108,26 @@ def save_run(
         "fingerprint": fingerprint,
         "records": [asdict(r) for r in records],
         "network": None if network is None else dict(network),
+        "test_samples": test_samples,
     }
     write_atomic(path, json.dumps(body, allow_nan=True))
 
 
 def load_run_network(out: Path, strategy: str, seed: int) -> dict[str, Any] | None:
     """The network metrics saved with a finished run (None if it used none)."""
-    path = run_file(out, strategy, seed)
-    if not path.is_file():
-        return None
-    network = json.loads(path.read_text()).get("network")
+    network = _run_field(out, strategy, seed, "network")
     return network if isinstance(network, dict) else None
+
+
+def load_run_test_samples(out: Path, strategy: str, seed: int) -> int | None:
+    """The held-out split size saved with a finished run (None if not recorded)."""
+    size = _run_field(out, strategy, seed, "test_samples")
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def _run_field(out: Path, strategy: str, seed: int, key: str) -> Any:
+    path = run_file(out, strategy, seed)
+    return json.loads(path.read_text()).get(key) if path.is_file() else None
 
 
 def load_run(out: Path, strategy: str, seed: int, fingerprint: str) -> list[RoundRecord] | None:

@@ -123,6 +123,7 @@ def _run_on(
     started = time.perf_counter()
     runs: dict[tuple[str, int], list[RoundRecord]] = {}
     networks: dict[tuple[str, int], dict[str, Any] | None] = {}
+    test_sizes: set[int | None] = set()  # held-out samples per seed, for the CIs
     reused = computed = 0
     rounds = config.training.rounds
     bar = tqdm(
@@ -140,6 +141,7 @@ def _run_on(
                     checkpoint.remove(out, strategy, seed)  # a kill after saving the run
                     runs[(strategy, seed)] = previous
                     networks[(strategy, seed)] = results.load_run_network(out, strategy, seed)
+                    test_sizes.add(results.load_run_test_samples(out, strategy, seed))
                     reused += 1
                     bar.update(rounds)
                     continue
@@ -162,7 +164,9 @@ def _run_on(
                         checkpoint.save(out, fingerprint, trainer, records)
                 net = trainer.network_result()
                 network = None if net is None else summarize_network(net)
-                results.save_run(out, strategy, seed, fingerprint, records, network)
+                test_samples = int(trainer.scenario.dataset.x_test.shape[0])
+                test_sizes.add(test_samples)
+                results.save_run(out, strategy, seed, fingerprint, records, network, test_samples)
                 checkpoint.remove(out, strategy, seed)
                 runs[(strategy, seed)] = records
                 networks[(strategy, seed)] = network
@@ -179,6 +183,9 @@ def _run_on(
         strategies,
         time.perf_counter() - started,
         networks,
+        # Known only where every run recorded the same size (the split's size does
+        # not depend on the seed; a mix means some runs did not record it).
+        test_samples=test_sizes.pop() if len(test_sizes) == 1 else None,
     )
     summary["reused_runs"], summary["computed_runs"] = reused, computed
     summary["engine"] = {"name": engine.name, "threads": getattr(engine, "threads", None)}
