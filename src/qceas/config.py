@@ -39,7 +39,7 @@ import itertools
 import json
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,72 @@ from qceas.qnn.noise import NoiseModel
 
 class ConfigError(ValueError):
     """A config value that breaks its rule; the message names field, value and rule."""
+
+
+class FrozenMapping(Mapping[Any, Any]):
+    """A read-only, hashable mapping: the mapping fields of a validated config.
+
+    A config's checks pass once, when it is built; a mapping that could be changed
+    afterwards (``cfg.data.params["x"] = 1``) would carry values no check has seen,
+    and an unhashable field makes the whole config unhashable. Values are frozen too
+    (lists become tuples, mappings FrozenMappings), so the hash is that of the items.
+    Equal to a dict with the same items; pickles, copies and prints as one.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[Any, Any] | None = None) -> None:
+        self._items: dict[Any, Any] = {k: freeze(v) for k, v in (items or {}).items()}
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._items.items()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self._items == dict(other.items())
+
+    def __repr__(self) -> str:
+        return repr(self._items)
+
+    def __reduce__(self) -> tuple[type, tuple[dict[Any, Any]]]:
+        return FrozenMapping, (self._items,)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenMapping:
+        return self  # immutable all the way down
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "a validated config is read-only: build a changed one with "
+            "qceas.config.from_dict(changes, base=config)"
+        )
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse
+
+
+def freeze(value: Any) -> Any:
+    """``value`` with every list turned into a tuple and every mapping into a
+    :class:`FrozenMapping`, recursively (what a validated config holds)."""
+    if isinstance(value, FrozenMapping):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenMapping(value)
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def _freeze_fields(section: Any) -> None:
+    """Freeze every field of a (frozen) dataclass in place, before its checks run."""
+    for f in fields(section):
+        object.__setattr__(section, f.name, freeze(getattr(section, f.name)))
 
 
 def _fail(path: str, value: Any, rule: str) -> ConfigError:
@@ -148,6 +214,7 @@ class ModelConfig:
     output_scale: float = 5.0
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         _int("model.n_qubits", self.n_qubits, 1, MAX_QUBITS)
         _int("model.layers", self.layers, 1)
         _choice("model.encoding", self.encoding, ENCODINGS)
@@ -170,9 +237,10 @@ class DataConfig:
     alpha: float = 0.5
     classes: tuple[int, ...] | None = None
     max_samples: int | None = None
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=FrozenMapping)
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         from qceas.data import DATASETS
 
         _choice("data.dataset", self.dataset, DATASETS.names())
@@ -180,12 +248,10 @@ class DataConfig:
             raise _fail("data.test_fraction", self.test_fraction, "must be in (0, 1)")
         _choice("data.split", self.split, SPLITS)
         _positive("data.alpha", self.alpha)
-        if self.classes is not None:
-            if not isinstance(self.classes, list | tuple) or not all(
-                _is_int(c) for c in self.classes
-            ):
-                raise _fail("data.classes", self.classes, "must be a list of integer labels")
-            object.__setattr__(self, "classes", tuple(self.classes))
+        if self.classes is not None and (
+            not isinstance(self.classes, list | tuple) or not all(_is_int(c) for c in self.classes)
+        ):
+            raise _fail("data.classes", self.classes, "must be a list of integer labels")
         if self.max_samples is not None:
             _int("data.max_samples", self.max_samples, 2)
         if not isinstance(self.params, Mapping):
@@ -199,6 +265,7 @@ class NodesConfig:
     count: int = 8
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         _int("nodes.count", self.count, 1)
 
 
@@ -215,6 +282,7 @@ class NoiseConfig:
     shots: Any = None
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         for name in NOISE_CHANNELS:
             spec = getattr(self, name)
             if isinstance(spec, Mapping):
@@ -310,9 +378,10 @@ class OptimizerConfig:
 
     name: str = "adam"
     learning_rate: float = 0.1
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=FrozenMapping)
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         from qceas.training.optimizers import OPTIMIZERS
 
         _choice("optimizer.name", self.name, OPTIMIZERS.names())
@@ -359,11 +428,12 @@ class TrainingConfig:
     strategies: tuple[str, ...] = ("fedavg", "qfi")
     batch_size: int | None = None
     track_qfi: bool = True
-    compositions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    compositions: Mapping[str, Mapping[str, Any]] = field(default_factory=FrozenMapping)
     test_on_hardware: bool = False
     checkpoint_every: int = 5
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         from qceas.training.strategies import STRATEGIES, Composition
 
         _int("training.rounds", self.rounds, 1)
@@ -388,7 +458,6 @@ class TrainingConfig:
             _choice(f"training.strategies[{k}]", name, known)
         if len(set(self.strategies)) != len(self.strategies):
             raise _fail("training.strategies", self.strategies, "must not repeat a name")
-        object.__setattr__(self, "strategies", tuple(self.strategies))
         if self.batch_size is not None:
             _int("training.batch_size", self.batch_size, 1)
         if not isinstance(self.track_qfi, bool):
@@ -404,7 +473,7 @@ class AdversaryConfig:
 
     fraction: float = 0.0
     attack: str = "alie"
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=FrozenMapping)
     qfi_inflation: float = 0.0
     sybils: int = 0
     tamper: float = 0.0
@@ -412,6 +481,7 @@ class AdversaryConfig:
     eavesdrop: float = 0.0
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         from qceas.attacks import ATTACKS
 
         if not _is_number(self.fraction) or not 0 <= self.fraction < 0.5:
@@ -455,9 +525,10 @@ class SecurityConfig:
     ec_efficiency: float = 1.16
     key_source: str = "fixed"
     scheduler: str = "ceas"
-    key_schedule: Mapping[str, Any] = field(default_factory=dict)
+    key_schedule: Mapping[str, Any] = field(default_factory=FrozenMapping)
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         from qceas.scheduling import SCHEDULERS
 
         _choice("security.key_source", self.key_source, KEY_SOURCES)
@@ -511,20 +582,21 @@ class NetworkConfig:
     """
 
     topology: str = "star"
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=FrozenMapping)
     link_length_km: float = 10.0
     area_km: float = 100.0
     path: str | None = None
     attenuation_db_per_km: Any = 0.2
     efficiency: Any = 0.9
-    initial_fidelity: Any = field(default_factory=lambda: [0.85, 0.95])
-    coherence_time_s: Any = field(default_factory=lambda: [1.0e-3, 1.0])
+    initial_fidelity: Any = (0.85, 0.95)
+    coherence_time_s: Any = (1.0e-3, 1.0)
     memory_slots: int = 4
     aggregator_memory_slots: int | None = None
     aggregator_coherence_time_s: float | None = None
     min_period_s: float = 1.0e-6
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         from qceas.network import TOPOLOGIES as NETWORK_TOPOLOGIES
 
         _choice("network.topology", self.topology, NETWORK_TOPOLOGIES.names())
@@ -583,6 +655,7 @@ class ComputeConfig:
     slowdown: Any = 1.0
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         try:
             self.gate_times()
         except ValueError as exc:
@@ -642,20 +715,21 @@ class ScheduleConfig:
     (empty: no sweep).
     """
 
-    policies: list[str] = field(default_factory=lambda: list(DEFAULT_POLICIES))
-    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    policies: tuple[str, ...] = DEFAULT_POLICIES
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=FrozenMapping)
     pairs_per_round: int = 2
     round_period_s: float = 0.02
     window_s: float = 0.002
-    ready_fraction: list[float] = field(default_factory=lambda: [0.2, 0.8])
+    ready_fraction: tuple[float, float] = (0.2, 0.8)
     ready: str = "uniform"
     rounds: int = 20
     slot_s: float | None = None
     sift: float = 0.5
     purification: str = "none"
-    coherence_sweep_s: list[float] = field(default_factory=lambda: list(DEFAULT_COHERENCE_SWEEP))
+    coherence_sweep_s: tuple[float, ...] = DEFAULT_COHERENCE_SWEEP
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         from qceas.network.simulator import PURIFICATIONS
         from qceas.scheduling import SCHEDULERS
 
@@ -728,23 +802,24 @@ class PartitionConfig:
     """
 
     qpus_per_replica: int = 1
-    qpu_of: list[int] | None = None
+    qpu_of: tuple[int, ...] | None = None
     capacity: int | None = None
-    links: list[list[int]] | None = None
+    links: tuple[tuple[int, int], ...] | None = None
     pair_fidelity: Any = "network"
     scheduler: str = "ceas"
-    scheduler_params: Mapping[str, Any] = field(default_factory=dict)
+    scheduler_params: Mapping[str, Any] = field(default_factory=FrozenMapping)
     shot_period_s: float = 0.02
     cycles_per_round: int = 10
     link_length_km: float = 0.01
     efficiency: Any = 0.03
-    initial_fidelity: Any = field(default_factory=lambda: [0.94, 0.98])
-    coherence_time_s: Any = field(default_factory=lambda: [0.01, 1.0])
+    initial_fidelity: Any = (0.94, 0.98)
+    coherence_time_s: Any = (0.01, 1.0)
     memory_slots: int | None = None
     min_period_s: float = 1.0e-6
     slot_s: float = 5.0e-4
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         from qceas.scheduling import SCHEDULERS
 
         _int("partition.qpus_per_replica", self.qpus_per_replica, 1)
@@ -832,10 +907,11 @@ class FaultsConfig:
     outage_fraction: float = 0.0
     outage_start: int = 1
     outage_rounds: int = 1
-    aggregator_restarts: list[int] = field(default_factory=list)
+    aggregator_restarts: tuple[int, ...] = ()
     aggregator_checkpoint_every: int = 5
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         _int("faults.aggregator_checkpoint_every", self.aggregator_checkpoint_every, 1)
         for name in ("crash_fraction", "straggler_fraction", "outage_fraction"):
             _unit(f"faults.{name}", getattr(self, name))
@@ -879,6 +955,7 @@ class EngineConfig:
     batches_per_task: int | None = None
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         from qceas.engine import ENGINES
 
         _choice("engine.name", self.name, ENGINES.names())
@@ -923,9 +1000,10 @@ class ExperimentConfig:
     #: [{attack: ipm, params: {epsilon: 10}}, {attack: alie}]``, to vary fields that
     #: belong together. Each point is a config of its own (``sweep_points``), run into
     #: its own directory.
-    sweep: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    sweep: Mapping[str, Sequence[Any]] = field(default_factory=FrozenMapping)
 
     def __post_init__(self) -> None:
+        _freeze_fields(self)
         if not isinstance(self.name, str) or not self.name:
             raise _fail("name", self.name, "must be a non-empty string")
         _int("seed", self.seed, 0)
