@@ -15,6 +15,7 @@ from pathlib import Path
 from qceas.config import ConfigError, ExperimentConfig, from_dict, parse_text
 from qceas.engine import ENGINES, EngineError
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
+from qceas.experiments.interrupted import Interrupted
 from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.report import write_report
 from qceas.experiments.results import summary_table
@@ -28,6 +29,12 @@ from qceas.training.scenario import (
     ready_times,
 )
 from qceas.training.trainer import network_simulation
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: characters that are not printable (a newline or carriage
+    return inside a key a user wrote, say) are shown as escapes, as ``repr`` would."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _check_resumable(out: Path, config: ExperimentConfig) -> None:
@@ -48,6 +55,11 @@ def _check_resumable(out: Path, config: ExperimentConfig) -> None:
         )
     else:
         same = stamp.read_text().strip() == config.fingerprint()
+        if stamp.read_text().strip() in config.legacy_fingerprints().values():
+            raise ConfigError(
+                f"--resume: {out} holds a run of this config computed by an earlier qceas "
+                "(numbers that depended on the machine's BLAS threads); it cannot be resumed"
+            )
     if not same:
         raise ConfigError(f"--resume: {out} holds a run of another config ({stamp.name} differs)")
 
@@ -158,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qceas`` command; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "out", None) is not None and not args.out.strip():
+            raise ConfigError(f"--out {args.out!r}: must name a directory")
         if args.command == "scenarios":
             print("\n".join(scenario_names()))
             return 0
@@ -215,10 +229,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             plot=not args.no_plots,
         )
     except (ConfigError, UnknownNameError, EngineError) as exc:
-        print(f"qceas: error: {exc}", file=sys.stderr)
+        print(f"qceas: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C: what was saved, not a traceback
+        said = f": {exc}" if isinstance(exc, Interrupted) else " before anything was saved"
+        print(f"qceas: interrupted{said}", file=sys.stderr)
+        return 130
     except OSError as exc:
-        print(f"qceas: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = exc.filename or ""
+        print(f"qceas: error: {one_line(f'{where}: {exc.strerror or exc}')}", file=sys.stderr)
         return 2
     print(summary_table(outcome.summary))
     if outcome.reused:

@@ -38,8 +38,9 @@ import hashlib
 import itertools
 import json
 import math
+import re
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ from qceas.engine.base import NODES_PER_BATCH
 from qceas.qnn.ansatz import ENCODINGS, ENTANGLERS, MAX_QUBITS, TOPOLOGIES
 from qceas.qnn.model import READOUTS
 from qceas.qnn.noise import NoiseModel
+from qceas.registry import Registry, UnknownOptionError
 
 
 class ConfigError(ValueError):
@@ -147,14 +149,23 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _int(path: str, value: Any, minimum: int, maximum: int | None = None) -> None:
-    if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
-        rule = (
-            f"must be an integer >= {minimum}"
-            if maximum is None
-            else f"must be an integer in [{minimum}, {maximum}]"
-        )
-        raise _fail(path, value, rule)
+#: Upper bounds of the fields that have no natural one: far above any run anyone
+#: makes, and below where a number breaks something (int64 counters, sums of floats,
+#: memory, hours of Python loops). A value past them is a typo, and an error now
+#: rather than an overflow deep inside a run.
+MAX_COUNT = 10**6  # rounds, nodes, seeds, Sybils, memory slots, ...: loops run over them
+MAX_SAMPLES = 10**9  # shots, samples, pairs per round: counts stay exact as floats (2^53)
+MAX_LAYERS = 1000  # variational layers: the circuit is simulated gate by gate
+MAX_SCALE = 1.0e6  # dimensionless factors (output scale, learning rate, alpha, tampering)
+MAX_SECONDS = 1.0e6  # durations (about 12 days; coherence times already stop there)
+MAX_KM = 40_075.0  # distances: the Earth's circumference
+MAX_SEED = 2**63 - 1  # seeds are written to int64 table columns
+MAX_EC_EFFICIENCY = 10.0  # error-correction inefficiency f: 1 is the Shannon limit
+
+
+def _int(path: str, value: Any, minimum: int, maximum: int) -> None:
+    if not _is_int(value) or not minimum <= value <= maximum:
+        raise _fail(path, value, f"must be an integer in [{minimum}, {maximum}]")
 
 
 def _choice(path: str, value: Any, allowed: Sequence[str]) -> None:
@@ -162,9 +173,26 @@ def _choice(path: str, value: Any, allowed: Sequence[str]) -> None:
         raise _fail(path, value, f"must be one of {', '.join(allowed)}")
 
 
-def _positive(path: str, value: Any) -> None:
-    if not _is_number(value) or not value > 0 or value == float("inf"):
-        raise _fail(path, value, "must be a finite number > 0" + _text_hint(value))
+def _positive(path: str, value: Any, maximum: float) -> None:
+    """A number in (0, maximum]."""
+    if not _is_number(value) or not 0 < value <= maximum:
+        raise _fail(path, value, f"must be a number in (0, {maximum:g}]" + _text_hint(value))
+
+
+def _check_options(
+    path: str,
+    registry: Registry[Any],
+    name: str,
+    options: Mapping[Any, Any],
+    *,
+    exclude: Collection[str] = (),
+) -> None:
+    """Every key of ``options`` is a parameter that the plugin ``name`` of
+    ``registry`` takes (``exclude``: the arguments its caller gives it itself)."""
+    try:
+        registry.check_options(name, options, exclude=exclude)
+    except UnknownOptionError as exc:
+        raise ConfigError(f"{path}.{exc}") from None
 
 
 def _scheduler_options(path: str, value: Any) -> None:
@@ -178,6 +206,7 @@ def _scheduler_options(path: str, value: Any) -> None:
         _choice(path, name, SCHEDULERS.names())
         if not isinstance(options, Mapping):
             raise _fail(f"{path}.{name}", options, "must be a mapping")
+        _check_options(f"{path}.{name}", SCHEDULERS, name, options)
         try:
             SCHEDULERS.get(name, **dict(options))
         except (TypeError, ValueError) as exc:
@@ -216,12 +245,12 @@ class ModelConfig:
     def __post_init__(self) -> None:
         _freeze_fields(self)
         _int("model.n_qubits", self.n_qubits, 1, MAX_QUBITS)
-        _int("model.layers", self.layers, 1)
+        _int("model.layers", self.layers, 1, MAX_LAYERS)
         _choice("model.encoding", self.encoding, ENCODINGS)
         _choice("model.entangler", self.entangler, ENTANGLERS)
         _choice("model.topology", self.topology, TOPOLOGIES)
         _choice("model.readout", self.readout, READOUTS)
-        _positive("model.output_scale", self.output_scale)
+        _positive("model.output_scale", self.output_scale, MAX_SCALE)
 
 
 SPLITS: tuple[str, ...] = ("iid", "dirichlet")
@@ -247,15 +276,18 @@ class DataConfig:
         if not _is_number(self.test_fraction) or not 0 < self.test_fraction < 1:
             raise _fail("data.test_fraction", self.test_fraction, "must be in (0, 1)")
         _choice("data.split", self.split, SPLITS)
-        _positive("data.alpha", self.alpha)
+        _positive("data.alpha", self.alpha, MAX_SCALE)
         if self.classes is not None and (
-            not isinstance(self.classes, list | tuple) or not all(_is_int(c) for c in self.classes)
+            not isinstance(self.classes, list | tuple)
+            or not all(_is_int(c) and 0 <= c <= MAX_COUNT for c in self.classes)
         ):
-            raise _fail("data.classes", self.classes, "must be a list of integer labels")
+            rule = f"must be a list of integer labels in [0, {MAX_COUNT}]"
+            raise _fail("data.classes", self.classes, rule)
         if self.max_samples is not None:
-            _int("data.max_samples", self.max_samples, 2)
+            _int("data.max_samples", self.max_samples, 2, MAX_SAMPLES)
         if not isinstance(self.params, Mapping):
             raise _fail("data.params", self.params, "must be a mapping of dataset parameters")
+        _check_options("data.params", DATASETS, self.dataset, self.params, exclude=("rng",))
 
 
 @dataclass(frozen=True)
@@ -266,7 +298,7 @@ class NodesConfig:
 
     def __post_init__(self) -> None:
         _freeze_fields(self)
-        _int("nodes.count", self.count, 1)
+        _int("nodes.count", self.count, 1, MAX_COUNT)
 
 
 NOISE_CHANNELS: tuple[str, ...] = ("depolarizing", "amplitude_damping", "readout_error")
@@ -306,9 +338,9 @@ class NoiseConfig:
         if isinstance(shots, list | tuple):
             for k, s in enumerate(shots):
                 if s is not None:
-                    _int(f"noise.shots[{k}]", s, 1)
+                    _int(f"noise.shots[{k}]", s, 1, MAX_SAMPLES)
         elif shots is not None:
-            _int("noise.shots", shots, 1)
+            _int("noise.shots", shots, 1, MAX_SAMPLES)
 
     def node_models(self, n_nodes: int, n_qubits: int) -> list[NoiseModel]:
         """One NoiseModel per node, with lengths checked against the node and qubit counts."""
@@ -385,7 +417,7 @@ class OptimizerConfig:
         from qceas.training.optimizers import OPTIMIZERS
 
         _choice("optimizer.name", self.name, OPTIMIZERS.names())
-        _positive("optimizer.learning_rate", self.learning_rate)
+        _positive("optimizer.learning_rate", self.learning_rate, MAX_SCALE)
         if not isinstance(self.params, Mapping):
             raise _fail("optimizer.params", self.params, "must be a mapping")
         if "learning_rate" in self.params:
@@ -436,7 +468,7 @@ class TrainingConfig:
         _freeze_fields(self)
         from qceas.training.strategies import STRATEGIES, Composition
 
-        _int("training.rounds", self.rounds, 1)
+        _int("training.rounds", self.rounds, 1, MAX_COUNT)
         if not isinstance(self.compositions, Mapping):
             raise _fail("training.compositions", self.compositions, "must map names to fields")
         for name, spec in self.compositions.items():
@@ -445,8 +477,16 @@ class TrainingConfig:
                 raise ConfigError(f"{where}: the name is taken by a built-in strategy")
             if not isinstance(spec, Mapping):
                 raise _fail(where, spec, "must be a mapping of Composition fields")
+            for key in spec:
+                if key not in _known(Composition):
+                    fields_ = ", ".join(_known(Composition))
+                    raise ConfigError(f"{where}.{key}: unknown key (known: {fields_})")
+            if not isinstance(spec.get("params", {}), Mapping):
+                raise _fail(f"{where}.params", spec["params"], "must be a mapping")
             try:
                 Composition(**{**spec, "params": tuple(dict(spec.get("params", {})).items())})
+            except UnknownOptionError as exc:
+                raise ConfigError(f"{where}.{exc}") from None
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: {exc}") from None
         if isinstance(self.strategies, str) or not isinstance(self.strategies, list | tuple):
@@ -459,10 +499,10 @@ class TrainingConfig:
         if len(set(self.strategies)) != len(self.strategies):
             raise _fail("training.strategies", self.strategies, "must not repeat a name")
         if self.batch_size is not None:
-            _int("training.batch_size", self.batch_size, 1)
+            _int("training.batch_size", self.batch_size, 1, MAX_SAMPLES)
         if not isinstance(self.track_qfi, bool):
             raise _fail("training.track_qfi", self.track_qfi, "must be true or false")
-        _int("training.checkpoint_every", self.checkpoint_every, 0)
+        _int("training.checkpoint_every", self.checkpoint_every, 0, MAX_COUNT)
         if not isinstance(self.test_on_hardware, bool):
             raise _fail("training.test_on_hardware", self.test_on_hardware, "must be true or false")
 
@@ -489,7 +529,10 @@ class AdversaryConfig:
         _choice("adversary.attack", self.attack, ["none", *ATTACKS.names()])
         if not isinstance(self.params, Mapping):
             raise _fail("adversary.params", self.params, "must be a mapping")
+        if self.attack == "none" and self.params:
+            raise _fail("adversary.params", self.params, "attack 'none' takes no parameters")
         if self.attack != "none":
+            _check_options("adversary.params", ATTACKS, self.attack, self.params)
             try:
                 ATTACKS.get(self.attack, **dict(self.params))
             except (TypeError, ValueError) as exc:
@@ -499,9 +542,9 @@ class AdversaryConfig:
         ):
             rule = "must be 0 (off) or a number in [1, 1e6]"
             raise _fail("adversary.qfi_inflation", self.qfi_inflation, rule)
-        _int("adversary.sybils", self.sybils, 0)
+        _int("adversary.sybils", self.sybils, 0, MAX_COUNT)
         _unit("adversary.tamper", self.tamper)
-        _positive("adversary.tamper_scale", self.tamper_scale)
+        _positive("adversary.tamper_scale", self.tamper_scale, MAX_SCALE)
         _unit("adversary.eavesdrop", self.eavesdrop)
 
 
@@ -539,13 +582,14 @@ class SecurityConfig:
             if name not in _known(ScheduleConfig):
                 known = ", ".join(_known(ScheduleConfig))
                 raise ConfigError(f"security.key_schedule.{name}: unknown key (known: {known})")
-        _int("security.pairs_per_round", self.pairs_per_round, 1)
+        _int("security.pairs_per_round", self.pairs_per_round, 1, MAX_SAMPLES)
         if not _is_number(self.link_fidelity) or not 0.25 <= self.link_fidelity <= 1:
             raise _fail("security.link_fidelity", self.link_fidelity, "must be in [0.25, 1]")
         if not _is_number(self.sample_fraction) or not 0 < self.sample_fraction < 1:
             raise _fail("security.sample_fraction", self.sample_fraction, "must be in (0, 1)")
-        if not _is_number(self.ec_efficiency) or self.ec_efficiency < 1:
-            raise _fail("security.ec_efficiency", self.ec_efficiency, "must be a number >= 1")
+        if not _is_number(self.ec_efficiency) or not 1 <= self.ec_efficiency <= MAX_EC_EFFICIENCY:
+            rule = f"must be a number in [1, {MAX_EC_EFFICIENCY:g}]"
+            raise _fail("security.ec_efficiency", self.ec_efficiency, rule)
 
 
 #: Where authentication keys come from (``SecurityConfig.key_source``).
@@ -598,12 +642,20 @@ class NetworkConfig:
     def __post_init__(self) -> None:
         _freeze_fields(self)
         from qceas.network import TOPOLOGIES as NETWORK_TOPOLOGIES
+        from qceas.network.topology import BUILDER_ARGUMENTS
 
         _choice("network.topology", self.topology, NETWORK_TOPOLOGIES.names())
         if not isinstance(self.params, Mapping):
             raise _fail("network.params", self.params, "must be a mapping")
-        _positive("network.link_length_km", self.link_length_km)
-        _positive("network.area_km", self.area_km)
+        _check_options(
+            "network.params",
+            NETWORK_TOPOLOGIES,
+            self.topology,
+            self.params,
+            exclude=BUILDER_ARGUMENTS,
+        )
+        _positive("network.link_length_km", self.link_length_km, MAX_KM)
+        _positive("network.area_km", self.area_km, MAX_KM)
         if self.topology == "file" and not isinstance(self.path, str):
             raise _fail("network.path", self.path, "the 'file' topology needs a path")
         if self.path is not None and not isinstance(self.path, str):
@@ -618,11 +670,13 @@ class NetworkConfig:
         _range_or_number(
             "network.coherence_time_s", self.coherence_time_s, 0.0, 1.0e6, open_low=True
         )
-        _int("network.memory_slots", self.memory_slots, 1)
+        _int("network.memory_slots", self.memory_slots, 1, MAX_COUNT)
         if self.aggregator_memory_slots is not None:
-            _int("network.aggregator_memory_slots", self.aggregator_memory_slots, 1)
+            _int("network.aggregator_memory_slots", self.aggregator_memory_slots, 1, MAX_COUNT)
         if self.aggregator_coherence_time_s is not None:
-            _positive("network.aggregator_coherence_time_s", self.aggregator_coherence_time_s)
+            _positive(
+                "network.aggregator_coherence_time_s", self.aggregator_coherence_time_s, MAX_SECONDS
+            )
         _attempt_floor("network.min_period_s", self.min_period_s)
 
     def spec(self, name: str) -> Any:
@@ -656,11 +710,18 @@ class ComputeConfig:
 
     def __post_init__(self) -> None:
         _freeze_fields(self)
+        for name in ("single_qubit_gate_s", "two_qubit_gate_s"):
+            _positive(f"compute.{name}", getattr(self, name), MAX_SECONDS)
+        for name in ("measurement_s", "reset_s", "circuit_overhead_s"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0 <= value <= MAX_SECONDS:
+                rule = f"must be a number in [0, {MAX_SECONDS:g}]" + _text_hint(value)
+                raise _fail(f"compute.{name}", value, rule)
         try:
             self.gate_times()
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        _int("compute.shots", self.shots, 1)
+        _int("compute.shots", self.shots, 1, MAX_SAMPLES)
         if not isinstance(self.qfi_circuits, bool):
             raise _fail("compute.qfi_circuits", self.qfi_circuits, "must be true or false")
         _range_or_number("compute.slowdown", self.slowdown, 0.0, 1.0e6, open_low=True)
@@ -740,9 +801,9 @@ class ScheduleConfig:
         if len(set(self.policies)) != len(self.policies):
             raise _fail("schedule.policies", self.policies, "must not repeat a policy")
         _scheduler_options("schedule.params", self.params)
-        _int("schedule.pairs_per_round", self.pairs_per_round, 1)
-        _positive("schedule.round_period_s", self.round_period_s)
-        _positive("schedule.window_s", self.window_s)
+        _int("schedule.pairs_per_round", self.pairs_per_round, 1, MAX_COUNT)
+        _positive("schedule.round_period_s", self.round_period_s, MAX_SECONDS)
+        _positive("schedule.window_s", self.window_s, MAX_SECONDS)
         if self.window_s > self.round_period_s:
             raise _fail(
                 "schedule.window_s",
@@ -753,16 +814,16 @@ class ScheduleConfig:
         if not isinstance(self.ready_fraction, list | tuple):
             raise _fail("schedule.ready_fraction", self.ready_fraction, "must be [low, high]")
         _choice("schedule.ready", self.ready, READY_MODELS)
-        _int("schedule.rounds", self.rounds, 1)
+        _int("schedule.rounds", self.rounds, 1, MAX_COUNT)
         if self.slot_s is not None:
-            _positive("schedule.slot_s", self.slot_s)
+            _positive("schedule.slot_s", self.slot_s, MAX_SECONDS)
         if not _is_number(self.sift) or not 0 < self.sift <= 1:
             raise _fail("schedule.sift", self.sift, "must be in (0, 1]")
         _choice("schedule.purification", self.purification, PURIFICATIONS)
         if not isinstance(self.coherence_sweep_s, list | tuple):
             raise _fail("schedule.coherence_sweep_s", self.coherence_sweep_s, "must be a list")
         for i, value in enumerate(self.coherence_sweep_s):
-            _positive(f"schedule.coherence_sweep_s[{i}]", value)
+            _positive(f"schedule.coherence_sweep_s[{i}]", value, MAX_SECONDS)
 
 
 #: Where the Bell pairs of teleported gates get their fidelity (``PartitionConfig``).
@@ -822,7 +883,7 @@ class PartitionConfig:
         _freeze_fields(self)
         from qceas.scheduling import SCHEDULERS
 
-        _int("partition.qpus_per_replica", self.qpus_per_replica, 1)
+        _int("partition.qpus_per_replica", self.qpus_per_replica, 1, MAX_QUBITS)
         if self.qpu_of is not None and (
             not isinstance(self.qpu_of, list | tuple)
             or not self.qpu_of
@@ -832,7 +893,7 @@ class PartitionConfig:
                 "partition.qpu_of", self.qpu_of, "must be a list of QPU indices >= 0, one per qubit"
             )
         if self.capacity is not None:
-            _int("partition.capacity", self.capacity, 1)
+            _int("partition.capacity", self.capacity, 1, MAX_QUBITS)
         if self.links is not None:
             if not isinstance(self.links, list | tuple):
                 raise _fail("partition.links", self.links, "must be a list of [a, b] QPU pairs")
@@ -858,9 +919,9 @@ class PartitionConfig:
             )
         _choice("partition.scheduler", self.scheduler, SCHEDULERS.names())
         _scheduler_options("partition.scheduler_params", self.scheduler_params)
-        _positive("partition.shot_period_s", self.shot_period_s)
-        _int("partition.cycles_per_round", self.cycles_per_round, 1)
-        _positive("partition.link_length_km", self.link_length_km)
+        _positive("partition.shot_period_s", self.shot_period_s, MAX_SECONDS)
+        _int("partition.cycles_per_round", self.cycles_per_round, 1, MAX_COUNT)
+        _positive("partition.link_length_km", self.link_length_km, MAX_KM)
         _range_or_number("partition.efficiency", self.efficiency, 0.0, 1.0, open_low=True)
         _range_or_number(
             "partition.initial_fidelity", self.initial_fidelity, 0.25, 1.0, open_low=False
@@ -869,9 +930,9 @@ class PartitionConfig:
             "partition.coherence_time_s", self.coherence_time_s, 0.0, 1.0e6, open_low=True
         )
         if self.memory_slots is not None:
-            _int("partition.memory_slots", self.memory_slots, 1)
+            _int("partition.memory_slots", self.memory_slots, 1, MAX_COUNT)
         _attempt_floor("partition.min_period_s", self.min_period_s)
-        _positive("partition.slot_s", self.slot_s)
+        _positive("partition.slot_s", self.slot_s, MAX_SECONDS)
         if self.slot_s > self.shot_period_s:
             raise _fail(
                 "partition.slot_s",
@@ -912,18 +973,18 @@ class FaultsConfig:
 
     def __post_init__(self) -> None:
         _freeze_fields(self)
-        _int("faults.aggregator_checkpoint_every", self.aggregator_checkpoint_every, 1)
+        _int("faults.aggregator_checkpoint_every", self.aggregator_checkpoint_every, 1, MAX_COUNT)
         for name in ("crash_fraction", "straggler_fraction", "outage_fraction"):
             _unit(f"faults.{name}", getattr(self, name))
         _unit("faults.straggler_probability", self.straggler_probability)
         for name in ("crash_round", "outage_start", "outage_rounds"):
-            _int(f"faults.{name}", getattr(self, name), 1)
+            _int(f"faults.{name}", getattr(self, name), 1, MAX_COUNT)
         if not isinstance(self.aggregator_restarts, list | tuple):
             raise _fail(
                 "faults.aggregator_restarts", self.aggregator_restarts, "must be a list of rounds"
             )
         for i, r in enumerate(self.aggregator_restarts):
-            _int(f"faults.aggregator_restarts[{i}]", r, 1)
+            _int(f"faults.aggregator_restarts[{i}]", r, 1, MAX_COUNT)
 
 
 @dataclass(frozen=True)
@@ -962,9 +1023,9 @@ class EngineConfig:
         if self.address is not None and (not isinstance(self.address, str) or not self.address):
             raise _fail("engine.address", self.address, "must be a non-empty string or null")
         if self.num_cpus is not None:
-            _int("engine.num_cpus", self.num_cpus, 1)
+            _int("engine.num_cpus", self.num_cpus, 1, MAX_COUNT)
         if self.batches_per_task is not None:
-            _int("engine.batches_per_task", self.batches_per_task, 1)
+            _int("engine.batches_per_task", self.batches_per_task, 1, MAX_COUNT)
         if self.address is not None and self.num_cpus is not None:
             raise _fail(
                 "engine.num_cpus",
@@ -1006,8 +1067,10 @@ class ExperimentConfig:
         _freeze_fields(self)
         if not isinstance(self.name, str) or not self.name:
             raise _fail("name", self.name, "must be a non-empty string")
-        _int("seed", self.seed, 0)
-        _int("seeds", self.seeds, 1)
+        _int("seed", self.seed, 0, MAX_SEED)
+        _int("seeds", self.seeds, 1, MAX_COUNT)
+        if self.seed + self.seeds - 1 > MAX_SEED:
+            raise _fail("seeds", self.seeds, f"seed + seeds - 1 must be <= {MAX_SEED}")
         self._check_sweep()
         self.key_schedule()
         # Cross-field rules that need several sections.
@@ -1286,12 +1349,57 @@ def from_dict(raw: Mapping[str, Any], *, base: ExperimentConfig | None = None) -
         raise ConfigError(str(exc)) from None
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML says keys
+    are unique; PyYAML keeps the last one silently, so a repeated section would drop
+    the settings of the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: construct_mapping reports it
+                break
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_error(origin: str, exc: yaml.YAMLError) -> ConfigError:
+    """One line: ``origin:line:column: not valid YAML: problem (context)``."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark is not None else origin
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    detail = f"{problem} ({context})" if context else problem
+    return ConfigError(f"{where}: not valid YAML: {detail}")
+
+
+def _toml_error(origin: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    """One line: ``origin:line:column: not valid TOML: problem``."""
+    text = str(exc)
+    found = re.search(r"\(at line (\d+), column (\d+)\)", text)
+    if found is None:
+        return ConfigError(f"{origin}: not valid TOML: {text}")
+    problem = text[: found.start()].strip() or "syntax error"
+    return ConfigError(f"{origin}:{found.group(1)}:{found.group(2)}: not valid TOML: {problem}")
+
+
 def parse_text(text: str, *, suffix: str = ".yaml", origin: str = "config") -> dict[str, Any]:
-    """Parse YAML (default) or TOML text into plain data, with a clear error."""
+    """Parse YAML (default) or TOML text into plain data, with a one-line error naming
+    ``origin``, line and column; a key given twice is an error."""
     try:
-        data = tomllib.loads(text) if suffix == ".toml" else yaml.safe_load(text)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{origin}: not valid {suffix.lstrip('.').upper()}: {exc}") from None
+        # _StrictLoader is yaml's SafeLoader with one more check.
+        data = tomllib.loads(text) if suffix == ".toml" else yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(origin, exc) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(origin, exc) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -1302,10 +1410,23 @@ def parse_text(text: str, *, suffix: str = ".yaml", origin: str = "config") -> d
 def load_config(path: str | Path) -> ExperimentConfig:
     """Load a YAML (.yaml/.yml) or TOML (.toml) config file."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not a config file")
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save the config as UTF-8"
+        ) from None
     suffix = ".toml" if path.suffix == ".toml" else ".yaml"
-    return from_dict(parse_text(path.read_text(), suffix=suffix, origin=str(path)))
+    return from_dict(parse_text(text, suffix=suffix, origin=str(path)))
 
 
 def dump_yaml(config: ExperimentConfig) -> str:

@@ -7,7 +7,8 @@ known ones. This replaces getattr-by-string dispatch (ARCHITECTURE §5.4).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Collection
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -15,6 +16,11 @@ T = TypeVar("T")
 
 class UnknownNameError(ValueError):
     """A name that no plugin of the family is registered under."""
+
+
+class UnknownOptionError(ValueError):
+    """An option a plugin does not take; the message starts with the option's name,
+    so that a caller can put the path it came from in front (``data.params.`` + it)."""
 
 
 class Registry(Generic[T]):
@@ -55,6 +61,36 @@ class Registry(Generic[T]):
     def get(self, name: str, **params: Any) -> T:
         """Build the plugin registered as ``name`` with keyword ``params``."""
         return self.factory(name)(**params)
+
+    def parameters(self, name: str, *, exclude: Collection[str] = ()) -> list[str] | None:
+        """The keyword options the plugin ``name`` takes (its factory's signature), less
+        ``exclude`` (arguments its caller supplies); None where it takes any
+        (``**kwargs``). Lets a config name an unknown option instead of showing a
+        ``TypeError`` from deep inside."""
+        signature = inspect.signature(self.factory(name))
+        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+            return None
+        return [
+            p.name
+            for p in signature.parameters.values()
+            if p.kind in kinds and p.name not in exclude
+        ]
+
+    def check_options(
+        self, name: str, options: Collection[Any], *, exclude: Collection[str] = ()
+    ) -> None:
+        """Raise :class:`UnknownOptionError` for the first of ``options`` (keys) that
+        the plugin ``name`` does not take (see :meth:`parameters`)."""
+        known = self.parameters(name, exclude=exclude)
+        if known is None:
+            return
+        for key in options:
+            if key not in known:
+                raise UnknownOptionError(
+                    f"{key}: unknown parameter of {self.kind} {name!r} "
+                    f"(known: {', '.join(known) or 'none'})"
+                )
 
     def names(self) -> list[str]:
         """Registered names, sorted."""

@@ -262,7 +262,8 @@ def test_angles_always_in_range(seed: int, n_features: int, fraction: float) -> 
         ),
         (
             {"noise": 0.1},
-            "data.noise = 0.1: dataset 'digits' has no parameter 'noise' (its parameters: none)",
+            "data.params.noise = 0.1: dataset 'digits' has no parameter 'noise' "
+            "(its parameters: none)",
         ),
     ],
 )
@@ -282,13 +283,17 @@ def test_unknown_dataset_lists_the_known_ones() -> None:
 @pytest.mark.parametrize(
     ("name", "kwargs", "message"),
     [
-        ("moons", {"n_samples": 3}, "data.n_samples = 3: must be an integer >= 4"),
-        ("moons", {"noise": -1.0}, "data.noise = -1.0: must be a finite number >= 0"),
-        ("circles", {"factor": 1.5}, "data.factor = 1.5: must be in (0, 1)"),
+        (
+            "moons",
+            {"n_samples": 3},
+            "data.params.n_samples = 3: must be an integer in [4, 10000000]",
+        ),
+        ("moons", {"noise": -1.0}, "data.params.noise = -1.0: must be a finite number >= 0"),
+        ("circles", {"factor": 1.5}, "data.params.factor = 1.5: must be in (0, 1)"),
         (
             "circles",
             {"radius": 1.0},
-            "data.radius = 1.0: dataset 'circles' has no parameter 'radius' "
+            "data.params.radius = 1.0: dataset 'circles' has no parameter 'radius' "
             "(its parameters: n_samples, noise, factor)",
         ),
     ],

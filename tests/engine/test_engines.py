@@ -285,8 +285,11 @@ def test_an_unreachable_cluster_writes_nothing(tmp_path: Path) -> None:
     ("section", "message"),
     [
         ({"name": "spark"}, "engine.name = 'spark': must be one of local, ray"),
-        ({"num_cpus": 0}, "engine.num_cpus = 0: must be an integer >= 1"),
-        ({"batches_per_task": 2.5}, "engine.batches_per_task = 2.5: must be an integer >= 1"),
+        ({"num_cpus": 0}, "engine.num_cpus = 0: must be an integer in [1, 1000000]"),
+        (
+            {"batches_per_task": 2.5},
+            "engine.batches_per_task = 2.5: must be an integer in [1, 1000000]",
+        ),
         ({"address": ""}, "engine.address = '': must be a non-empty string or null"),
         (
             {"address": "10.0.0.1:6379", "num_cpus": 4},

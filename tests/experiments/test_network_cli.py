@@ -127,3 +127,31 @@ def test_network_fingerprint_follows_the_compute_times_only_when_they_are_used()
         assert network_fingerprint(from_dict({**timed, **change})) != first, change
     # What the compute times do not depend on leaves it alone.
     assert network_fingerprint(from_dict({**timed, "training": {"rounds": 3}})) == first
+
+
+def test_ctrl_c_during_a_network_run_is_one_line_and_the_rerun_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qceas.experiments.network_run as network_run
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(json.dumps(TINY))  # JSON is YAML
+    simulate, calls = network_run._simulate, []
+
+    def interrupted_at_the_third(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(network_run, "_simulate", interrupted_at_the_third)
+    argv = ["network", str(config), "--out", str(tmp_path / "out"), "--quiet", "--no-plots"]
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"qceas: interrupted: 2 unit(s) computed now and 0 reused, every finished one "
+        f"saved in {tmp_path / 'out' / 'network_runs'}; rerun the same command to continue"
+    ]
+    monkeypatch.setattr(network_run, "_simulate", simulate)
+    assert main(argv) == 0
+    assert "reused 2 finished unit(s)" in capsys.readouterr().out

@@ -200,7 +200,10 @@ def test_bad_compute_inputs_are_named() -> None:
 @pytest.mark.parametrize(
     ("section", "message"),
     [
-        ({"two_qubit_gate_s": 0}, "compute.two_qubit_gate_s = 0: must be a finite number > 0"),
+        (
+            {"two_qubit_gate_s": 0},
+            r"compute.two_qubit_gate_s = 0: must be a number in \(0, 1e\+06\]",
+        ),
         ({"shots": 0}, "compute.shots = 0"),
         ({"qfi_circuits": "yes"}, "compute.qfi_circuits = 'yes': must be true or false"),
         ({"slowdown": [2.0, 1.0]}, "compute.slowdown = .*low <= high"),

@@ -170,11 +170,18 @@ def _wine(*, rng: np.random.Generator) -> RawDataset:
     return _from_bundle("load_wine")
 
 
+#: Most samples a synthetic dataset draws (its arrays must fit in memory).
+MAX_SYNTHETIC_SAMPLES = 10**7
+
+
 def _check_synthetic(n_samples: int, noise: float) -> None:
-    if not _is_int(n_samples) or n_samples < 4:
-        raise ValueError(f"data.n_samples = {n_samples}: must be an integer >= 4")
+    if not _is_int(n_samples) or not 4 <= n_samples <= MAX_SYNTHETIC_SAMPLES:
+        raise ValueError(
+            f"data.params.n_samples = {n_samples}: must be an integer in "
+            f"[4, {MAX_SYNTHETIC_SAMPLES}]"
+        )
     if not _is_real(noise) or not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"data.noise = {noise}: must be a finite number >= 0")
+        raise ValueError(f"data.params.noise = {noise}: must be a finite number >= 0")
 
 
 def _seed_from(rng: np.random.Generator) -> int:
@@ -205,7 +212,7 @@ def _circles(
     """A small circle inside a large one in 2-D (``sklearn.datasets.make_circles``)."""
     _check_synthetic(n_samples, noise)
     if not _is_real(factor) or not 0 < factor < 1:
-        raise ValueError(f"data.factor = {factor}: must be in (0, 1)")
+        raise ValueError(f"data.params.factor = {factor}: must be in (0, 1)")
     x, y = _skd.make_circles(
         n_samples=n_samples, noise=noise, factor=factor, random_state=_seed_from(rng)
     )
@@ -523,6 +530,6 @@ def _check_dataset_params(
         if key not in accepted:
             listed = ", ".join(accepted) if accepted else "none"
             raise ValueError(
-                f"data.{key} = {params[key]}: dataset {name!r} has no parameter {key!r} "
+                f"data.params.{key} = {params[key]}: dataset {name!r} has no parameter {key!r} "
                 f"(its parameters: {listed})"
             )

@@ -54,8 +54,11 @@ class LocalEngine(BatchedEngine):
         workers = min(self.threads, len(batches))
         if workers <= 1:
             return super().run_batches(model, params, nodes, qfi, batches)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qceas-batch") as pool:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qceas-batch")
+        try:
             futures = [
                 pool.submit(evaluate_batch, model, params, nodes[part], qfi) for part in batches
             ]
             return [f.result() for f in futures]
+        finally:  # on an error or Ctrl-C, batches not yet started are not started
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -39,6 +39,7 @@ import numpy as np
 
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.experiments import intervals, results
+from qceas.experiments.interrupted import Interrupted
 from qceas.network import Context, Network, Simulation, summarize
 from qceas.network.setup import (
     context_of,
@@ -144,43 +145,49 @@ def run_network(
     swept: dict[str, dict[float, list[dict[str, Any]]]] = {p: {} for p in policies}
     described: dict[str, Any] = {}
 
-    for seed in seeds:
-        try:
-            network = network_of(config, seed)
-            demand = demand_of(config, seed, ready_s=ready_times_of(config, seed))
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-        base_context = context_of(config, network, demand)
-        demanded.append(_demanded(base_context))
-        if not described:
-            described = describe(network, base_context.slot_s)
-        for policy in policies:
-            unit = out / "network_runs" / f"{policy}_seed{seed}.json"
-            main[policy].append(
-                _unit(
-                    unit,
-                    fingerprint,
-                    counts,
-                    progress,
-                    f"{policy} seed {seed}",
-                    functools.partial(_simulate, config, base_context, policy, seed, out),
-                )
-            )
-        for t in sweep_points:
-            context = context_of(config, with_coherence_time(network, t), demand)
+    try:
+        for seed in seeds:
+            try:
+                network = network_of(config, seed)
+                demand = demand_of(config, seed, ready_s=ready_times_of(config, seed))
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            base_context = context_of(config, network, demand)
+            demanded.append(_demanded(base_context))
+            if not described:
+                described = describe(network, base_context.slot_s)
             for policy in policies:
-                unit = out / "network_runs" / f"{policy}_seed{seed}_T{t:.6g}.json"
-                label = f"{policy} seed {seed} T={t:g} s"
-                swept[policy].setdefault(t, []).append(
+                unit = out / "network_runs" / f"{policy}_seed{seed}.json"
+                main[policy].append(
                     _unit(
                         unit,
                         fingerprint,
                         counts,
                         progress,
-                        label,
-                        functools.partial(_simulate, config, context, policy, seed, None),
+                        f"{policy} seed {seed}",
+                        functools.partial(_simulate, config, base_context, policy, seed, out),
                     )
                 )
+            for t in sweep_points:
+                context = context_of(config, with_coherence_time(network, t), demand)
+                for policy in policies:
+                    unit = out / "network_runs" / f"{policy}_seed{seed}_T{t:.6g}.json"
+                    label = f"{policy} seed {seed} T={t:g} s"
+                    swept[policy].setdefault(t, []).append(
+                        _unit(
+                            unit,
+                            fingerprint,
+                            counts,
+                            progress,
+                            label,
+                            functools.partial(_simulate, config, context, policy, seed, None),
+                        )
+                    )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"{counts['computed']} unit(s) computed now and {counts['reused']} reused, every "
+            f"finished one saved in {out / 'network_runs'}; rerun the same command to continue"
+        ) from None
 
     sweep_summary: dict[str, Any] = {
         "coherence_time_s": sweep_points,

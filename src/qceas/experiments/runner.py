@@ -30,10 +30,11 @@ from tqdm import tqdm
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.engine import Engine, make_engine
 from qceas.experiments import plots, results
+from qceas.experiments.interrupted import Interrupted
 from qceas.network import summarize as summarize_network
 from qceas.reproducibility import deterministic, environment
 from qceas.training import checkpoint
-from qceas.training.scenario import build_scenario, check_ready_times
+from qceas.training.scenario import Scenario, build_scenario, check_ready_times
 from qceas.training.trainer import RoundRecord, Trainer
 
 
@@ -48,6 +49,7 @@ class RunOutcome:
 
 
 def _check_directory(out: Path, config: ExperimentConfig) -> None:
+    """Refuse an ``out`` that is a file or holds runs of another config (reads only)."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory")
     stamp = out / "fingerprint.txt"
@@ -67,11 +69,15 @@ def _check_directory(out: Path, config: ExperimentConfig) -> None:
             f"{stamp.read_text().strip()} != {config.fingerprint()}); "
             "choose another directory or delete it"
         )
+
+
+def _claim_directory(out: Path, config: ExperimentConfig) -> None:
+    """Create ``out`` and write the config and its fingerprint (after the checks)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
-    results.write_atomic(stamp, config.fingerprint() + "\n")
+    results.write_atomic(out / "fingerprint.txt", config.fingerprint() + "\n")
     results.write_atomic(out / "config.yaml", dump_yaml(config))
 
 
@@ -108,6 +114,42 @@ def run_experiment(
         owned.close()
 
 
+@dataclass
+class _Start:
+    """How a (strategy, seed) run begins: its finished records, or a trainer (fresh
+    or resumed from its checkpoint) with the records so far."""
+
+    finished: list[RoundRecord] | None = None
+    trainer: Trainer | None = None
+    records: list[RoundRecord] | None = None
+    checkpointed: int = 0  # the round its checkpoint holds (0: none)
+
+
+def _start(
+    out: Path,
+    config: ExperimentConfig,
+    fingerprint: str,
+    strategy: str,
+    seed: int,
+    engine: Engine,
+    scenarios: dict[int, Scenario],
+) -> _Start:
+    """Read what ``out`` holds of the run (nothing is written), else set it up."""
+    previous = results.load_run(out, strategy, seed, fingerprint)
+    if previous is not None:
+        return _Start(finished=previous)
+    resumed = checkpoint.load(out, strategy, seed, fingerprint)
+    if resumed is not None:
+        trainer, records = resumed
+        trainer.engine = engine
+        return _Start(trainer=trainer, records=records, checkpointed=trainer.round)
+    if seed not in scenarios:
+        scenarios.clear()  # one seed's scenario at a time
+        scenarios[seed] = build_scenario(config, seed)
+    trainer = Trainer(scenarios[seed], strategy, engine)
+    return _Start(trainer=trainer, records=[trainer.initial_record()])
+
+
 def _run_on(
     engine: Engine,
     config: ExperimentConfig,
@@ -116,16 +158,30 @@ def _run_on(
     progress: bool,
     plot: bool,
 ) -> RunOutcome:
-    """``run_experiment`` once its inputs are checked and its engine is set up."""
+    """``run_experiment`` once its inputs are checked and its engine is set up.
+
+    Everything that can fail on the config (the data, the key and gate-pair
+    networks, a checkpoint of another config) fails before anything is written: the
+    first seed's runs are set up before the directory is claimed. Ctrl-C ends it with
+    :class:`~qceas.experiments.interrupted.Interrupted`, which says what was saved.
+    """
     strategies = list(config.training.strategies)
     fingerprint = config.fingerprint()
+    # The data first: a config error is named before the directory is looked at.
+    scenarios: dict[int, Scenario] = {seeds[0]: build_scenario(config, seeds[0])}
     _check_directory(out, config)
+    first = {
+        s: _start(out, config, fingerprint, s, seeds[0], engine, scenarios) for s in strategies
+    }
+    _claim_directory(out, config)
     started = time.perf_counter()
     runs: dict[tuple[str, int], list[RoundRecord]] = {}
     networks: dict[tuple[str, int], dict[str, Any] | None] = {}
     test_sizes: set[int | None] = set()  # held-out samples per seed, for the CIs
     reused = computed = 0
     rounds = config.training.rounds
+    every = config.training.checkpoint_every
+    current: tuple[str, int, _Start] | None = None
     bar = tqdm(
         total=len(seeds) * len(strategies) * rounds,
         disable=not progress,
@@ -134,44 +190,44 @@ def _run_on(
     )
     try:
         for seed in seeds:
-            scenario = None
             for strategy in strategies:
-                previous = results.load_run(out, strategy, seed, fingerprint)
-                if previous is not None:
+                begin = first.pop(strategy) if seed == seeds[0] else None
+                if begin is None:
+                    begin = _start(out, config, fingerprint, strategy, seed, engine, scenarios)
+                if begin.finished is not None:
                     checkpoint.remove(out, strategy, seed)  # a kill after saving the run
-                    runs[(strategy, seed)] = previous
+                    runs[(strategy, seed)] = begin.finished
                     networks[(strategy, seed)] = results.load_run_network(out, strategy, seed)
                     test_sizes.add(results.load_run_test_samples(out, strategy, seed))
                     reused += 1
                     bar.update(rounds)
                     continue
+                trainer, records = begin.trainer, begin.records
+                assert trainer is not None
+                assert records is not None
+                current = (strategy, seed, begin)
                 bar.set_postfix_str(f"{strategy} seed {seed}")
-                resumed = checkpoint.load(out, strategy, seed, fingerprint)
-                if resumed is not None:
-                    trainer, records = resumed
-                    trainer.engine = engine
-                    bar.update(trainer.round)
-                else:
-                    if scenario is None:
-                        scenario = build_scenario(config, seed)
-                    trainer = Trainer(scenario, strategy, engine)
-                    records = [trainer.initial_record()]
-                every = config.training.checkpoint_every
+                bar.update(trainer.round)
                 while trainer.round < rounds:
                     records.append(trainer.step())
                     bar.update(1)
                     if every and trainer.round % every == 0 and trainer.round < rounds:
                         checkpoint.save(out, fingerprint, trainer, records)
+                        begin.checkpointed = trainer.round
                 net = trainer.network_result()
                 network = None if net is None else summarize_network(net)
                 test_samples = int(trainer.scenario.dataset.x_test.shape[0])
                 test_sizes.add(test_samples)
                 results.save_run(out, strategy, seed, fingerprint, records, network, test_samples)
                 checkpoint.remove(out, strategy, seed)
+                current = None
                 runs[(strategy, seed)] = records
                 networks[(strategy, seed)] = network
                 computed += 1
                 _write_tables(out, runs, strategies, seeds)
+    except KeyboardInterrupt:
+        bar.close()
+        raise Interrupted(_interrupted(out, len(runs), current, rounds, every)) from None
     finally:
         bar.close()
     _write_tables(out, runs, strategies, seeds)
@@ -194,6 +250,25 @@ def _run_on(
     if plot:
         plots.write_plots(out, runs, strategies, seeds, config.name)
     return RunOutcome(summary=summary, out=out, reused=reused, computed=computed)
+
+
+def _interrupted(
+    out: Path, finished: int, current: tuple[str, int, _Start] | None, rounds: int, every: int
+) -> str:
+    """What an interrupted run saved, and how to go on, in one line."""
+    saved = f"{finished} finished run(s) saved in {out / 'runs'}"
+    if current is None:
+        going = ""
+    else:
+        strategy, seed, begin = current
+        assert begin.trainer is not None
+        where = f"{strategy} seed {seed} (round {begin.trainer.round} of {rounds})"
+        if begin.checkpointed:
+            going = f"; {where} goes on from its checkpoint at round {begin.checkpointed}"
+        else:
+            why = "checkpoints are off" if not every else f"the first is at round {every}"
+            going = f"; {where} starts again ({why})"
+    return f"{saved}{going}; rerun the same command (or add --resume) to continue"
 
 
 def _write_tables(

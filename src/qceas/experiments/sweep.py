@@ -33,6 +33,7 @@ from typing import Any
 from qceas.config import ConfigError, ExperimentConfig, dump_yaml, sweep_label
 from qceas.engine import make_engine
 from qceas.experiments import results
+from qceas.experiments.interrupted import Interrupted
 from qceas.experiments.runner import run_experiment
 from qceas.reproducibility import deterministic, environment
 from qceas.training.scenario import check_ready_times
@@ -75,16 +76,23 @@ def run_sweep(
         reused = computed = 0
         for index, (values, point) in enumerate(points):
             folder = out / "points" / f"{index:02d}"
-            outcome = _at_point(
-                values,
-                run_experiment,
-                point,
-                folder,
-                seeds=seeds,
-                progress=progress,
-                plot=plot,
-                engine=engine,
-            )
+            try:
+                outcome = _at_point(
+                    values,
+                    run_experiment,
+                    point,
+                    folder,
+                    seeds=seeds,
+                    progress=progress,
+                    plot=plot,
+                    engine=engine,
+                )
+            except KeyboardInterrupt as exc:
+                detail = f": {exc}" if isinstance(exc, Interrupted) else ""
+                raise Interrupted(
+                    f"sweep point {index + 1} of {len(points)} ({sweep_label(values)}), "
+                    f"{index} point(s) finished before it{detail}"
+                ) from None
             reused += outcome.reused
             computed += outcome.computed
             done.append({"values": values, "dir": str(folder.relative_to(out)), **outcome.summary})

@@ -485,7 +485,9 @@ def to_file(network: Network, path: str | Path) -> None:
 
 
 # ------------------------------------------------------------------------ helpers
-_COMMON = frozenset({"n_nodes", "rng", "link_length_km", "area_km", "path"})
+#: Arguments ``build_network`` gives a builder itself (the others are its options).
+BUILDER_ARGUMENTS = frozenset({"n_nodes", "rng", "link_length_km", "area_km", "path"})
+_COMMON = BUILDER_ARGUMENTS
 
 
 def _builder_kwargs(

@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 from qceas.consensus import AGGREGATORS
 from qceas.consensus.ceas import CEASRule
 from qceas.qnn.model import NodeEvaluation
-from qceas.registry import Registry
+from qceas.registry import Registry, UnknownOptionError
 from qceas.training.transport import Delivery
 
 
@@ -206,7 +206,12 @@ class Composition:
             )
         params = dict(self.params)
         object.__setattr__(self, "params", tuple(sorted(params.items())))
-        AGGREGATORS.get(self.aggregator, **params)  # fail early: name and options
+        if self.aggregator in AGGREGATORS:
+            try:
+                AGGREGATORS.check_options(self.aggregator, params)
+            except UnknownOptionError as exc:
+                raise UnknownOptionError(f"params.{exc}") from None
+        AGGREGATORS.get(self.aggregator, **params)  # fail early: name and option values
 
     @property
     def needs_qfi(self) -> bool:
