@@ -93,37 +93,42 @@ def test_a_run_cut_short_anywhere_resumes_to_identical_numbers(
     assert not list((tmp_path / "runs").glob("*.ckpt"))
 
 
+def _cli_until_a_checkpoint(
+    tmp_path: Path, **popen: Any
+) -> tuple[subprocess.Popen[str], list[str], Path]:
+    """``qceas run`` of RAW in a child process, returned once its first checkpoint is
+    on disk (or it ended); with its argv and its run directory."""
+    config = tmp_path / "ckpt.yaml"
+    config.write_text(dump_yaml(from_dict(RAW)))
+    out = tmp_path / "out"
+    argv = ["run", str(config), "--out", str(out), "--quiet", "--no-plots"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "src")])}
+    code = f"import sys; from qceas.cli import main; sys.exit(main({argv!r}))"
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, text=True, **popen)
+    deadline = time.monotonic() + 120
+    while not list((out / "runs").glob("*.ckpt")) and proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("no checkpoint appeared within 120 s")
+        time.sleep(0.02)
+    return proc, argv, out
+
+
 def test_kill_9_at_random_points_then_resume(
     tmp_path: Path, uninterrupted: tuple[str, str]
 ) -> None:
     """A real SIGKILL, at random moments after the first checkpoint, three times over."""
-    config = tmp_path / "ckpt.yaml"
-    config.write_text(dump_yaml(from_dict(RAW)))
-    out = tmp_path / "out"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2] / "src"), *sys.path])
-    code = (
-        "import sys; from qceas.cli import main; "
-        f"sys.exit(main(['run', {str(config)!r}, '--out', {str(out)!r}, '--quiet', "
-        "'--no-plots']))"
-    )
     rng = np.random.default_rng(7)
     kills = 0
     for _ in range(3):
-        proc = subprocess.Popen([sys.executable, "-c", code], env=env)
-        deadline = time.monotonic() + 120
-        while not list((out / "runs").glob("*.ckpt")) and proc.poll() is None:
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("no checkpoint appeared within 120 s")
-            time.sleep(0.02)
+        proc, argv, out = _cli_until_a_checkpoint(tmp_path)
         time.sleep(float(rng.uniform(0.0, 1.0)))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait()
     assert kills >= 1
-    assert main(["run", str(config), "--out", str(out), "--quiet", "--no-plots", "--resume"]) == 0
+    assert main([*argv, "--resume"]) == 0
     assert _tables(out) == uninterrupted
 
 
@@ -132,21 +137,7 @@ def test_ctrl_c_says_in_one_line_what_was_saved_and_the_rerun_resumes(
 ) -> None:
     """A real SIGINT after the first checkpoint: exit 130, one line on stderr naming
     what is saved (no traceback), and a rerun ends with the uninterrupted tables."""
-    config = tmp_path / "ckpt.yaml"
-    config.write_text(dump_yaml(from_dict(RAW)))
-    out = tmp_path / "out"
-    argv = ["run", str(config), "--out", str(out), "--quiet", "--no-plots"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "src")])}
-    code = f"import sys; from qceas.cli import main; sys.exit(main({argv!r}))"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 120
-    while not list((out / "runs").glob("*.ckpt")) and proc.poll() is None:
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("no checkpoint appeared within 120 s")
-        time.sleep(0.02)
+    proc, argv, out = _cli_until_a_checkpoint(tmp_path, stderr=subprocess.PIPE)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0:  # pragma: no cover - it finished before the signal
