@@ -124,8 +124,8 @@ def paper_network(n_nodes: int, rounds: int) -> dict[str, dict[str, float]]:
     raw["adversary"] = {}
     raw["training"] = {}
     config = from_dict({k: v for k, v in raw.items() if k in ("nodes", "network", "schedule")})
-    network = network_of(config, 0)
-    context = make_context(network, demand_of(config, 0))
+    network = network_of(config.network, config.nodes.count, 0)
+    context = make_context(network, demand_of(config.schedule, config.nodes.count, 0))
     out = {}
     for name in SCHEDULERS.names():
         start = time.perf_counter()

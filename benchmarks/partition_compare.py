@@ -29,7 +29,7 @@ from typing import Any
 from qceas.config import from_dict
 from qceas.experiments import resolve, run_experiment
 from qceas.experiments.intervals import ci_text
-from qceas.training.gate_pairs import executions_per_round
+from qceas.partition import executions_per_round
 
 #: variant -> (qubits per replica, replicas, QPUs per replica)
 VARIANTS: dict[str, tuple[int, int, int]] = {
@@ -65,7 +65,9 @@ def main() -> None:
         outcome = run_experiment(config, args.out / name, progress=False, plot=False)
         s = outcome.summary["strategies"]["fedavg"]
         batch = config.training.batch_size
-        shots = executions_per_round(config, batch, config.compute.shots)
+        shots = executions_per_round(
+            config.model, batch, config.compute.shots, qfi=config.compute.qfi_circuits
+        )
         hours = shots * config.partition.shot_period_s / 3600 if name != "data" else 0.0
         rows.append(
             {

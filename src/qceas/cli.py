@@ -21,8 +21,8 @@ from qceas.experiments.report import write_report
 from qceas.experiments.results import summary_table
 from qceas.experiments.sweep import check_points, run_sweep
 from qceas.network.setup import context_of, demand_of, network_of
+from qceas.partition.layout import describe
 from qceas.registry import UnknownNameError
-from qceas.training.gate_pairs import describe
 from qceas.training.scenario import (
     authenticated_schedulers,
     build_scenario,
@@ -179,15 +179,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = resolve(args.target)
             scenario = build_scenario(config, config.seed)
             try:
-                network = network_of(config, config.seed)
+                network = network_of(config.network, config.nodes.count, config.seed)
                 ready = ready_times(scenario) if config.schedule.ready == "compute" else None
-                demand = demand_of(config, config.seed, ready_s=ready)
+                demand = demand_of(config.schedule, config.nodes.count, config.seed, ready_s=ready)
                 for scheduler in authenticated_schedulers(config):  # the key-supply network
                     network_simulation(scenario, "validate", scheduler)
                 check_points(config.sweep_points() if config.sweep else [])
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-            context = context_of(config, network, demand)
+            context = context_of(config.schedule, network, demand)
             print(
                 f"{args.target}: valid ({config.nodes.count} nodes, "
                 f"{scenario.model.num_params} parameters, "
@@ -203,7 +203,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sizes = [y.shape[0] for _, y in scenario.shards]
                 samples = max(sizes) if batch is None else min(batch, max(sizes))
                 shots = max(n.shots or config.compute.shots for n in scenario.noises)
-                print(describe(config, samples, shots))
+                print(
+                    describe(
+                        config.model,
+                        config.partition,
+                        config.nodes.count,
+                        samples,
+                        shots,
+                        qfi=config.compute.qfi_circuits,
+                    )
+                )
             return 0
         if args.command == "network":
             return _network_command(args)

@@ -24,10 +24,10 @@ from qceas.config import (
     SECTIONS,
     ExperimentConfig,
     FrozenMapping,
-    _plain,
     freeze,
     from_dict,
     parse_text,
+    plain,
 )
 from qceas.experiments import resolve, scenario_names
 
@@ -122,6 +122,6 @@ _yaml_like = st.recursive(
 def test_freeze_makes_any_value_hashable_and_keeps_its_plain_data(value: Any) -> None:
     frozen = freeze(value)
     hash(frozen)
-    assert _plain(frozen) == _plain(value)
+    assert plain(frozen) == plain(value)
     assert freeze(frozen) == frozen
     assert pickle.loads(pickle.dumps(frozen)) == frozen

@@ -241,7 +241,7 @@ def test_ready_times_follow_shards_shots_and_slowdowns() -> None:
     assert np.all((slowdown >= 1.0) & (slowdown <= 2.0))
     assert np.ptp(slowdown) > 0.05
     # The demand of the network takes the compute times as its ready times.
-    demand = demand_of(config, 3, ready_s=ready_times_of(config, 3))  # type: ignore[arg-type]
+    demand = demand_of(config.schedule, config.nodes.count, 3, ready_s=ready_times_of(config, 3))
     np.testing.assert_array_equal(demand.ready_s, ready)
     # Reproducible per seed, and another seed draws other slowdowns.
     np.testing.assert_array_equal(ready_times(build_scenario(config, 3)), ready)  # type: ignore[arg-type]
@@ -266,9 +266,9 @@ def test_a_round_too_short_for_the_compute_is_a_clear_error() -> None:
     ready = ready_times_of(config, 0)  # type: ignore[arg-type]
     assert ready is not None
     with pytest.raises(ConfigError, match=r"schedule.round_period_s = 0.01: node \d+'s update"):
-        demand_of(config, 0, ready_s=ready)  # type: ignore[arg-type]
+        demand_of(config.schedule, config.nodes.count, 0, ready_s=ready)
     with pytest.raises(ConfigError, match="needs the nodes' compute times"):
-        demand_of(config, 0)  # type: ignore[arg-type]
+        demand_of(config.schedule, config.nodes.count, 0)
 
 
 def test_uniform_ready_times_need_no_scenario() -> None:
@@ -295,13 +295,13 @@ def test_compute_errors_name_where_the_demand_was_written() -> None:
         "schedule": {"ready": "compute", "round_period_s": 0.5, "window_s": 0.1},
     }
     with pytest.raises(ConfigError, match=r"^schedule\.round_period_s = 0\.5: node"):
-        check_ready_times(from_dict(raw))  # type: ignore[arg-type]
+        check_ready_times(from_dict(raw), [0])
     keyed = {
         **raw,
         "schedule": {},
         "security": {"key_source": "network", "key_schedule": {"ready": "compute"}},
     }
     with pytest.raises(ConfigError, match=r"^security\.key_schedule\.round_period_s = 0\.02"):
-        check_ready_times(from_dict(keyed))  # type: ignore[arg-type]
+        check_ready_times(from_dict(keyed), [0])
     # Without a strategy that draws keys from the network, the key demand is not checked.
-    check_ready_times(from_dict({**keyed, "training": {"strategies": ["fedavg"]}}))  # type: ignore[arg-type]
+    check_ready_times(from_dict({**keyed, "training": {"strategies": ["fedavg"]}}), [0])

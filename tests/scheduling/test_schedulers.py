@@ -193,8 +193,8 @@ def test_importance_gives_a_shared_link_to_the_heavier_node() -> None:
 
 def test_paper_scenario_ceas_utilization_at_least_090_and_oblivious_lower() -> None:
     config = resolve("paper")
-    network = network_of(config, 0)
-    demand = demand_of(config, 0)
+    network = network_of(config.network, config.nodes.count, 0)
+    demand = demand_of(config.schedule, config.nodes.count, 0)
     demand = Demand(
         pairs=demand.pairs,
         period_s=demand.period_s,

@@ -48,7 +48,8 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn import datasets as _skd
 
-from qceas.data.splits import _check_rng, _is_int, _is_real
+from qceas._rules import is_integer, is_real
+from qceas.data.splits import _check_rng
 from qceas.registry import Registry
 
 __all__ = [
@@ -175,12 +176,12 @@ MAX_SYNTHETIC_SAMPLES = 10**7
 
 
 def _check_synthetic(n_samples: int, noise: float) -> None:
-    if not _is_int(n_samples) or not 4 <= n_samples <= MAX_SYNTHETIC_SAMPLES:
+    if not is_integer(n_samples) or not 4 <= n_samples <= MAX_SYNTHETIC_SAMPLES:
         raise ValueError(
             f"data.params.n_samples = {n_samples}: must be an integer in "
             f"[4, {MAX_SYNTHETIC_SAMPLES}]"
         )
-    if not _is_real(noise) or not math.isfinite(noise) or noise < 0:
+    if not is_real(noise) or not math.isfinite(noise) or noise < 0:
         raise ValueError(f"data.params.noise = {noise}: must be a finite number >= 0")
 
 
@@ -211,7 +212,7 @@ def _circles(
 ) -> RawDataset:
     """A small circle inside a large one in 2-D (``sklearn.datasets.make_circles``)."""
     _check_synthetic(n_samples, noise)
-    if not _is_real(factor) or not 0 < factor < 1:
+    if not is_real(factor) or not 0 < factor < 1:
         raise ValueError(f"data.params.factor = {factor}: must be in (0, 1)")
     x, y = _skd.make_circles(
         n_samples=n_samples, noise=noise, factor=factor, random_state=_seed_from(rng)
@@ -389,7 +390,7 @@ def prepare_dataset(
         )
 
     if max_samples is not None:
-        if not _is_int(max_samples) or max_samples < 2 * n_classes:
+        if not is_integer(max_samples) or max_samples < 2 * n_classes:
             raise ValueError(
                 f"data.max_samples = {max_samples}: must be an integer >= {2 * n_classes} "
                 f"(2 per class for {n_classes} classes)"
@@ -423,7 +424,7 @@ def _select_classes(
             raise ValueError(f"dataset {name!r} has {n_labels} class(es); at least 2 needed")
         return x, y, raw.class_names
     shown = [c.item() if isinstance(c, np.generic) else c for c in classes]
-    if not all(_is_int(c) for c in shown):
+    if not all(is_integer(c) for c in shown):
         raise ValueError(f"data.classes = {shown}: labels must be integers")
     wanted = [int(c) for c in shown]
     for label in wanted:
@@ -513,12 +514,12 @@ def _train_test_indices(
 
 
 def _check_n_features(n_features: int) -> None:
-    if not _is_int(n_features) or n_features < 1:
+    if not is_integer(n_features) or n_features < 1:
         raise ValueError(f"data.n_features = {n_features}: must be >= 1")
 
 
 def _check_test_fraction(test_fraction: float) -> None:
-    if not _is_real(test_fraction) or not 0 < test_fraction < 1:
+    if not is_real(test_fraction) or not 0 < test_fraction < 1:
         raise ValueError(f"data.test_fraction = {test_fraction}: must be in (0, 1)")
 
 

@@ -21,10 +21,12 @@ a deterministic function of the arguments and the generator state.
 from __future__ import annotations
 
 import math
-from typing import Any, TypeGuard
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from qceas._rules import is_integer, is_real
 
 __all__ = ["split_dirichlet", "split_iid"]
 
@@ -47,7 +49,7 @@ def split_iid(n_samples: int, n_nodes: int, *, rng: np.random.Generator) -> list
         partition ``range(n_samples)``.
     """
     _check_rng(rng)
-    if not _is_int(n_samples) or n_samples < 0:
+    if not is_integer(n_samples) or n_samples < 0:
         raise ValueError(f"n_samples = {n_samples}: must be an integer >= 0")
     _check_nodes(n_nodes, int(n_samples))
     order = rng.permutation(int(n_samples)).astype(np.int64)
@@ -96,11 +98,11 @@ def split_dirichlet(
     n_samples = int(y.shape[0])
     _check_nodes(n_nodes, n_samples)
     n_nodes = int(n_nodes)
-    if not _is_real(alpha) or math.isnan(alpha) or alpha <= 0:
+    if not is_real(alpha) or math.isnan(alpha) or alpha <= 0:
         raise ValueError(f"data.alpha = {alpha}: must be > 0")
     if math.isinf(alpha):
         raise ValueError(f"data.alpha = {alpha}: must be finite")
-    if not _is_int(min_per_node) or min_per_node < 0:
+    if not is_integer(min_per_node) or min_per_node < 0:
         raise ValueError(f"data.min_per_node = {min_per_node}: must be an integer >= 0")
     if min_per_node * n_nodes > n_samples:
         raise ValueError(
@@ -154,23 +156,13 @@ def _top_up(parts: list[IntArray], minimum: int, rng: np.random.Generator) -> li
     return [np.asarray(node, dtype=np.int64) for node in nodes]
 
 
-def _is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-def _is_real(value: object) -> TypeGuard[int | float | np.integer[Any] | np.floating[Any]]:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
-
-
 def _check_rng(rng: object) -> None:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
 
 
 def _check_nodes(n_nodes: object, n_samples: int) -> None:
-    if not _is_int(n_nodes) or n_nodes < 1:
+    if not is_integer(n_nodes) or n_nodes < 1:
         raise ValueError(f"nodes.count = {n_nodes}: must be >= 1")
     if n_nodes > n_samples:
         raise ValueError(

@@ -34,17 +34,20 @@ import math
 import os
 import socket
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas import __version__
-from qceas.config import ConfigError, EngineConfig
+from qceas._rules import ConfigError
+from qceas._version import __version__
 from qceas.engine.base import BatchedEngine, EngineError, NodeInputs, evaluate_batches
 from qceas.qnn.model import QNN, NodeEvaluation
 from qceas.reproducibility import blas_build, single_threaded_blas
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qceas.engine.config import EngineConfig
 
 #: Seconds to wait for a cluster's head node to accept a TCP connection.
 CONNECT_TIMEOUT_S = 5.0

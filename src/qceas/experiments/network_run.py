@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.experiments import intervals, results
+from qceas.experiments.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.experiments.interrupted import Interrupted
 from qceas.network import Context, Network, Simulation, summarize
 from qceas.network.setup import (
@@ -148,11 +148,16 @@ def run_network(
     try:
         for seed in seeds:
             try:
-                network = network_of(config, seed)
-                demand = demand_of(config, seed, ready_s=ready_times_of(config, seed))
+                network = network_of(config.network, config.nodes.count, seed)
+                demand = demand_of(
+                    config.schedule,
+                    config.nodes.count,
+                    seed,
+                    ready_s=ready_times_of(config, seed),
+                )
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-            base_context = context_of(config, network, demand)
+            base_context = context_of(config.schedule, network, demand)
             demanded.append(_demanded(base_context))
             if not described:
                 described = describe(network, base_context.slot_s)
@@ -169,7 +174,7 @@ def run_network(
                     )
                 )
             for t in sweep_points:
-                context = context_of(config, with_coherence_time(network, t), demand)
+                context = context_of(config.schedule, with_coherence_time(network, t), demand)
                 for policy in policies:
                     unit = out / "network_runs" / f"{policy}_seed{seed}_T{t:.6g}.json"
                     label = f"{policy} seed {seed} T={t:g} s"

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from qceas.config import ConfigError
+from qceas._rules import ConfigError
 from qceas.experiments import intervals, results
 
 #: Files whose presence makes a directory reportable.

@@ -27,9 +27,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from qceas.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.engine import Engine, make_engine
 from qceas.experiments import plots, results
+from qceas.experiments.config import ConfigError, ExperimentConfig, dump_yaml
 from qceas.experiments.interrupted import Interrupted
 from qceas.network import summarize as summarize_network
 from qceas.reproducibility import deterministic, environment

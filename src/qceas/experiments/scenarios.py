@@ -9,7 +9,13 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from qceas.config import ConfigError, ExperimentConfig, from_dict, load_config, parse_text
+from qceas.experiments.config import (
+    ConfigError,
+    ExperimentConfig,
+    from_dict,
+    load_config,
+    parse_text,
+)
 
 DEFAULT_SCENARIO = "quick"
 

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qceas.config import ConfigError, ExperimentConfig, dump_yaml, sweep_label
 from qceas.engine import make_engine
 from qceas.experiments import results
+from qceas.experiments.config import ConfigError, ExperimentConfig, dump_yaml, sweep_label
 from qceas.experiments.interrupted import Interrupted
 from qceas.experiments.runner import run_experiment
 from qceas.reproducibility import deterministic, environment

@@ -23,6 +23,8 @@ from typing import TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from qceas._rules import is_real
+
 FloatArray: TypeAlias = NDArray[np.float64]
 IntArray: TypeAlias = NDArray[np.int64]
 
@@ -54,7 +56,7 @@ class Demand:
         _count("demand.rounds", self.rounds)
         for name in ("period_s", "window_s"):
             value = getattr(self, name)
-            if not (_is_real(value) and math.isfinite(value) and value > 0):
+            if not (is_real(value) and math.isfinite(value) and value > 0):
                 raise ValueError(f"demand.{name} = {value!r}: must be a finite number > 0")
         ready = np.asarray(self.ready_s, dtype=float)
         if ready.ndim != 1 or ready.size < 1:
@@ -95,7 +97,7 @@ class Demand:
                 f"demand.ready_fraction = {ready_fraction!r}: must be (low, high) with "
                 "0 <= low <= high <= 1"
             )
-        if not (_is_real(window_s) and _is_real(period_s) and 0 < window_s <= period_s):
+        if not (is_real(window_s) and is_real(period_s) and 0 < window_s <= period_s):
             raise ValueError(
                 f"demand.window_s = {window_s!r}: must be a number in (0, period_s = {period_s!r}]"
             )
@@ -124,10 +126,6 @@ class Demand:
                 f"{slot_s:g} s; widen the window or shorten the slot"
             )
         return round_slots, ready, deadline
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def _count(name: str, value: object) -> int:

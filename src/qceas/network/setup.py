@@ -1,9 +1,10 @@
-"""Build the network and the demand of an experiment config (its ``network`` and
-``schedule`` sections), reproducibly from a seed.
+"""Build the network, the demand and the simulation context of the ``network`` and
+``schedule`` config sections (``qceas.network.config``), reproducibly from a seed.
 
-Random streams: the network is drawn from ``default_rng([seed, 101])``, uniform ready
-times from ``[seed, 102]`` (compute slowdowns from ``[seed, 104]``, see
-``qceas.training.scenario.ready_times``) and a simulation from ``[seed, 103]``
+The builders take the sections they read and the node count, never the whole config.
+Random streams (``qceas.streams``): the network is drawn from stream ``NETWORK``,
+uniform ready times from ``READY_TIMES`` (compute slowdowns from ``SLOWDOWNS``, see
+``qceas.training.scenario.ready_times``) and a simulation from ``NETWORK_SIMULATION``
 (:func:`simulation_rng`), so every policy run on one seed sees the same network,
 demand and random numbers.
 """
@@ -14,22 +15,23 @@ import dataclasses
 
 import numpy as np
 
-from qceas.config import ConfigError, ExperimentConfig, ScheduleConfig
+from qceas._rules import ConfigError
+from qceas.network.config import NetworkConfig, ScheduleConfig
 from qceas.network.demand import Demand
 from qceas.network.simulator import Context, make_context
 from qceas.network.topology import Network, build_network
+from qceas.streams import NETWORK, NETWORK_SIMULATION, READY_TIMES, stream
 
 
-def network_of(config: ExperimentConfig, seed: int) -> Network:
-    """The network of ``config`` for ``seed`` (QPUs: ``nodes.count``)."""
-    spec = config.network
-    n = config.nodes.count
+def network_of(spec: NetworkConfig, n: int, seed: int) -> Network:
+    """The network of the ``network`` section ``spec`` for ``n`` QPUs (``nodes.count``)
+    and ``seed``."""
     aggregator = spec.aggregator_memory_slots or 2 * n
     slots = np.r_[np.full(n, spec.memory_slots), aggregator].astype(np.int64)
     network = build_network(
         spec.topology,
         n,
-        rng=np.random.default_rng([seed, 101]),
+        rng=stream(seed, NETWORK),
         link_length_km=spec.link_length_km,
         area_km=spec.area_km,
         attenuation_db_per_km=spec.spec("attenuation_db_per_km"),
@@ -58,20 +60,19 @@ def with_coherence_time(network: Network, coherence_time_s: float) -> Network:
 
 
 def demand_of(
-    config: ExperimentConfig,
+    spec: ScheduleConfig,
+    n_nodes: int,
     seed: int,
-    schedule: ScheduleConfig | None = None,
     ready_s: np.ndarray | None = None,
     section: str = "schedule",
 ) -> Demand:
-    """The demand model of ``config`` (or of ``schedule`` in its place) for ``seed``.
+    """The demand model of the schedule section ``spec`` for ``n_nodes`` QPUs and ``seed``.
 
     With ``schedule.ready: compute`` the ready times are ``ready_s``, the nodes'
     compute-finish times (``qceas.training.scenario.ready_times``); a node whose update
     is not ready a window before the round ends is a ConfigError that names the round
     period it would need (``section`` names where the schedule came from).
     """
-    spec = config.schedule if schedule is None else schedule
     if spec.ready == "compute":
         if ready_s is None:
             raise ConfigError(f"{section}.ready = 'compute': needs the nodes' compute times")
@@ -94,26 +95,19 @@ def demand_of(
         )
     low, high = spec.ready_fraction
     return Demand.draw(
-        config.nodes.count,
+        n_nodes,
         pairs=spec.pairs_per_round,
         period_s=spec.round_period_s,
         rounds=spec.rounds,
         window_s=spec.window_s,
         ready_fraction=(float(low), float(high)),
-        rng=np.random.default_rng([seed, 102]),
+        rng=stream(seed, READY_TIMES),
     )
 
 
-def context_of(
-    config: ExperimentConfig,
-    network: Network,
-    demand: Demand,
-    schedule: ScheduleConfig | None = None,
-) -> Context:
-    """The simulation context of ``network`` and ``demand`` under ``config.schedule``
-    (or ``schedule``); a rule broken (slot, purification, relay memory) is a
-    ConfigError."""
-    spec = config.schedule if schedule is None else schedule
+def context_of(spec: ScheduleConfig, network: Network, demand: Demand) -> Context:
+    """The simulation context of ``network`` and ``demand`` under the schedule section
+    ``spec``; a rule broken (slot, purification, relay memory) is a ConfigError."""
     try:
         return make_context(
             network,
@@ -128,4 +122,4 @@ def context_of(
 
 def simulation_rng(seed: int) -> np.random.Generator:
     """The generator a simulation on ``seed`` draws from (the same for every policy)."""
-    return np.random.default_rng([seed, 103])
+    return stream(seed, NETWORK_SIMULATION)

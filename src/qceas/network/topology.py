@@ -56,6 +56,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from qceas._rules import is_integer
 from qceas.physics import FIBRE_LOSS_DB_PER_KM, attempt_period, success_probability
 from qceas.registry import Registry
 
@@ -179,7 +180,7 @@ class Network:
         return _links_along(self.graph, self.path(a, b))
 
     def _check_node(self, node: int) -> None:
-        if not (_is_int(node) and 0 <= node <= self.n_nodes):
+        if not (is_integer(node) and 0 <= node <= self.n_nodes):
             raise ValueError(f"network: node {node!r} is not in 0..{self.n_nodes}")
 
 
@@ -645,10 +646,6 @@ def _is_int_text(text: object) -> bool:
     return True
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
 # ---------------------------------------------------------------------- validation
 # A rule is (predicate on a float array, how to say it).
 _Rule: TypeAlias = tuple[Callable[[FloatArray], NDArray[np.bool_]], str]
@@ -694,9 +691,9 @@ def _check_scalar(name: str, value: object, rule: _Rule) -> float:
 
 
 def _check_count(name: str, value: object) -> int:
-    if not (_is_int(value) and int(value) >= 1):  # type: ignore[call-overload]
+    if not (is_integer(value) and int(value) >= 1):
         raise ValueError(f"network.{name} = {value!r}: must be an integer >= 1")
-    return int(value)  # type: ignore[call-overload]
+    return int(value)
 
 
 def _per_item(
@@ -746,6 +743,6 @@ def _memory_slots(value: int | ArrayLike, count: int) -> IntArray:
             f"node ({count}, the aggregator included)"
         )
     for i, v in enumerate(arr.tolist()):
-        if not (_is_int(v) and v >= 1):
+        if not (is_integer(v) and v >= 1):
             raise ValueError(f"network.memory_slots = {v!r} (node {i}): must be an integer >= 1")
     return arr.astype(np.int64)

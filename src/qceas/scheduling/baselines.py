@@ -43,7 +43,10 @@ class Greedy:
     Args:
         cutoff_s: pairs stored longer than this are discarded (s). None: a tenth of
             the median memory coherence time of the network, i.e. one cutoff tuned to
-            the typical node and blind to the spread.
+            the typical node and blind to the spread. For gate use (``Context.use ==
+            "gate"``: the links of a partition, simulated as a star whose centre never
+            decays) the same rule is applied to the links' memories, T = 2/Γ per flow
+            (the T of two equal ends), since the nodes' own times would read the centre.
     """
 
     name = "greedy"
@@ -53,7 +56,10 @@ class Greedy:
         self._cutoff = 0.0
 
     def prepare(self, context: Context) -> None:
-        median = float(np.median(context.network.coherence_time_s))
+        if context.use == "gate":
+            median = float(np.median(2.0 / np.asarray(context.flow_rate, dtype=float)))
+        else:
+            median = float(np.median(context.network.coherence_time_s))
         self._cutoff = self.cutoff_s if self.cutoff_s is not None else 0.1 * median
 
     def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:

@@ -100,21 +100,28 @@ class CEASScheduler:
     Args:
         pair_cost: price of one heralded pair as a fraction of κ(0) (>= 0).
         max_memory: cap on the pairs the MDP tracks per flow (state size grows as
-            C(A + 1 + m, m)); the simulator still enforces the true memory.
+            C(A + 1 + m, m)); the simulator still enforces the true memory. None (the
+            default): 2 for key use; for gate use (``Context.use == "gate"``) the pairs
+            one round needs, ``context.demand.pairs``, which a shot must hold at once.
         lead_factor: generation may start up to ``lead_factor·R/p`` slots before
             the window (>= 1).
         max_states: passed to :func:`~qceas.scheduling.mdp.solve`.
         utility: what a consumed pair is worth (:data:`~qceas.scheduling.mdp.UTILITIES`):
-            ``key`` (κ(F), pairs for key distillation; the default) or ``gate`` (the
-            Werner parameter w = (4F − 1)/3 of a pair spent on a teleported gate,
+            ``key`` (κ(F), pairs for key distillation) or ``gate`` (the Werner parameter
+            w = (4F − 1)/3 of a pair spent on a teleported gate,
             :mod:`qceas.qnn.partition`), so that no pair is "dead" before it is fully
-            mixed, and a fresher pair is still worth more.
+            mixed, and a fresher pair is still worth more. None (the default): the
+            context's own use, ``Context.use``.
         max_demand: the MDP tracks at most this many outstanding pairs; a node that
             needs more is planned as if it needed ``max_demand`` (>= 1). Beyond what
             memory can hold ahead of the window, a large demand is met by pairs used
             on arrival, which every in-window slot attempts anyway, so the cap only
             coarsens the plan for the last pairs; it keeps the state space small
-            when a round needs hundreds of pairs (keys for authentication).
+            when a round needs hundreds of pairs (keys for authentication). None (the
+            default): 8 for key use, ``context.demand.pairs`` for gate use.
+
+    The defaults left as None are set by :meth:`prepare` from the context, so a caller
+    (the gate-pair links of a partition, a key network) passes only what its user set.
     """
 
     name = "ceas"
@@ -122,28 +129,34 @@ class CEASScheduler:
     def __init__(
         self,
         pair_cost: float = 0.5,
-        max_memory: int = 2,
+        max_memory: int | None = None,
         lead_factor: float = 4.0,
         max_states: int = 1_500_000,
-        max_demand: int = 8,
-        utility: str = "key",
+        max_demand: int | None = None,
+        utility: str | None = None,
     ) -> None:
         if not (_finite_number(pair_cost) and pair_cost >= 0):
             raise ValueError(f"ceas.pair_cost = {pair_cost!r}: must be a number >= 0")
-        if isinstance(max_memory, bool) or not isinstance(max_memory, int) or max_memory < 1:
+        if max_memory is not None and (
+            isinstance(max_memory, bool) or not isinstance(max_memory, int) or max_memory < 1
+        ):
             raise ValueError(f"ceas.max_memory = {max_memory!r}: must be an integer >= 1")
         if not (_finite_number(lead_factor) and lead_factor >= 1):
             raise ValueError(f"ceas.lead_factor = {lead_factor!r}: must be a number >= 1")
         if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1000:
             raise ValueError(f"ceas.max_states = {max_states!r}: must be an integer >= 1000")
-        if isinstance(max_demand, bool) or not isinstance(max_demand, int) or max_demand < 1:
+        if max_demand is not None and (
+            isinstance(max_demand, bool) or not isinstance(max_demand, int) or max_demand < 1
+        ):
             raise ValueError(f"ceas.max_demand = {max_demand!r}: must be an integer >= 1")
-        if utility not in UTILITIES:
+        if utility is not None and utility not in UTILITIES:
             raise ValueError(f"ceas.utility = {utility!r}: must be one of {', '.join(UTILITIES)}")
-        self.utility = utility
-        self.max_demand = max_demand
+        # The options as given (None: from the context in prepare), and as in use.
+        self._options = (utility, max_memory, max_demand)
+        self.utility = utility or "key"
+        self.max_demand = max_demand or 8
         self.pair_cost = float(pair_cost)
-        self.max_memory = max_memory
+        self.max_memory = max_memory or 2
         self.lead_factor = float(lead_factor)
         self.max_states = max_states
         self.plans: list[FlowPlan] = []
@@ -152,6 +165,11 @@ class CEASScheduler:
     # ------------------------------------------------------------------ prepare
     def prepare(self, context: Context) -> None:
         self._ctx = context
+        utility, max_memory, max_demand = self._options
+        gate = context.use == "gate"
+        self.utility = utility or ("gate" if gate else "key")
+        self.max_memory = max_memory or (context.demand.pairs if gate else 2)
+        self.max_demand = max_demand or (context.demand.pairs if gate else 8)
         net = context.network
         plans = []
         for k in range(net.n_nodes):

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from qceas._rules import is_integer
 from qceas.security.keys import KeyPool
 from qceas.security.mac import (
     HASH_KEY_BITS,
@@ -48,10 +49,6 @@ class Message:
     seq: int
     payload: bytes
     tag: int
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _authenticated_data(node: int, seq: int, payload: bytes) -> bytes:
@@ -122,7 +119,7 @@ class AuthenticatedChannel:
         if not isinstance(message, Message):
             raise TypeError(f"message: must be a Message, got {type(message).__name__}")
         node, seq = message.node, message.seq
-        if not (_is_int(node) and _is_int(seq)):
+        if not (is_integer(node) and is_integer(seq)):
             self.rejected += 1
             return None
         node, seq = int(node), int(seq)

@@ -35,7 +35,7 @@ import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qceas.config import ConfigError
+from qceas._rules import ConfigError
 
 if TYPE_CHECKING:
     from qceas.training.trainer import RoundRecord, Trainer

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas.config import FaultsConfig
+from qceas.streams import FAULTY_NODES, STRAGGLERS, stream
+from qceas.training.config import FaultsConfig
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class FaultPlan:
     def __init__(self, spec: FaultsConfig, n_nodes: int, seed: int) -> None:
         self.spec = spec
         self.seed = seed
-        rng = np.random.default_rng([seed, 106])
+        rng = stream(seed, FAULTY_NODES)
         self.crashing = _pick(n_nodes, spec.crash_fraction, rng)
         self.stragglers = _pick(n_nodes, spec.straggler_fraction, rng)
         self.outage_nodes = _pick(n_nodes, spec.outage_fraction, rng)
@@ -94,7 +95,7 @@ class FaultPlan:
         crashed = self.crashing & (t >= s.crash_round)
         late = np.zeros(n, dtype=bool)
         if self.stragglers.any() and s.straggler_probability > 0:
-            draws = np.random.default_rng([self.seed, 107, t]).random(n)
+            draws = stream(self.seed, STRAGGLERS, t).random(n)
             late = self.stragglers & ~crashed & (draws < s.straggler_probability)
         down = s.outage_start <= t < s.outage_start + s.outage_rounds
         outage = self.outage_nodes & down

@@ -7,23 +7,27 @@ with the same seed are compared on identical problems.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas.config import ConfigError, ExperimentConfig, ScheduleConfig
+from qceas._rules import ConfigError
 from qceas.data import Dataset, load_dataset, split_dirichlet, split_iid
+from qceas.network.config import ScheduleConfig
 from qceas.qnn import QNN, NoiseModel
 from qceas.qnn.timing import compute_times
 from qceas.reproducibility import deterministic
+from qceas.streams import SLOWDOWNS, stream
+from qceas.training.config import RunConfig
 
 
 @dataclass(frozen=True)
 class Scenario:
     """A built experiment for one seed."""
 
-    config: ExperimentConfig
+    config: RunConfig
     seed: int
     model: QNN
     dataset: Dataset
@@ -37,7 +41,7 @@ class Scenario:
 
 
 @deterministic
-def build_scenario(config: ExperimentConfig, seed: int) -> Scenario:
+def build_scenario(config: RunConfig, seed: int) -> Scenario:
     """Load the data, split it across nodes, assign noise and draw θ_0 for ``seed``.
 
     Raises:
@@ -103,7 +107,7 @@ def ready_times(scenario: Scenario) -> NDArray[np.float64]:
     """(N,) seconds from the broadcast of θ until each node's update is ready, under
     the ``compute`` section (``qceas.qnn.timing``): the node's batch (its shard, or
     ``training.batch_size`` samples of it), its shots (``noise.shots``, else
-    ``compute.shots``) and its slowdown, drawn from ``default_rng([seed, 104])``."""
+    ``compute.shots``) and its slowdown, drawn from stream ``SLOWDOWNS`` (``qceas.streams``)."""
     cfg = scenario.config
     spec = cfg.compute
     batch = cfg.training.batch_size
@@ -112,7 +116,7 @@ def ready_times(scenario: Scenario) -> NDArray[np.float64]:
         dtype=np.int64,
     )
     shots = np.array([spec.shots if n.shots is None else n.shots for n in scenario.noises])
-    slowdown = spec.slowdowns(scenario.n_nodes, np.random.default_rng([scenario.seed, 104]))
+    slowdown = spec.slowdowns(scenario.n_nodes, stream(scenario.seed, SLOWDOWNS))
     return compute_times(
         scenario.model.ansatz,
         spec.gate_times(),
@@ -124,7 +128,7 @@ def ready_times(scenario: Scenario) -> NDArray[np.float64]:
 
 
 def ready_times_of(
-    config: ExperimentConfig, seed: int, schedule: ScheduleConfig | None = None
+    config: RunConfig, seed: int, schedule: ScheduleConfig | None = None
 ) -> NDArray[np.float64] | None:
     """The compute-finish times where ``schedule`` (default ``config.schedule``) sets
     ``ready: compute`` (the scenario of ``seed`` is built for its shards), else None."""
@@ -134,13 +138,13 @@ def ready_times_of(
     return ready_times(build_scenario(config, seed))
 
 
-def key_schedule_section(config: ExperimentConfig) -> str:
+def key_schedule_section(config: RunConfig) -> str:
     """Where the key-supply demand is written: ``security.key_schedule`` when given,
     else ``schedule`` (which it then is)."""
     return "security.key_schedule" if config.security.key_schedule else "schedule"
 
 
-def authenticated_schedulers(config: ExperimentConfig) -> list[str]:
+def authenticated_schedulers(config: RunConfig) -> list[str]:
     """The schedulers that supply keys from the simulated network to the config's
     strategies (none unless ``security.key_source: network``), without repeats."""
     from qceas.training.strategies import make_strategy
@@ -157,14 +161,12 @@ def authenticated_schedulers(config: ExperimentConfig) -> list[str]:
     return out
 
 
-def check_ready_times(config: ExperimentConfig, seeds: list[int] | None = None) -> None:
+def check_ready_times(config: RunConfig, seeds: Sequence[int]) -> None:
     """Raise ConfigError now, not mid-run, where a compute-timed demand (``schedule``,
     and the key demand where a strategy draws keys from the network) does not fit its
-    round for one of ``seeds`` (default: the config's own)."""
+    round for one of ``seeds``."""
     from qceas.network.setup import demand_of
 
-    if seeds is None:
-        seeds = [config.seed + k for k in range(config.seeds)]
     specs = [(config.schedule, "schedule")]
     if authenticated_schedulers(config):
         specs.append((config.key_schedule(), key_schedule_section(config)))
@@ -174,4 +176,4 @@ def check_ready_times(config: ExperimentConfig, seeds: list[int] | None = None) 
         ready = ready_times(build_scenario(config, seed))
         for spec, section in specs:
             if spec.ready == "compute":
-                demand_of(config, seed, spec, ready_s=ready, section=section)
+                demand_of(spec, config.nodes.count, seed, ready_s=ready, section=section)

@@ -46,17 +46,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas.config import ConfigError
+from qceas._rules import ConfigError
 from qceas.engine import Engine
 from qceas.engine.local import LocalEngine
 from qceas.network import Simulation, SimulationResult
 from qceas.network.setup import context_of, demand_of, network_of
+from qceas.partition.gate_pairs import GatePairs
 from qceas.qnn.partition import BlockError
 from qceas.qnn.readout import class_probabilities, loss_and_cotangent
 from qceas.reproducibility import deterministic
 from qceas.scheduling import SCHEDULERS
 from qceas.training.faults import FaultPlan, RoundFaults
-from qceas.training.gate_pairs import GatePairs
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
 from qceas.training.scenario import Scenario, key_schedule_section, ready_times
 from qceas.training.strategies import CEASStrategy, Strategy, make_strategy, qfi_scalar
@@ -104,21 +104,27 @@ def strategy_seed(seed: int, strategy: str) -> list[int]:
 
 def network_simulation(scenario: Scenario, strategy: str, scheduler: str) -> Simulation:
     """The network that supplies a run's keys: the config's network and key demand
-    (``ExperimentConfig.key_schedule``; one demand round per training round) under
+    (``RunConfig.key_schedule``; one demand round per training round) under
     ``scheduler`` (the strategy's own, else ``security.scheduler``), on a random stream
     of its own, so the training draws are those of a fixed-supply run."""
     cfg = scenario.config
     spec = cfg.key_schedule()
     ready = ready_times(scenario) if spec.ready == "compute" else None
     try:
-        network = network_of(cfg, scenario.seed)
+        network = network_of(cfg.network, cfg.nodes.count, scenario.seed)
         demand = dataclasses.replace(
-            demand_of(cfg, scenario.seed, spec, ready_s=ready, section=key_schedule_section(cfg)),
+            demand_of(
+                spec,
+                cfg.nodes.count,
+                scenario.seed,
+                ready_s=ready,
+                section=key_schedule_section(cfg),
+            ),
             rounds=max(1, cfg.training.rounds),
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    context = context_of(cfg, network, demand, spec)
+    context = context_of(spec, network, demand)
     policy = SCHEDULERS.get(scheduler, **dict(spec.params.get(scheduler, {})))
     rng = np.random.default_rng([*strategy_seed(scenario.seed, strategy), 0x4E7])
     try:
@@ -171,7 +177,15 @@ class Trainer:
                 scheduler = "ceas" if ceas else cfg.partition.scheduler
             rng = np.random.default_rng([*strategy_seed(scenario.seed, strategy), 0x6A7E])
             try:
-                self.gate_pairs = GatePairs(cfg, scenario.n_nodes, scenario.seed, scheduler, rng)
+                self.gate_pairs = GatePairs(
+                    cfg.model,
+                    cfg.partition,
+                    cfg.training.rounds,
+                    scenario.n_nodes,
+                    scenario.seed,
+                    scheduler,
+                    rng,
+                )
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
         self.shard_sizes = np.array([y.shape[0] for _, y in scenario.shards], dtype=np.int64)

@@ -34,10 +34,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qceas.attacks import ATTACKS
+from qceas.attacks.config import AdversaryConfig
 from qceas.attacks.identity import intercept_resend_qber
-from qceas.config import AdversaryConfig, SecurityConfig
 from qceas.physics import qber
 from qceas.security.channel import AuthenticatedChannel, Message, decode_update, encode_update
+from qceas.security.config import SecurityConfig
 from qceas.security.keys import KeyPool, distill
 
 

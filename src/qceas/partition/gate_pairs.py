@@ -88,105 +88,37 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas.config import ExperimentConfig, log_uniform
+from qceas._rules import log_uniform, range_spec
 from qceas.network.demand import Demand
 from qceas.network.simulator import Context, Simulation, make_context
 from qceas.network.topology import network_from_graph, star
+from qceas.partition.config import PartitionConfig
+from qceas.partition.layout import ansatz_of, link_graph, replica_partition
 from qceas.physics.links import attempt_period, success_probability
-from qceas.qnn.ansatz import Ansatz, Encoding, Entangler, Topology
-from qceas.qnn.partition import BlockError, Partition, pairs_per_execution, teleported_block
-from qceas.qnn.timing import circuits_per_sample
+from qceas.qnn.config import ModelConfig
+from qceas.qnn.partition import BlockError, pairs_per_execution, teleported_block
 from qceas.scheduling import SCHEDULERS
+from qceas.streams import GATE_LINKS, stream
 
 #: Coherence time standing in for "no decay" at the star's centre (s).
 _FOREVER_S = 1.0e12
-#: The partition schemes (:func:`scheme_of`).
-SCHEMES: tuple[str, ...] = ("data", "model", "hybrid")
 
 
-def scheme_of(config: ExperimentConfig) -> str:
-    """``data`` (one QPU per replica), ``model`` (one replica over several QPUs) or
-    ``hybrid`` (several such replicas)."""
-    if config.partition.qpus_per_replica == 1:
-        return "data"
-    return "model" if config.nodes.count == 1 else "hybrid"
-
-
-def ansatz_of(config: ExperimentConfig) -> Ansatz:
-    """The circuit structure of ``config.model``."""
-    m = config.model
-    return Ansatz(
-        m.n_qubits,
-        m.layers,
-        cast(Encoding, m.encoding),
-        cast(Entangler, m.entangler),
-        cast(Topology, m.topology),
-    )
-
-
-def replica_partition(config: ExperimentConfig) -> Partition:
-    """The qubit → QPU map of one replica: ``partition.qpu_of``, else contiguous blocks.
-
-    Raises:
-        ValueError: naming the field and the rule (QPU count, capacity).
-    """
-    spec, n = config.partition, config.model.n_qubits
-    m = spec.qpus_per_replica
-    if m > n:
-        raise ValueError(
-            f"partition.qpus_per_replica = {m}: more QPUs than the model's {n} qubits "
-            "(model.n_qubits); every QPU must hold at least one qubit"
-        )
-    if spec.qpu_of is None:
-        return Partition.contiguous(n, m, spec.capacity)
-    qpus = list(spec.qpu_of)
-    if len(qpus) != n:
-        raise ValueError(
-            f"partition.qpu_of has {len(qpus)} entries: must give one QPU per qubit "
-            f"(model.n_qubits = {n})"
-        )
-    if sorted(set(qpus)) != list(range(m)):
-        raise ValueError(
-            f"partition.qpu_of = {qpus}: uses QPUs {sorted(set(qpus))}, but "
-            f"qpus_per_replica = {m}: every QPU 0..{m - 1} must hold a qubit"
-        )
-    return Partition(tuple(qpus), spec.capacity)
-
-
-def link_graph(config: ExperimentConfig, partition: Partition, ansatz: Ansatz) -> nx.Graph:
-    """The QPUs of one replica and their quantum links (``partition.links``, else one
-    per QPU pair that a gate joins)."""
-    graph = nx.Graph()
-    graph.add_nodes_from(range(partition.n_qpus))
-    if config.partition.links is None:
-        graph.add_edges_from(pairs_per_execution(ansatz, partition))
-    else:
-        graph.add_edges_from(tuple(pair) for pair in config.partition.links)
-    return graph
-
-
-def executions_per_round(config: ExperimentConfig, samples: int, shots: int) -> int:
-    """E: circuit executions of one replica per round, for ``samples`` samples at
-    ``shots`` shots (forward, 2P shifted and, with ``compute.qfi_circuits``, 2L QFI
-    sublayer circuits per sample; :mod:`qceas.qnn.timing`)."""
-    circuits = circuits_per_sample(ansatz_of(config), qfi=config.compute.qfi_circuits)
-    return int(samples * circuits * shots)
-
-
-def check_partition(config: ExperimentConfig) -> None:
+def check_partition(model: ModelConfig, spec: PartitionConfig, rounds: int, seed: int) -> None:
     """Every rule of the ``partition`` section that needs the model (and, for
-    simulated pairs, the links): raise ValueError naming the field, value and rule."""
-    ansatz = ansatz_of(config)
-    partition = replica_partition(config)
-    graph = link_graph(config, partition, ansatz)
+    simulated pairs, the links, drawn for ``rounds`` training rounds from ``seed``):
+    raise ValueError naming the field, value and rule."""
+    ansatz = ansatz_of(model)
+    partition = replica_partition(model, spec)
+    graph = link_graph(spec, partition, ansatz)
     partition.check_routes(ansatz, lambda a, b: nx.has_path(graph, a, b))
-    if config.partition.pair_fidelity != "network":
+    if spec.pair_fidelity != "network":
         return
     pairs = ansatz.entangler_pairs()
     for i in partition.nonlocal_gates(ansatz):
@@ -199,7 +131,6 @@ def check_partition(config: ExperimentConfig) -> None:
                 f"[{min(a, b)}, {max(a, b)}] to partition.links, or give pair_fidelity "
                 "as a number"
             )
-    spec = config.partition
     low_eta = min(spec.efficiency) if isinstance(spec.efficiency, list | tuple) else spec.efficiency
     p = float(success_probability(spec.link_length_km, efficiency_a=low_eta))
     period = float(attempt_period(spec.link_length_km, spec.min_period_s))
@@ -229,35 +160,7 @@ def check_partition(config: ExperimentConfig) -> None:
             f"partition.slot_s = {spec.slot_s:g}: must divide shot_period_s = "
             f"{spec.shot_period_s:g} into a whole number (>= 2) of slots"
         )
-    GatePairs.contexts(config, n_replicas=1, seed=config.seed)
-
-
-def describe(config: ExperimentConfig, samples: int, shots: int) -> str:
-    """One line on the partition of ``config`` for a replica of ``samples`` samples per
-    round at ``shots`` shots: scheme, QPUs, pairs per shot per link, shots per round and
-    the time they take at one shot per ``shot_period_s``."""
-    scheme = scheme_of(config)
-    if scheme == "data":
-        return "data-level partition (one QPU per node)"
-    spec = config.partition
-    partition = replica_partition(config)
-    per_link = pairs_per_execution(ansatz_of(config), partition)
-    links = ", ".join(f"QPU {a}-{b}: {k}" for (a, b), k in per_link.items()) or "none"
-    runs = executions_per_round(config, samples, shots)
-    line = (
-        f"{'model-level' if scheme == 'model' else scheme} partition: "
-        f"{config.nodes.count} replica(s) of "
-        f"{config.model.n_qubits} qubits over {spec.qpus_per_replica} QPUs; pairs per shot "
-        f"by link {links}; {runs:,} shots per replica per round"
-    )
-    if not per_link:
-        line += ", no gate crosses QPUs"
-    elif spec.pair_fidelity == "network":
-        hours = runs * spec.shot_period_s / 3600
-        line += f" (~{hours:.3g} h at one shot per {spec.shot_period_s:g} s)"
-    else:
-        line += f", pairs of fidelity {spec.pair_fidelity}"
-    return line
+    GatePairs.contexts(model, spec, rounds, n_replicas=1, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -289,7 +192,9 @@ class GatePairs:
     """The Bell pairs behind every replica's nonlocal gates, round by round.
 
     Args:
-        config: the experiment (``partition`` with ``qpus_per_replica`` > 1).
+        model: the ``model`` section.
+        spec: the ``partition`` section (``qpus_per_replica`` > 1).
+        rounds: the training rounds the links are simulated for (``training.rounds``).
         n_replicas: G, the replicas (the trainer's nodes).
         seed: the scenario seed (draws the links).
         scheduler: the link scheduler (``pair_fidelity: network``).
@@ -298,15 +203,18 @@ class GatePairs:
 
     def __init__(
         self,
-        config: ExperimentConfig,
+        model: ModelConfig,
+        spec: PartitionConfig,
+        rounds: int,
         n_replicas: int,
         seed: int,
         scheduler: str,
         rng: np.random.Generator,
     ) -> None:
-        self.config = config
-        self.ansatz = ansatz_of(config)
-        self.partition = replica_partition(config)
+        self.spec = spec
+        self.rounds = rounds
+        self.ansatz = ansatz_of(model)
+        self.partition = replica_partition(model, spec)
         self.n_replicas = n_replicas
         self.nonlocal_gates = self.partition.nonlocal_gates(self.ansatz)
         pairs = self.ansatz.entangler_pairs()
@@ -316,7 +224,6 @@ class GatePairs:
             for i in self.nonlocal_gates
         ]
         self.scheduler = scheduler
-        spec = config.partition
         self._fixed: BlockError | None = None
         self._groups: list[tuple[_LinkGroup, Simulation]] = []
         if spec.pair_fidelity != "network" or not self.nonlocal_gates:
@@ -325,20 +232,11 @@ class GatePairs:
             self._fixed = teleported_block(self.ansatz, self.partition, fixed)
             return
         options: dict[str, Any] = dict(spec.scheduler_params.get(scheduler, {}))
-        for group in self.contexts(config, n_replicas, seed):
-            kwargs = dict(options)
-            if scheduler == "ceas":
-                kwargs.setdefault("utility", "gate")
-                kwargs.setdefault("max_memory", group.pairs_per_shot)
-                kwargs.setdefault("max_demand", group.pairs_per_shot)
-            if scheduler == "greedy":
-                # Greedy's own default (0.1 × the median coherence time of the network)
-                # would read the star's never-decaying centre: apply the same rule to the
-                # links' memories, T = 2/Γ (the T of two equal ends).
-                rate = np.asarray(group.context.flow_rate, dtype=float)
-                kwargs.setdefault("cutoff_s", 0.1 * float(np.median(2.0 / rate)))
+        for group in self.contexts(model, spec, rounds, n_replicas, seed):
+            # Only the user's options: each scheduler sets its own defaults for gate
+            # use from the context (``Context.use``) in ``prepare``.
             try:
-                policy = SCHEDULERS.get(scheduler, **kwargs)
+                policy = SCHEDULERS.get(scheduler, **options)
                 sim = Simulation(group.context, policy, rng=rng)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"partition.scheduler_params.{scheduler}: {exc}") from None
@@ -352,14 +250,15 @@ class GatePairs:
         self._last = fresh
 
     @staticmethod
-    def contexts(config: ExperimentConfig, n_replicas: int, seed: int) -> list[_LinkGroup]:
+    def contexts(
+        model: ModelConfig, spec: PartitionConfig, rounds: int, n_replicas: int, seed: int
+    ) -> list[_LinkGroup]:
         """The star networks of the replicas' links, one per distinct pairs-per-shot
-        (see the module docstring); links drawn from ``default_rng([seed, 105])``."""
-        spec = config.partition
-        ansatz = ansatz_of(config)
-        partition = replica_partition(config)
+        (see the module docstring); links drawn from stream ``GATE_LINKS`` of ``seed``."""
+        ansatz = ansatz_of(model)
+        partition = replica_partition(model, spec)
         per_link = pairs_per_execution(ansatz, partition)
-        rng = np.random.default_rng([seed, 105])
+        rng = stream(seed, GATE_LINKS)
         m = spec.qpus_per_replica
         coherence = log_uniform(spec.coherence_time_s, n_replicas * m, rng)
         groups = []
@@ -371,8 +270,8 @@ class GatePairs:
             network = network_from_graph(
                 star(e, link_length_km=spec.link_length_km),
                 rng=rng,
-                efficiency=_spec(spec.efficiency),
-                initial_fidelity=_spec(spec.initial_fidelity),
+                efficiency=range_spec(spec.efficiency),
+                initial_fidelity=range_spec(spec.initial_fidelity),
                 coherence_time_s=1.0,
                 memory_slots=np.r_[np.full(e, memory), 2 * memory * e].astype(np.int64),
                 min_period_s=spec.min_period_s,
@@ -382,11 +281,11 @@ class GatePairs:
             times = np.r_[1.0 / rate, _FOREVER_S]
             network = dataclasses.replace(network, coherence_time_s=times)
             period, slot = spec.shot_period_s, spec.slot_s
-            rounds = max(1, config.training.rounds) * spec.cycles_per_round
+            cycles = max(1, rounds) * spec.cycles_per_round
             demand = Demand(
                 pairs=k,
                 period_s=period,
-                rounds=rounds,
+                rounds=cycles,
                 ready_s=np.full(e, period - slot),
                 window_s=slot,
             )
@@ -409,7 +308,7 @@ class GatePairs:
         if self._fixed is not None:
             f = self._fixed_fidelity
             return RoundGates((self._fixed,) * g_count, np.full(g_count, f), np.ones(g_count))
-        cycles = self.config.partition.cycles_per_round
+        cycles = self.spec.cycles_per_round
         # per (replica, link): fidelities of spent pairs per cycle, and whether enough came
         spent: dict[tuple[int, tuple[int, int]], list[NDArray[np.float64]]] = {}
         enough: dict[tuple[int, tuple[int, int]], NDArray[np.bool_]] = {}
@@ -420,7 +319,7 @@ class GatePairs:
                 if sim.rounds_done >= group.context.demand.rounds:
                     raise ValueError(
                         f"gate pairs: the links were simulated for training.rounds = "
-                        f"{self.config.training.rounds} rounds; train no longer than that"
+                        f"{self.rounds} rounds; train no longer than that"
                     )
                 pairs = sim.run_round().fidelities
                 for flow, used in enumerate(pairs):
@@ -444,19 +343,4 @@ class GatePairs:
         return RoundGates(tuple(blocks), fid, met)
 
 
-def _spec(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list | tuple) else value
-
-
-__all__ = [
-    "SCHEMES",
-    "GatePairs",
-    "RoundGates",
-    "ansatz_of",
-    "check_partition",
-    "describe",
-    "executions_per_round",
-    "link_graph",
-    "replica_partition",
-    "scheme_of",
-]
+__all__ = ["GatePairs", "RoundGates", "check_partition"]

@@ -19,25 +19,31 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qceas.config import ConfigError, from_dict
+from qceas.config import ConfigError, ExperimentConfig, from_dict
 from qceas.experiments import run_experiment
 from qceas.experiments.report import write_report
 from qceas.network.demand import Demand
 from qceas.network.simulator import make_context, simulate
 from qceas.network.topology import network_from_graph, star
-from qceas.qnn.partition import Partition, pairs_per_execution, teleported_block
-from qceas.qnn.readout import class_probabilities, loss_and_cotangent
-from qceas.qnn.timing import GateTimes, sample_cost
-from qceas.scheduling import SCHEDULERS, CEASScheduler, LinkClass
-from qceas.training.gate_pairs import (
+from qceas.partition import (
     GatePairs,
     ansatz_of,
     executions_per_round,
     replica_partition,
     scheme_of,
 )
+from qceas.qnn.partition import Partition, pairs_per_execution, teleported_block
+from qceas.qnn.readout import class_probabilities, loss_and_cotangent
+from qceas.qnn.timing import GateTimes, sample_cost
+from qceas.scheduling import SCHEDULERS, CEASScheduler, LinkClass
 from qceas.training.scenario import build_scenario
 from qceas.training.trainer import Trainer
+
+
+def _gate_pairs(
+    cfg: ExperimentConfig, replicas: int, seed: int, scheduler: str, rng: np.random.Generator
+) -> GatePairs:
+    return GatePairs(cfg.model, cfg.partition, cfg.training.rounds, replicas, seed, scheduler, rng)
 
 
 def _raw(**partition: Any) -> dict[str, Any]:
@@ -55,8 +61,8 @@ def _raw(**partition: Any) -> dict[str, Any]:
 def test_perfect_pairs_train_exactly_like_the_data_level_partition() -> None:
     data = from_dict(_raw())
     split = from_dict(_raw(qpus_per_replica=2, pair_fidelity=1.0))
-    assert scheme_of(data) == "data"
-    assert scheme_of(split) == "hybrid"
+    assert scheme_of(data.partition, data.nodes.count) == "data"
+    assert scheme_of(split.partition, split.nodes.count) == "hybrid"
     a = Trainer(build_scenario(data, 0), "qfi").run(3)
     b = Trainer(build_scenario(split, 0), "qfi").run(3)
     for x, y in zip(a, b, strict=True):
@@ -108,11 +114,15 @@ def test_demand_counts_match_their_closed_forms(
         }
     )
     # The circuits a sample needs, as qceas.qnn.timing prices them: one overhead each.
-    _, overhead = sample_cost(ansatz_of(cfg), GateTimes(circuit_overhead_s=1.0), qfi=qfi)
-    assert executions_per_round(cfg, samples, shots) == samples * shots * round(overhead)
+    ansatz = ansatz_of(cfg.model)
+    _, overhead = sample_cost(ansatz, GateTimes(circuit_overhead_s=1.0), qfi=qfi)
+    runs = executions_per_round(cfg.model, samples, shots, qfi=qfi)
+    assert runs == samples * shots * round(overhead)
     # Contiguous blocks: a chain crosses m − 1 boundaries, a ring (n > 2) m of them
     # (two QPUs on a ring: both crossings join the same pair of QPUs).
-    per_link = pairs_per_execution(ansatz_of(cfg), replica_partition(cfg))
+    per_link = pairs_per_execution(
+        ansatz_of(cfg.model), replica_partition(cfg.model, cfg.partition)
+    )
     crossings = m - 1 if topology == "linear" or n == 2 else m
     assert sum(per_link.values()) == crossings * layers
 
@@ -151,7 +161,7 @@ def test_ceas_spends_fresher_gate_pairs_than_the_oblivious_scheduler() -> None:
     cfg = from_dict(_network_cfg())
     fidelity = {}
     for scheduler in ("ceas", "oblivious"):
-        pairs = GatePairs(cfg, 2, 0, scheduler, np.random.default_rng(3))
+        pairs = _gate_pairs(cfg, 2, 0, scheduler, np.random.default_rng(3))
         rounds = [pairs.next_round() for _ in range(3)]
         fidelity[scheduler] = np.mean([r.fidelity for r in rounds])
         assert all(np.all(r.met > 0.5) for r in rounds)
@@ -302,7 +312,9 @@ def test_each_link_decays_at_the_sum_of_its_two_qpus_rates() -> None:
     raw = _network_cfg()
     raw["partition"]["coherence_time_s"] = [0.01, 1.0]
     cfg = from_dict(raw)
-    (group,) = GatePairs.contexts(cfg, n_replicas=2, seed=7)
+    (group,) = GatePairs.contexts(
+        cfg.model, cfg.partition, cfg.training.rounds, n_replicas=2, seed=7
+    )
     rng = np.random.default_rng([7, 105])  # the links' stream: QPU memories drawn first
     times = np.exp(rng.uniform(np.log(0.01), np.log(1.0), size=4))
     expected = [1 / times[2 * g + a] + 1 / times[2 * g + b] for g, (a, b) in group.flows]
@@ -316,7 +328,7 @@ def test_replicas_of_three_qpus_with_unequal_links() -> None:
     raw = _network_cfg(qpu_of=[0, 1, 0, 2])
     raw["partition"]["qpus_per_replica"] = 3
     cfg = from_dict(raw)
-    pairs = GatePairs(cfg, 2, 0, "oblivious", np.random.default_rng(0))
+    pairs = _gate_pairs(cfg, 2, 0, "oblivious", np.random.default_rng(0))
     assert [g.pairs_per_shot for g, _ in pairs._groups] == [2, 4]
     gates = pairs.next_round()
     assert len(gates.blocks) == 2
@@ -338,7 +350,7 @@ def test_a_replica_without_a_complete_shot_keeps_its_last_gate_fidelity() -> Non
     raw["partition"]["shot_period_s"] = 0.045
     raw["training"]["rounds"] = 30
     cfg = from_dict(raw)
-    pairs = GatePairs(cfg, 2, 0, "oblivious", np.random.default_rng(1))
+    pairs = _gate_pairs(cfg, 2, 0, "oblivious", np.random.default_rng(1))
     rounds = [pairs.next_round() for _ in range(30)]
     met = np.array([r.met for r in rounds])
     assert np.any(met == 0)
