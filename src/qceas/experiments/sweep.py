@@ -110,7 +110,8 @@ def check_points(
     (``ExperimentConfig.sweep_points``) cannot run: the checks that need the data,
     e.g. compute-timed demands that outlast their round."""
     for values, point in points:
-        _at_point(values, check_ready_times, point, None if seeds is None else list(seeds))
+        own = [point.seed + k for k in range(point.seeds)] if seeds is None else list(seeds)
+        _at_point(values, check_ready_times, point, own)
 
 
 def _at_point(values: dict[str, Any], fn: Any, *args: Any, **kwargs: Any) -> Any:
