@@ -791,7 +791,7 @@ class ScheduleConfig:
 
     def __post_init__(self) -> None:
         _freeze_fields(self)
-        from qceas.network.simulator import PURIFICATIONS
+        from qceas.network.interface import PURIFICATIONS
         from qceas.scheduling import SCHEDULERS
 
         if not isinstance(self.policies, list | tuple) or not self.policies:

@@ -15,9 +15,14 @@ import dataclasses
 import numpy as np
 
 from qceas.config import ConfigError, ExperimentConfig, ScheduleConfig
+from qceas.network.context import make_context
 from qceas.network.demand import Demand
-from qceas.network.simulator import Context, make_context
+from qceas.network.interface import Context
 from qceas.network.topology import Network, build_network
+
+#: How make_context's messages start for its arguments that are ``schedule`` fields
+#: of the same name (its other messages name ``network.`` or ``demand.`` fields).
+_SCHEDULE_ARGUMENTS = ("slot_s =", "sift =", "purification =")
 
 
 def network_of(config: ExperimentConfig, seed: int) -> Network:
@@ -112,7 +117,7 @@ def context_of(
 ) -> Context:
     """The simulation context of ``network`` and ``demand`` under ``config.schedule``
     (or ``schedule``); a rule broken (slot, purification, relay memory) is a
-    ConfigError."""
+    ConfigError, naming ``schedule.slot_s`` where make_context names its ``slot_s``."""
     spec = config.schedule if schedule is None else schedule
     try:
         return make_context(
@@ -123,7 +128,10 @@ def context_of(
             purification=spec.purification,
         )
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        message = str(exc)
+        if message.startswith(_SCHEDULE_ARGUMENTS):
+            message = f"schedule.{message}"
+        raise ConfigError(message) from None
 
 
 def simulation_rng(seed: int) -> np.random.Generator:

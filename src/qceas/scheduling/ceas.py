@@ -51,8 +51,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from qceas.network.interface import Context, Decision, SlotView
 from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
-from qceas.network.simulator import Context, Decision, SlotView
 from qceas.physics import bbpssw, dejmps, werner_coefficients
 from qceas.scheduling.base import SCHEDULERS, FloatArray, IntArray
 from qceas.scheduling.mdp import UTILITIES, LinkClass, Policy, solve
