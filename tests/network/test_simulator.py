@@ -6,6 +6,7 @@ chain fidelity, BBPSSW/DEJMPS) recomputed from the ledger's raw columns.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -302,7 +303,7 @@ def _graph_with(length: float) -> nx.Graph:
         ),
         (
             lambda: make_context(_star(1), _demand(1, period=0.01), slot_s=0.004),
-            "schedule.slot_s = 0.004: must divide the round period 0.01 s into a whole number",
+            "slot_s = 0.004: must divide the round period 0.01 s into a whole number",
         ),
         (
             lambda: make_context(_star(1), _demand(2)),
@@ -310,11 +311,11 @@ def _graph_with(length: float) -> nx.Graph:
         ),
         (
             lambda: make_context(_star(1, length=20.0), _demand(1), slot_s=1e-6),
-            "schedule.slot_s = 1e-06: must be >= the longest attempt period",
+            "slot_s = 1e-06: must be >= the longest attempt period",
         ),
         (
             lambda: make_context(_star(1), _demand(1), purification="bogus"),
-            "schedule.purification = 'bogus': must be one of none, bbpssw, dejmps",
+            "purification = 'bogus': must be one of none, bbpssw, dejmps",
         ),
         (
             lambda: Demand(pairs=0, period_s=1.0, rounds=1, ready_s=np.zeros(1), window_s=0.1),
@@ -547,4 +548,50 @@ def test_context_key_bits_equal_the_physics_composition() -> None:
     ctx = make_context(_star(1), _demand(1))
     f = np.concatenate([np.linspace(0.25, 1.0, 2001), [0.835, 0.8349, 0.8351, 1.0, 0.25]])
     expected = ctx.sift * np.asarray(secret_fraction(qber(f)))
-    np.testing.assert_allclose(ctx.key_bits(f), expected, rtol=0, atol=1e-15)
+    assert ctx.key_bits(f).tobytes() == expected.tobytes()
+    # Fidelities outside [1/4, 1] (rounding) are clipped, not refused.
+    np.testing.assert_array_equal(ctx.key_bits([1.0 + 1e-12, 0.25 - 1e-12]), [ctx.sift, 0.0])
+
+
+def test_the_use_of_pairs_is_a_policy_chosen_by_make_context() -> None:
+    from qceas.network._uses import USES, GateUse, KeyUse
+    from qceas.network.interface import PAIR_USES
+
+    assert tuple(USES) == PAIR_USES
+    assert all(USES[name].name == name for name in PAIR_USES)
+    key = make_context(_star(1), _demand(1))
+    gate = make_context(_star(1), _demand(1), use="gate")
+    assert isinstance(key.pair_use, KeyUse)
+    assert isinstance(gate.pair_use, GateUse)
+    assert (key.use, gate.use) == ("key", "gate")
+    consume = np.array([[True, True, False], [True, False, False]])
+    on_herald = np.array([True, True])
+    remaining = np.array([2, 2])
+    # Key pairs: every consumption asked for; gate pairs: only a flow's whole demand at
+    # once, none on arrival.
+    got, arrive = key.pair_use.admit(consume, on_herald, remaining)
+    np.testing.assert_array_equal(got, consume)
+    np.testing.assert_array_equal(arrive, on_herald)
+    got, arrive = gate.pair_use.admit(consume, on_herald, remaining)
+    np.testing.assert_array_equal(got, [[True, True, False], [False, False, False]])
+    assert not arrive.any()
+    f = np.array([0.99, 0.5])
+    bits, useful = key.pair_use.worth(key, f)
+    np.testing.assert_array_equal(bits, key.key_bits(f))
+    np.testing.assert_array_equal(useful, [True, False])
+    bits, useful = gate.pair_use.worth(gate, f)
+    np.testing.assert_array_equal(bits, [0.0, 0.0])
+    np.testing.assert_array_equal(useful, [True, True])
+
+
+def test_config_errors_name_the_schedule_field() -> None:
+    """make_context names its own arguments; the config layer names the YAML path."""
+    from qceas.config import ConfigError, from_dict
+    from qceas.network.setup import context_of
+
+    config = from_dict({"schedule": {"round_period_s": 0.01}})
+    with pytest.raises(ValueError, match=r"^slot_s = 0\.004: must divide the round period"):
+        make_context(_star(1), _demand(1, period=0.01), slot_s=0.004)
+    spec = dataclasses.replace(config.schedule, slot_s=0.004)
+    with pytest.raises(ConfigError, match=r"^schedule\.slot_s = 0\.004: must divide the round"):
+        context_of(spec, _star(1), _demand(1, period=0.01))

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from qceas.config import ConfigError, ExperimentConfig, from_dict
 from qceas.experiments import run_experiment
 from qceas.experiments.report import write_report
+from qceas.network.context import make_context
 from qceas.network.demand import Demand
-from qceas.network.simulator import make_context, simulate
+from qceas.network.simulation import simulate
 from qceas.network.topology import network_from_graph, star
 from qceas.partition import (
     GatePairs,

@@ -118,6 +118,36 @@ def test_qber_and_secret_fraction() -> None:
     assert 1 - 2 * ph.binary_entropy(ph.QBER_THRESHOLD) == pytest.approx(0.0, abs=1e-12)
 
 
+def _bits(x: object) -> bytes:
+    return np.asarray(x, dtype=np.float64).tobytes()
+
+
+def test_unchecked_kernels_give_the_bits_of_the_checked_functions() -> None:
+    """The ``*_unchecked`` kernels the network simulator calls every slot."""
+    f = np.concatenate([np.linspace(0.25, 1.0, 20001), [0.25, 1.0, 0.835, 0.8349, 0.8351]])
+    w = np.linspace(0.0, 1.0, 20001)
+    t = ph.QBER_THRESHOLD
+    e = np.concatenate([np.linspace(0.0, 1.0, 20001), [t, np.nextafter(t, 0), np.nextafter(t, 1)]])
+    assert _bits(ph.secret_fraction_unchecked(e)) == _bits(ph.secret_fraction(e))
+    assert _bits(ph.qber_unchecked(f)) == _bits(ph.qber(f))
+    assert _bits(ph.werner_parameter_unchecked(f)) == _bits(ph.werner_parameter(f))
+    assert _bits(ph.fidelity_from_werner_unchecked(w)) == _bits(ph.fidelity_from_werner(w))
+    # The order of operations the simulator always wrote out (F = 1/4 + 3/4·w is not
+    # the bits of (3w + 1)/4).
+    assert _bits(ph.fidelity_from_werner_unchecked(w)) == _bits(0.25 + 0.75 * w)
+    assert _bits(ph.werner_parameter_unchecked(f)) == _bits((4.0 * f - 1.0) / 3.0)
+    # NaN marks an empty memory slot: it passes through where the checked ones refuse.
+    assert np.isnan(ph.fidelity_from_werner_unchecked(np.array([np.nan, 0.5]))[0])
+
+
+@given(st.floats(0.0, 1.0))
+def test_unchecked_secret_fraction_is_the_checked_one(e: float) -> None:
+    assert _bits(ph.secret_fraction_unchecked(e)) == _bits(ph.secret_fraction(e))
+    assert _bits(ph.secret_fraction_unchecked(ph.qber_unchecked(1.0 - 0.75 * e))) == _bits(
+        ph.secret_fraction(ph.qber(1.0 - 0.75 * e))
+    )
+
+
 def test_links() -> None:
     assert ph.transmissivity(100.0) == pytest.approx(0.1)  # 0.2 dB/km x 50 km = 10 dB
     assert ph.success_probability(100.0, efficiency_a=0.8) == pytest.approx(0.5 * 0.64 * 0.01)

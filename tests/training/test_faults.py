@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from qceas.config import ConfigError, from_dict
+from qceas.network.context import make_context
 from qceas.network.demand import Demand
-from qceas.network.simulator import Simulation, make_context
+from qceas.network.simulation import Simulation
 from qceas.network.topology import build_network
 from qceas.scheduling import SCHEDULERS
 from qceas.training.scenario import build_scenario

@@ -8,21 +8,20 @@ pair in a :class:`Ledger`; :func:`summarize` turns a run into its metrics.
 
 from __future__ import annotations
 
+from qceas.network.context import make_context
 from qceas.network.demand import Demand
-from qceas.network.ledger import FATES, WASTE, Ledger
-from qceas.network.metrics import KEY_FIDELITY_THRESHOLD, summarize
-from qceas.network.simulator import (
+from qceas.network.interface import (
     PURIFICATIONS,
     Context,
     Decision,
     RoundPairs,
     Scheduler,
-    Simulation,
     SimulationResult,
     SlotView,
-    make_context,
-    simulate,
 )
+from qceas.network.ledger import FATES, WASTE, Ledger
+from qceas.network.metrics import KEY_FIDELITY_THRESHOLD, summarize
+from qceas.network.simulation import Simulation, simulate
 from qceas.network.topology import (
     TOPOLOGIES,
     Network,

@@ -32,7 +32,7 @@ from qceas._rules import (
     range_spec,
     show,
 )
-from qceas.network.simulator import PURIFICATIONS
+from qceas.network.interface import PURIFICATIONS
 from qceas.network.topology import BUILDER_ARGUMENTS
 from qceas.network.topology import TOPOLOGIES as NETWORK_TOPOLOGIES
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from qceas.network.interface import SimulationResult
 from qceas.network.ledger import FATE, WASTE
-from qceas.network.simulator import SimulationResult
 from qceas.physics import QBER_THRESHOLD
 
 #: Lowest fidelity that yields key: e(F) = 2(1 − F)/3 at the QBER threshold.

@@ -17,10 +17,15 @@ import numpy as np
 
 from qceas._rules import ConfigError
 from qceas.network.config import NetworkConfig, ScheduleConfig
+from qceas.network.context import make_context
 from qceas.network.demand import Demand
-from qceas.network.simulator import Context, make_context
+from qceas.network.interface import Context
 from qceas.network.topology import Network, build_network
 from qceas.streams import NETWORK, NETWORK_SIMULATION, READY_TIMES, stream
+
+#: How make_context's messages start for its arguments that are ``schedule`` fields
+#: of the same name (its other messages name ``network.`` or ``demand.`` fields).
+_SCHEDULE_ARGUMENTS = ("slot_s =", "sift =", "purification =")
 
 
 def network_of(spec: NetworkConfig, n: int, seed: int) -> Network:
@@ -117,7 +122,10 @@ def context_of(spec: ScheduleConfig, network: Network, demand: Demand) -> Contex
             purification=spec.purification,
         )
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        message = str(exc)
+        if message.startswith(_SCHEDULE_ARGUMENTS):
+            message = f"schedule.{message}"
+        raise ConfigError(message) from None
 
 
 def simulation_rng(seed: int) -> np.random.Generator:

@@ -25,7 +25,7 @@ within microseconds (a shot's circuit takes ~10 µs at transmon gate times), aga
 link periods of milliseconds, so a shot needs all of its k_ab pairs in memory at the
 moment it starts; the replica starts one shot every ``shot_period_s`` (a *shot
 cycle*). Decay over the shot itself is neglected. In the network simulator
-(:mod:`qceas.network.simulator`) each link is a flow whose demand round is one shot
+(:mod:`qceas.network.simulation`) each link is a flow whose demand round is one shot
 cycle: k_ab pairs, consumed in the cycle's last slot (ready = period − slot, window =
 one slot), with ``use = 'gate'``: every consumed pair counts whatever its fidelity, a
 link spends its stored pairs only when they are all k_ab the shot needs (otherwise
@@ -95,11 +95,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qceas._rules import log_uniform, range_spec
+from qceas.network.context import make_context
 from qceas.network.demand import Demand
-from qceas.network.simulator import Context, Simulation, make_context
+from qceas.network.interface import Context
+from qceas.network.simulation import Simulation
 from qceas.network.topology import network_from_graph, star
 from qceas.partition.config import PartitionConfig
 from qceas.partition.layout import ansatz_of, link_graph, replica_partition
+from qceas.physics import fidelity_from_werner_unchecked
 from qceas.physics.links import attempt_period, success_probability
 from qceas.qnn.config import ModelConfig
 from qceas.qnn.partition import BlockError, pairs_per_execution, teleported_block
@@ -246,7 +249,7 @@ class GatePairs:
         for group, _ in self._groups:
             w0 = group.context.flow_w0
             for flow, key in enumerate(group.flows):
-                fresh[key] = 0.25 + 0.75 * float(w0[flow])
+                fresh[key] = float(fidelity_from_werner_unchecked(float(w0[flow])))
         self._last = fresh
 
     @staticmethod
@@ -292,7 +295,10 @@ class GatePairs:
             try:
                 context = make_context(network, demand, slot_s=slot, use="gate")
             except ValueError as exc:
-                raise ValueError(f"partition: {exc}") from None
+                # make_context names its arguments: its slot_s is partition.slot_s.
+                message = str(exc)
+                where = "partition." if message.startswith("slot_s =") else "partition: "
+                raise ValueError(where + message) from None
             groups.append(_LinkGroup(k, flows, context))
         return groups
 

@@ -4,6 +4,10 @@ A Werner pair of fidelity F is ``ρ = F|Φ+⟩⟨Φ+| + (1−F)/3·(|Ψ−⟩⟨
 with Werner parameter ``w = (4F − 1)/3``, so ``ρ = w|Φ+⟩⟨Φ+| + (1−w)·I/4``. Fidelities
 here live in [1/4, 1] (w ∈ [0, 1]): the range a memory can decay toward but never
 below. All functions accept floats or numpy arrays and broadcast.
+
+The ``*_unchecked`` kernels are the same formulas, to the bit, without the input
+checks: for callers that convert arrays they computed themselves many times a slot
+(the network simulator), where NaN marks an empty memory and passes through.
 """
 
 from __future__ import annotations
@@ -23,13 +27,24 @@ def _out(arr: NDArray[np.float64]) -> FloatOrArray:
 def werner_parameter(fidelity: ArrayLike) -> FloatOrArray:
     """``w = (4F − 1)/3``."""
     f = in_range("fidelity", fidelity, 0.25, 1.0)
-    return _out((4.0 * f - 1.0) / 3.0)
+    return _out(werner_parameter_unchecked(f))
 
 
 def fidelity_from_werner(w: ArrayLike) -> FloatOrArray:
-    """``F = (3w + 1)/4``, the inverse of ``werner_parameter``."""
+    """``F = 1/4 + 3/4·w``, the inverse of ``werner_parameter``."""
     arr = in_range("werner_parameter", w, 0.0, 1.0)
-    return _out((3.0 * arr + 1.0) / 4.0)
+    return _out(fidelity_from_werner_unchecked(arr))
+
+
+def werner_parameter_unchecked(fidelity: ArrayLike) -> NDArray[np.float64]:
+    """:func:`werner_parameter` without input checks: ``(4F − 1)/3`` elementwise."""
+    return (4.0 * np.asarray(fidelity, dtype=float) - 1.0) / 3.0
+
+
+def fidelity_from_werner_unchecked(w: ArrayLike) -> NDArray[np.float64]:
+    """:func:`fidelity_from_werner` without input checks: ``1/4 + 3/4·w`` elementwise
+    (in this order of operations, which :func:`swap_chain` and the simulator share)."""
+    return 0.25 + 0.75 * np.asarray(w, dtype=float)
 
 
 def decay(
@@ -81,8 +96,8 @@ def swap_chain(fidelities: ArrayLike, axis: int = -1) -> FloatOrArray:
     ``F = 1/4 + 3/4·∏_i w_i`` over the links along ``axis``.
     """
     f = in_range("fidelities", fidelities, 0.25, 1.0)
-    w = (4.0 * f - 1.0) / 3.0
-    return _out(0.25 + 0.75 * np.prod(w, axis=axis))
+    w = werner_parameter_unchecked(f)
+    return _out(fidelity_from_werner_unchecked(np.prod(w, axis=axis)))
 
 
 def qber(fidelity: ArrayLike) -> FloatOrArray:
@@ -92,4 +107,9 @@ def qber(fidelity: ArrayLike) -> FloatOrArray:
     X-basis one (Ψ−, Φ−), each with weight (1 − F)/3.
     """
     f = in_range("fidelity", fidelity, 0.25, 1.0)
-    return _out(2.0 * (1.0 - f) / 3.0)
+    return _out(qber_unchecked(f))
+
+
+def qber_unchecked(fidelity: ArrayLike) -> NDArray[np.float64]:
+    """:func:`qber` without input checks: ``2(1 − F)/3`` elementwise."""
+    return 2.0 * (1.0 - np.asarray(fidelity, dtype=float)) / 3.0

@@ -1,6 +1,6 @@
 """The scheduler registry and the selection helpers the policies share.
 
-A scheduler implements :class:`qceas.network.simulator.Scheduler`: ``prepare(context)``
+A scheduler implements :class:`qceas.network.interface.Scheduler`: ``prepare(context)``
 once, then ``decide(view, rng=...) -> Decision`` every slot. Policies are registered
 by name in :data:`SCHEDULERS`; ``SCHEDULERS.get("greedy", cutoff_s=0.01)`` builds one.
 """
@@ -13,7 +13,7 @@ from typing import TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas.network.simulator import Scheduler, SlotView
+from qceas.network.interface import Scheduler, SlotView
 from qceas.registry import Registry
 
 FloatArray: TypeAlias = NDArray[np.float64]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qceas.network.simulator import Context, Decision, SlotView
+from qceas.network.interface import Context, Decision, SlotView
 from qceas.scheduling.base import SCHEDULERS, check_probability, check_seconds, consumable, pick
 
 

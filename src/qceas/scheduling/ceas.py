@@ -51,9 +51,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from qceas.network.interface import Context, Decision, SlotView
 from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
-from qceas.network.simulator import Context, Decision, SlotView
-from qceas.physics import bbpssw, dejmps, werner_coefficients
+from qceas.physics import (
+    bbpssw,
+    dejmps,
+    fidelity_from_werner_unchecked,
+    werner_coefficients,
+    werner_parameter_unchecked,
+)
 from qceas.scheduling.base import SCHEDULERS, FloatArray, IntArray
 from qceas.scheduling.mdp import UTILITIES, LinkClass, Policy, solve
 
@@ -177,7 +183,7 @@ class CEASScheduler:
             p = min(1.0, _round3(route_success(context.slot_success[links])))
             # Age 0 is a fresh pair: in the window it is consumed on arrival (the
             # best use of a fresh pair, see decide), before it the ages round up.
-            f0 = _round3(0.25 + 0.75 * float(context.flow_w0[k]))
+            f0 = _round3(float(fidelity_from_werner_unchecked(float(context.flow_w0[k]))))
             window = int(context.deadline_slot[k] - context.ready_slot[k])
             demand = min(context.demand.pairs, self.max_demand)
             lead = math.ceil(self.lead_factor * demand / p)
@@ -223,10 +229,14 @@ class CEASScheduler:
         above such a cap count as the cap: optimistic for old pairs, which on a
         long-lived memory still hold nearly the cap's fidelity (decide discards any
         pair that no longer yields key, whatever its capped age)."""
-        w0 = (4.0 * link.initial_fidelity - 1.0) / 3.0
+        w0 = float(werner_parameter_unchecked(link.initial_fidelity))
         # A gate pair is worth something until fully mixed: cap where w has fallen to
         # 1e-3 of w0 (e^-6.9), past which its worth is negligible.
-        w_min = w0 * 1e-3 if self.utility == "gate" else (4.0 * KEY_FIDELITY_THRESHOLD - 1.0) / 3.0
+        w_min = (
+            w0 * 1e-3
+            if self.utility == "gate"
+            else float(werner_parameter_unchecked(KEY_FIDELITY_THRESHOLD))
+        )
         if w0 <= w_min:
             return 1
         zero = math.log(w0 / w_min) / (link.decay_rate * link.slot)
@@ -264,11 +274,11 @@ class CEASScheduler:
         """What a pair of ``fidelity`` is worth under the utility (as :meth:`LinkClass.value`)."""
         f = np.asarray(fidelity, dtype=float)
         if self.utility == "gate":
-            return np.asarray((4.0 * f - 1.0) / 3.0, dtype=float)
+            return werner_parameter_unchecked(f)
         return self._ctx.key_bits(f)
 
     def _real_ages(self, view: SlotView) -> FloatArray:
-        w = (4.0 * np.where(view.stored, view.fidelity, 1.0) - 1.0) / 3.0
+        w = werner_parameter_unchecked(np.where(view.stored, view.fidelity, 1.0))
         with np.errstate(divide="ignore"):
             ratio = np.log(self._w0[:, None] / np.maximum(w, 1e-300))
         age = np.maximum(ratio, 0.0) / self._rate_slot[:, None]
@@ -333,7 +343,7 @@ class CEASScheduler:
         # Multi-link routes: drop a segment pair that could no longer make a
         # key-yielding pair even if the rest of the route heralded fresh now.
         seg_flow = ctx.segment_flow
-        w_seg = (4.0 * np.where(view.segment_has, view.segment_fidelity, 1.0) - 1.0) / 3.0
+        w_seg = werner_parameter_unchecked(np.where(view.segment_has, view.segment_fidelity, 1.0))
         best = 0.25 + 0.75 * w_seg * ctx.flow_w0[seg_flow] / ctx.segment_w0
         hopeless = view.segment_has & (self._value(best) <= 0.0)
         attempt = attempt_flow[seg_flow] & (~view.segment_has | hopeless)

@@ -102,7 +102,7 @@ from typing import TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qceas.physics import decay, qber, secret_fraction
+from qceas.physics import decay, qber, secret_fraction, werner_parameter_unchecked
 
 FloatArray: TypeAlias = NDArray[np.float64]
 IntArray: TypeAlias = NDArray[np.int64]
@@ -243,7 +243,7 @@ class LinkClass:
         that a teleported gate spends (its error channel is affine in w,
         :func:`qceas.physics.teleported_cnot`, and w = 0 carries no entanglement)."""
         if self.utility == "gate":
-            return (4.0 * self.fidelity(age) - 1.0) / 3.0
+            return werner_parameter_unchecked(self.fidelity(age))
         return self.key_bits(age)
 
     @cached_property
