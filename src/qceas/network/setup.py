@@ -3,7 +3,7 @@
 
 Random streams: the network is drawn from ``default_rng([seed, 101])``, uniform ready
 times from ``[seed, 102]`` (compute slowdowns from ``[seed, 104]``, see
-``qceas.training.scenario.ready_times``) and a simulation from ``[seed, 103]``
+``qceas.training.key_supply.ready_times``) and a simulation from ``[seed, 103]``
 (:func:`simulation_rng`), so every policy run on one seed sees the same network,
 demand and random numbers.
 """
@@ -67,7 +67,7 @@ def demand_of(
     """The demand model of ``config`` (or of ``schedule`` in its place) for ``seed``.
 
     With ``schedule.ready: compute`` the ready times are ``ready_s``, the nodes'
-    compute-finish times (``qceas.training.scenario.ready_times``); a node whose update
+    compute-finish times (``qceas.training.key_supply.ready_times``); a node whose update
     is not ready a window before the round ends is a ConfigError that names the round
     period it would need (``section`` names where the schedule came from).
     """
