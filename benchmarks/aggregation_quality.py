@@ -8,9 +8,12 @@ training set (the quantity every node's update is trying to estimate). Printed p
 strategy: the mean cosine similarity ``cos(ĝ, g*)`` and the mean squared distance of
 the unit vectors, with their standard errors over draws.
 
-This isolates the aggregation rule from everything else of training (optimizer,
-stopping, test split), so it measures directly whether QFI weighting yields a better
-gradient estimate under heterogeneous noise.
+Every strategy of the scenario aggregates the same round through its own
+``Strategy.aggregate``, as if every update arrived, verified and claiming its node's
+true QFI (no adversary); the robust rules are compared too. This isolates the
+aggregation rule from everything else of training (optimizer, stopping, test split),
+so it measures directly whether QFI weighting yields a better gradient estimate under
+heterogeneous noise.
 
 Usage:
     python benchmarks/aggregation_quality.py [SCENARIO] [--draws 200] [--rounds 0 10 20]
@@ -24,8 +27,28 @@ import sys
 import numpy as np
 
 from qceas.experiments import resolve
-from qceas.qnn import NoiseModel
-from qceas.training import STRATEGIES, Trainer, build_scenario
+from qceas.qnn import NodeEvaluation, NoiseModel
+from qceas.training import Trainer, build_scenario, qfi_scalar
+from qceas.training.strategies import make_strategy
+from qceas.training.transport import Delivery
+
+
+def _arrived(ev: NodeEvaluation) -> Delivery:
+    """One round's evaluations as the aggregator receives them with no adversary and
+    no loss: every update arrives (and verifies), claiming its node's true QFI."""
+    assert ev.qfi is not None
+    k = ev.gradient.shape[0]
+    return Delivery(
+        updates=ev.gradient,
+        claims=qfi_scalar(ev.qfi),
+        sizes=ev.sizes.astype(float),
+        accepted=np.ones(k, dtype=bool),
+        byzantine=np.zeros(k, dtype=bool),
+        refused_no_key=0,
+        rejected=0,
+        tampered=0,
+        aborted_keys=0,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     x_all = np.concatenate([x for x, _ in scenario.shards])
     y_all = np.concatenate([y for _, y in scenario.shards])
     ideal = NoiseModel.ideal(model.n_qubits)
-    # Strategies that weight a plain mean (fedavg, qfi); robust rules are not compared here.
-    strategies = [s for s in config.training.strategies if hasattr(STRATEGIES.get(s), "weights")]
+    strategies = list(config.training.strategies)
     trainer = Trainer(scenario, args.train_with)
     rng = np.random.default_rng([config.seed, 12345])
     done = 0
@@ -61,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         dist: dict[str, list[float]] = {s: [] for s in strategies}
         for _ in range(args.draws):
             ev = model.evaluate_nodes(theta, scenario.shards, scenario.noises, qfi=True, rng=rng)
+            arrived = _arrived(ev)
             for name in strategies:
-                agg = STRATEGIES.get(name).weights(ev) @ ev.gradient
+                agg, _ = make_strategy(name, config.training.compositions).aggregate(arrived)
                 unit = agg / np.linalg.norm(agg)
                 cos[name].append(float(unit @ unit_star))
                 dist[name].append(float(np.sum((unit - unit_star) ** 2)))

@@ -23,12 +23,8 @@ from qceas.experiments.sweep import check_points, run_sweep
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.partition.layout import describe
 from qceas.registry import UnknownNameError
-from qceas.training.scenario import (
-    authenticated_schedulers,
-    build_scenario,
-    ready_times,
-)
-from qceas.training.trainer import network_simulation
+from qceas.training.key_supply import authenticated_schedulers, network_simulation, ready_times
+from qceas.training.scenario import build_scenario
 
 
 def one_line(text: str) -> str:

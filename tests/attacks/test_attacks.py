@@ -499,3 +499,20 @@ def test_byzfl_oracle() -> None:
     else:
         ref_ipm, eps = byzfl.FallOfEmpires(tau)(x.copy()), tau - 1.0
     np.testing.assert_allclose(IPM(epsilon=eps)(x, f=1)[0], ref_ipm, rtol=1e-12, atol=1e-12)
+
+
+def test_inflate_qfi_outbids_a_given_honest_set_and_skips_missing_claims() -> None:
+    claims = np.array([1.0, np.nan, 4.0, 0.5, 0.0])
+    byz = np.array([False, False, False, True, True])
+    answered = np.array([True, True, False, False, False])  # node 2 crashed
+    out = inflate_qfi(claims, byz, 3.0, honest=answered)
+    np.testing.assert_array_equal(out[:3], claims[:3])  # NaN stays NaN (no claim)
+    np.testing.assert_array_equal(out[3:], [3.0, 3.0])  # 3 × max(1.0), NaN skipped
+    nobody = inflate_qfi(claims, byz, 3.0, honest=np.zeros(5, dtype=bool))
+    np.testing.assert_array_equal(nobody[3:], [0.0, 0.0])  # nothing to outbid
+    sybils = inflate_qfi(claims, np.array([False] * 4 + [True]), 1.0, honest=answered)
+    assert sybils[4] == 1.0  # a Sybil claims as much as the best honest node
+    with pytest.raises(ValueError, match=re.escape("inflate_qfi: honest must be a boolean")):
+        inflate_qfi(claims, byz, 2.0, honest=[1, 0, 0, 0, 0])
+    with pytest.raises(ValueError, match=re.escape("claimed_scalars = inf: must be finite")):
+        inflate_qfi([np.inf, 1.0], [True, False], 2.0)

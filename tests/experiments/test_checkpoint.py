@@ -258,3 +258,68 @@ def test_resume_accepts_a_sweep_of_the_same_fingerprint_only(tmp_path: Path) -> 
     ):
         with pytest.raises(ConfigError, match="holds a run of another config"):
             _check_resumable(tmp_path, from_dict(other))
+
+
+def test_the_runners_checkpoint_callback_writes_at_the_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every ``checkpoint_every`` rounds, with every record so far, and not after the
+    last round (the finished run's file supersedes it)."""
+    raw = {**RAW, "seeds": 1, "training": {**RAW["training"], "strategies": ["qfi"]}}
+    save = checkpoint.save
+    written: list[tuple[int, int]] = []
+
+    def spy(out: Path, fingerprint: str, trainer: Trainer, records: list[Any]) -> Path:
+        written.append((trainer.round, len(records)))
+        assert [r.round for r in records] == list(range(trainer.round + 1))
+        return save(out, fingerprint, trainer, records)
+
+    monkeypatch.setattr(checkpoint, "save", spy)
+    run_experiment(from_dict(raw), tmp_path, progress=False, plot=False)
+    assert written == [(2, 3), (4, 5), (6, 7), (8, 9)]
+    written.clear()
+    odd = {**raw, "training": {**raw["training"], "checkpoint_every": 3}}
+    run_experiment(from_dict(odd), tmp_path / "odd", progress=False, plot=False)
+    assert written == [(3, 4), (6, 7)]  # not at round 9, the last
+
+
+def test_checkpoint_every_saves_the_loops_records(tmp_path: Path) -> None:
+    raw = {**RAW, "seeds": 1, "training": {**RAW["training"], "strategies": ["qfi"]}}
+    config = from_dict(raw)
+    from qceas.training import build_scenario
+
+    trainer = Trainer(build_scenario(config, 0), "qfi")
+    saver = checkpoint.CheckpointEvery(tmp_path, config.fingerprint(), 2, 5)
+    records = trainer.run(3, [saver])
+    assert saver.saved == 2
+    loaded = checkpoint.load(tmp_path, "qfi", 0, config.fingerprint())
+    assert loaded is not None
+    again, kept = loaded
+    assert again.round == 2
+    assert repr(kept) == repr(records[:3])
+    trainer.run(5, [saver], records=records)
+    assert saver.saved == 4  # round 5 is the last: no checkpoint after it
+
+
+def test_a_checkpoint_of_an_earlier_format_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _one_checkpoint(tmp_path)
+    header, _, payload = path.read_bytes().partition(b"\n")
+    old = header.replace(checkpoint.FORMAT.encode(), b"qceas-checkpoint/1")
+    path.write_bytes(old + b"\n" + payload)
+    raw = {**RAW, "seeds": 1, "training": {**RAW["training"], "strategies": ["qfi"]}}
+    expected = (
+        r"qfi__seed0\.ckpt: format qceas-checkpoint/1, written by another qceas; this one "
+        r"reads qceas-checkpoint/2 only: delete it to restart this run from round 0"
+    )
+    with pytest.raises(ConfigError, match=expected):
+        run_experiment(from_dict(raw), tmp_path, progress=False, plot=False)
+    assert path.read_bytes() == old + b"\n" + payload  # left alone
+    config = tmp_path / "ckpt.yaml"
+    config.write_text(dump_yaml(from_dict(raw)))
+    assert main(["run", str(config), "--out", str(tmp_path), "--quiet", "--no-plots"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "format qceas-checkpoint/1" in err[0]
+    assert "reads qceas-checkpoint/2" in err[0]

@@ -24,7 +24,8 @@ from qceas.qnn.timing import (
     sample_cost,
     shot_time,
 )
-from qceas.training.scenario import build_scenario, ready_times, ready_times_of
+from qceas.training.key_supply import ready_times, ready_times_of
+from qceas.training.scenario import build_scenario
 
 
 def _cnot_depth_by_dag(pairs: list[tuple[int, int]]) -> int:
@@ -285,7 +286,7 @@ def test_per_node_arrays_must_match_the_nodes() -> None:
 
 
 def test_compute_errors_name_where_the_demand_was_written() -> None:
-    from qceas.training.scenario import check_ready_times
+    from qceas.training.key_supply import check_ready_times
 
     raw = {
         "nodes": {"count": 4},

@@ -140,7 +140,7 @@ def test_crashed_nodes_take_no_key_material_and_crashed_attackers_stop() -> None
     records = trainer.run(6)
     assert [r.crashed for r in records[1:]] == [0, 7, 7, 7, 7, 7]
     assert [r.key_pairs for r in records[1:]] == [1000, 300, 300, 300, 300, 300]
-    byzantine = trainer.transport.byzantine[:10]
+    byzantine = trainer.adversary.byzantine[:10]
     assert (byzantine & trainer.faults.crashing).sum() == 2
     assert all(np.isfinite(r.test_loss) for r in records)
 

@@ -10,6 +10,7 @@ from qceas.network import Demand, Simulation, build_network, make_context, simul
 from qceas.network.ledger import FATE
 from qceas.scheduling import SCHEDULERS
 from qceas.training import build_scenario
+from qceas.training.key_supply import NetworkKeySupply
 from qceas.training.trainer import Trainer
 
 BASE = {
@@ -42,8 +43,9 @@ def _run(raw: dict, strategy: str = "ceas") -> tuple[Trainer, list]:
 
 def test_nodes_distill_keys_from_the_pairs_the_network_delivered() -> None:
     trainer, records = _run(BASE)
-    assert trainer.network is not None
-    ledger = trainer.network_result().ledger
+    result = trainer.network_result()
+    assert result is not None
+    ledger = result.ledger
     consumed = np.isin(ledger.e2e["fate"], [FATE["consumed"], FATE["aborted"]])
     assert sum(r.key_pairs for r in records) == int(consumed.sum())
     for r in records[1:]:
@@ -74,7 +76,7 @@ def test_network_keys_are_reproducible_and_leave_unauthenticated_runs_alone() ->
     _, again = _run(BASE)
     assert repr(first) == repr(again)  # repr: NaN fields compare equal
     trainer, _ = _run({**BASE, "training": {"rounds": 1, "strategies": ["fedavg"]}}, "fedavg")
-    assert trainer.network is None  # fedavg sends unauthenticated: no keys needed
+    assert trainer.key_supply is None  # fedavg sends unauthenticated: no keys needed
 
 
 def test_bad_key_source_and_scheduler_are_named() -> None:
@@ -108,15 +110,15 @@ def test_a_strategy_brings_its_own_scheduler() -> None:
     trainer, _ = _run(
         {**BASE, "training": {"rounds": 1, "strategies": ["ceas-no-sched"]}}, "ceas-no-sched"
     )
-    assert trainer.network is not None
-    assert trainer.network.scheduler.name == "oblivious"
+    assert isinstance(trainer.key_supply, NetworkKeySupply)
+    assert trainer.key_supply.simulation.scheduler.name == "oblivious"
 
 
 def test_the_aggregators_weights_become_the_networks_importance() -> None:
     trainer, records = _run(BASE)
-    assert trainer.network is not None
+    assert isinstance(trainer.key_supply, NetworkKeySupply)
     np.testing.assert_allclose(
-        trainer.network._state.importance, np.asarray(records[-1].node_weights)
+        trainer.key_supply.simulation._state.importance, np.asarray(records[-1].node_weights)
     )
 
 

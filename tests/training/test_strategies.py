@@ -108,6 +108,23 @@ def test_dropped_messages_get_no_weight() -> None:
         assert np.all(np.isfinite(aggregate))
 
 
+def _arrived(ev: NodeEvaluation) -> Delivery:
+    """Every node's evaluation, arrived as it was computed (no adversary, no loss)."""
+    assert ev.qfi is not None
+    k = ev.gradient.shape[0]
+    return Delivery(
+        updates=ev.gradient,
+        claims=qfi_scalar(ev.qfi),
+        sizes=ev.sizes.astype(float),
+        accepted=np.ones(k, dtype=bool),
+        byzantine=np.zeros(k, dtype=bool),
+        refused_no_key=0,
+        rejected=0,
+        tampered=0,
+        aborted_keys=0,
+    )
+
+
 @pytest.mark.parametrize("name", ["fedavg", "qfi"])
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 12))
@@ -117,17 +134,20 @@ def test_mean_rules_weights_are_a_distribution_and_equivariant(
     rng = np.random.default_rng(seed)
     strategy = STRATEGIES.get(name)
     ev = _evaluation(rng, k)
-    w = strategy.weights(ev)
+    aggregate, w = strategy.aggregate(_arrived(ev))
     assert w.shape == (k,)
     assert np.all(w >= 0)
     assert np.isclose(w.sum(), 1.0)
+    np.testing.assert_allclose(aggregate, w @ ev.gradient, atol=1e-12)  # ĝ = Σ_k w_k g_k
     order = rng.permutation(k)
-    np.testing.assert_allclose(strategy.weights(_permute(ev, order)), w[order], atol=1e-12)
+    _, permuted = strategy.aggregate(_arrived(_permute(ev, order)))
+    np.testing.assert_allclose(permuted, w[order], atol=1e-12)
 
 
 def test_fedavg_weights_by_samples() -> None:
     ev = _evaluation(np.random.default_rng(0), 3)
-    np.testing.assert_allclose(STRATEGIES.get("fedavg").weights(ev), ev.samples / ev.samples.sum())
+    _, w = STRATEGIES.get("fedavg").aggregate(_arrived(ev))
+    np.testing.assert_allclose(w, ev.samples / ev.samples.sum())
 
 
 def test_qfi_equals_fedavg_when_every_node_has_the_same_qfi() -> None:
@@ -136,8 +156,9 @@ def test_qfi_equals_fedavg_when_every_node_has_the_same_qfi() -> None:
     same = NodeEvaluation(
         ev.loss, ev.gradient, np.repeat(ev.qfi[:1], 5, axis=0), ev.accuracy, ev.samples
     )
+    qfi, fedavg = STRATEGIES.get("qfi"), STRATEGIES.get("fedavg")
     np.testing.assert_allclose(
-        STRATEGIES.get("qfi").weights(same), STRATEGIES.get("fedavg").weights(same)
+        qfi.aggregate(_arrived(same))[1], fedavg.aggregate(_arrived(same))[1]
     )
 
 
@@ -145,18 +166,24 @@ def test_qfi_weights_are_proportional_to_samples_times_trace() -> None:
     ev = _evaluation(np.random.default_rng(2), 4)
     assert ev.qfi is not None
     raw = ev.samples * np.trace(ev.qfi, axis1=1, axis2=2)
-    np.testing.assert_allclose(STRATEGIES.get("qfi").weights(ev), raw / raw.sum())
+    np.testing.assert_allclose(STRATEGIES.get("qfi").aggregate(_arrived(ev))[1], raw / raw.sum())
     np.testing.assert_allclose(qfi_scalar(ev.qfi), np.trace(ev.qfi, axis1=1, axis2=2) / 3)
-    sharper = STRATEGIES.get("qfi", power=2.0).weights(ev)
+    _, sharper = STRATEGIES.get("qfi", power=2.0).aggregate(_arrived(ev))
     raw2 = ev.samples * (np.trace(ev.qfi, axis1=1, axis2=2) / 3) ** 2
     np.testing.assert_allclose(sharper, raw2 / raw2.sum())
 
 
-def test_qfi_without_qfi_fails_clearly() -> None:
-    ev = _evaluation(np.random.default_rng(3), 2)
-    bare = NodeEvaluation(ev.loss, ev.gradient, None, ev.accuracy, ev.samples)
-    with pytest.raises(ValueError, match="evaluated without QFI"):
-        STRATEGIES.get("qfi").weights(bare)
+def test_qfi_without_claims_falls_back_to_the_arrived_mean() -> None:
+    """A round evaluated without QFI claims nothing (zeros): no node earns weight by
+    its claim, and the arrived updates are averaged uniformly."""
+    ev = _evaluation(np.random.default_rng(3), 3)
+    arrived = _arrived(ev)
+    bare = Delivery(
+        arrived.updates, np.zeros(3), arrived.sizes, arrived.accepted, arrived.byzantine, 0, 0, 0, 0
+    )
+    aggregate, w = STRATEGIES.get("qfi").aggregate(bare)
+    np.testing.assert_allclose(w, np.full(3, 1 / 3))
+    np.testing.assert_allclose(aggregate, ev.gradient.mean(axis=0))
 
 
 def test_the_ceas_composition_equals_the_ceas_strategy() -> None:
@@ -174,7 +201,7 @@ def test_the_ceas_composition_equals_the_ceas_strategy() -> None:
 def test_named_compositions_switch_one_component_each() -> None:
     flags = {
         name: (
-            getattr(STRATEGIES.get(name), "scheduler", None),
+            STRATEGIES.get(name).scheduler,
             STRATEGIES.get(name).authenticates,
             STRATEGIES.get(name).needs_qfi,
         )
@@ -186,6 +213,26 @@ def test_named_compositions_switch_one_component_each() -> None:
         "ceas-no-sched": ("oblivious", True, True),
         "ceas-no-auth": ("ceas", False, True),
     }
+
+
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_contract_every_strategy_declares_its_schedulers(name: str) -> None:
+    from qceas.scheduling import SCHEDULERS
+
+    strategy = STRATEGIES.get(name)
+    for scheduler in (strategy.scheduler, strategy.gate_scheduler):
+        assert scheduler is None or scheduler in SCHEDULERS
+    assert isinstance(strategy.needs_qfi, bool)
+    assert isinstance(strategy.authenticates, bool)
+
+
+def test_the_ceas_rule_takes_its_keys_from_the_config_and_schedules_its_gates_with_ceas() -> None:
+    ceas = STRATEGIES.get("ceas")
+    assert (ceas.scheduler, ceas.gate_scheduler) == (None, "ceas")
+    for name in ("fedavg", "qfi"):
+        assert (STRATEGIES.get(name).scheduler, STRATEGIES.get(name).gate_scheduler) == (None, None)
+    composed = STRATEGIES.get("ceas-no-sched")
+    assert composed.gate_scheduler == composed.scheduler == "oblivious"
 
 
 def test_a_config_composes_its_own_strategy() -> None:

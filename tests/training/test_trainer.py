@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from qceas.config import from_dict
 from qceas.training import Trainer, build_scenario
@@ -75,3 +76,65 @@ def test_minibatch_rounds_weight_nodes_by_shard_size() -> None:
     assert len(set(sizes.tolist())) > 1  # the split is uneven
     weights = np.array(trainer.step().node_weights)
     np.testing.assert_allclose(weights, sizes / sizes.sum())
+
+
+class _Seen:
+    """A callback that writes down what the loop showed it."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+        self.records: list = []
+
+    def on_start(self, trainer: Trainer, records: list) -> None:
+        self.events.append(("start", trainer.round))
+        self.records = records
+
+    def on_round(self, trainer: Trainer, record) -> None:
+        assert record.round == trainer.round
+        assert self.records[-1] is record  # appended before the callbacks see it
+        self.events.append(("round", record.round))
+
+
+def test_a_callback_sees_the_start_and_every_round_in_order() -> None:
+    config = from_dict(SMALL)
+    first, second = _Seen(), _Seen()
+    records = Trainer(build_scenario(config, 0), "qfi").run(4, [first, second])
+    expected = [("start", 0)] + [("round", t) for t in range(1, 5)]
+    assert first.events == second.events == expected
+    assert first.records is records
+    assert [r.round for r in records] == [0, 1, 2, 3, 4]
+    plain = Trainer(build_scenario(config, 0), "qfi").run(4)
+    assert repr(plain) == repr(records)  # observing changes no number
+
+
+def test_the_loop_continues_a_run_from_its_records() -> None:
+    config = from_dict(SMALL)
+    whole = Trainer(build_scenario(config, 0), "fedavg").run(4)
+    trainer = Trainer(build_scenario(config, 0), "fedavg")
+    part = trainer.run(2)
+    seen = _Seen()
+    rest = trainer.run(4, [seen], records=part)
+    assert rest is part
+    assert seen.events == [("start", 2), ("round", 3), ("round", 4)]
+    assert repr(rest) == repr(whole)
+    assert trainer.run(4, records=rest) == rest  # already there: no round runs
+    with pytest.raises(ValueError, match="trainer at round 4: pass its records so far"):
+        trainer.run(6)
+
+
+def test_a_step_runs_the_phases_in_the_order_of_the_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = from_dict({**SMALL, "faults": {"straggler_fraction": 0.5}})
+    trainer = Trainer(build_scenario(config, 0), "fedavg")
+    order: list[str] = []
+    for phase in ("_apply_faults", "_plan", "_compute", "_secure", "_agree", "_record"):
+        method = getattr(trainer, phase)
+
+        def spy(*args, _name=phase, _method=method, **kwargs):
+            order.append(_name)
+            return _method(*args, **kwargs)
+
+        monkeypatch.setattr(trainer, phase, spy)
+    trainer.step()
+    assert order == ["_apply_faults", "_plan", "_compute", "_secure", "_agree", "_record"]

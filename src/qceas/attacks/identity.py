@@ -1,4 +1,5 @@
-"""Identity and protocol attacks: pure helpers the training and security code calls.
+"""Identity and protocol attacks: pure helpers the adversary of a run calls
+(:class:`qceas.attacks.adversary.Adversary`).
 
 Each helper returns a modified copy and never touches its inputs; randomness comes only
 from an explicit ``rng``. What each attack assumes the adversary knows or controls:
@@ -57,13 +58,31 @@ def _factor(name: str, factor: float) -> float:
     return float(factor)
 
 
-def _mask(name: str, mask: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.bool_]:
+def _mask(
+    name: str, mask: ArrayLike, shape: tuple[int, ...], what: str = "byzantine_mask"
+) -> NDArray[np.bool_]:
     arr = np.asarray(mask)
     if arr.dtype != np.bool_:
-        raise ValueError(f"{name}: byzantine_mask must be a boolean array (got dtype {arr.dtype})")
+        raise ValueError(f"{name}: {what} must be a boolean array (got dtype {arr.dtype})")
     if arr.shape != shape:
+        raise ValueError(f"{name}: {what} has shape {arr.shape}, expected {shape} like the values")
+    return arr
+
+
+def _claims(value: ArrayLike) -> NDArray[np.float64]:
+    """QFI scalars τ_k ≥ 0; NaN is allowed and means "no claim" (a node whose
+    evaluation broke), so one broken honest node does not stop the attack."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
         raise ValueError(
-            f"{name}: byzantine_mask has shape {arr.shape}, expected {shape} like the values"
+            f"claimed_scalars = {value!r}: must be a number or an array of numbers"
+        ) from None
+    bad = ~np.isnan(arr) & ~((arr >= 0) & (arr < math.inf))
+    if np.any(bad):
+        raise ValueError(
+            f"claimed_scalars = {float(arr[bad].flat[0]):g}: must be finite and >= 0 "
+            "(or NaN: no claim)"
         )
     return arr
 
@@ -75,7 +94,11 @@ def _count(name: str, value: object) -> int:
 
 
 def inflate_qfi(
-    claimed_scalars: ArrayLike, byzantine_mask: ArrayLike, factor: float
+    claimed_scalars: ArrayLike,
+    byzantine_mask: ArrayLike,
+    factor: float,
+    *,
+    honest: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
     """QFI inflation: every Byzantine node claims ``factor`` × the largest honest claim.
 
@@ -83,25 +106,42 @@ def inflate_qfi(
     buys weight. Claiming c_byz = factor · max_{k honest} τ_k is the strategy that
     dominates every honest node while staying anchored to the honest range: with factor
     close to 1 it is indistinguishable from the best honest node to a spread-based check,
-    and a large factor maximises the weight when claims go unverified.
+    and a large factor maximises the weight when claims go unverified. With factor 1 it
+    is what a Sybil claims: as much as the best honest node, no more.
+
+    The largest honest claim is taken over the finite claims of ``honest``; a NaN claim
+    (a node whose evaluation broke) is no claim. Where ``honest`` holds no finite claim
+    (every honest node crashed, say) there is nothing to outbid, and the Byzantine
+    nodes claim factor · 0 = 0.
 
     Args:
-        claimed_scalars: (K,) non-negative claimed QFI scalars τ_k.
-        byzantine_mask: (K,) bool, True for Byzantine nodes.
+        claimed_scalars: (K,) claimed QFI scalars τ_k, non-negative or NaN.
+        byzantine_mask: (K,) bool, True for Byzantine nodes (their claims are replaced).
         factor: inflation, >= 1.
+        honest: (K,) bool, the nodes whose claims are outbid (e.g. the honest nodes that
+            answered this round); default ``~byzantine_mask``, which must then hold one
+            node at least.
 
     Returns:
-        (K,) claims: honest entries unchanged, Byzantine ones factor · max honest.
+        (K,) claims: other entries unchanged, Byzantine ones factor · max honest.
     """
-    claims = _floats("claimed_scalars", claimed_scalars, 0.0)
+    claims = _claims(claimed_scalars)
     if claims.ndim != 1:
         raise ValueError(f"inflate_qfi: claimed_scalars must be 1-D (got shape {claims.shape})")
     mask = _mask("inflate_qfi", byzantine_mask, claims.shape)
     factor = _factor("inflate_qfi", factor)
-    if np.all(mask):
-        raise ValueError("inflate_qfi needs at least one honest node to outbid (mask is all True)")
+    if honest is None:
+        if np.all(mask):
+            raise ValueError(
+                "inflate_qfi needs at least one honest node to outbid (mask is all True)"
+            )
+        outbid = ~mask
+    else:
+        outbid = _mask("inflate_qfi", honest, claims.shape, "honest")
+    pool = claims[outbid]
+    top = float(np.nanmax(pool)) if np.isfinite(pool).any() else 0.0
     out = claims.copy()
-    out[mask] = factor * claims[~mask].max()
+    out[mask] = factor * top
     return out
 
 

@@ -50,7 +50,7 @@ from qceas.network.setup import (
 )
 from qceas.reproducibility import deterministic, environment
 from qceas.scheduling import SCHEDULERS
-from qceas.training.scenario import ready_times_of
+from qceas.training.key_supply import ready_times_of
 
 #: Metrics averaged over seeds in the summary and plotted in the sweep.
 HEADLINE = ("utilization", "mean_consumed_fidelity", "demand_met", "consumed_fraction")

@@ -4,7 +4,8 @@ Every finished (strategy, seed) run is saved at once under ``DIR/runs/``; the ta
 summary and plots are rebuilt from those files after each run. Rerunning the same
 command after an interruption reuses every finished run (checked by the config's
 fingerprint), continues a run cut short from its last checkpoint
-(``qceas.training.checkpoint``, every ``training.checkpoint_every`` rounds) and
+(``qceas.training.checkpoint``, written every ``training.checkpoint_every`` rounds by a
+callback of the trainer's loop, as the progress bar is another) and
 computes only what is missing, so ``metrics.csv`` and
 ``node_metrics.csv`` are identical to an uninterrupted run's (``summary.json`` differs
 only in its timing and reuse counts). Adding seeds or strategies to a finished
@@ -34,7 +35,8 @@ from qceas.experiments.interrupted import Interrupted
 from qceas.network import summarize as summarize_network
 from qceas.reproducibility import deterministic, environment
 from qceas.training import checkpoint
-from qceas.training.scenario import Scenario, build_scenario, check_ready_times
+from qceas.training.key_supply import check_ready_times
+from qceas.training.scenario import Scenario, build_scenario
 from qceas.training.trainer import RoundRecord, Trainer
 
 
@@ -114,6 +116,22 @@ def run_experiment(
         owned.close()
 
 
+class Progress:
+    """The progress bar as a callback of the trainer's loop: a resumed run's rounds
+    at its start, then one step per round."""
+
+    def __init__(self, bar: tqdm[Any], label: str) -> None:
+        self.bar = bar
+        self.label = label
+
+    def on_start(self, trainer: Trainer, records: list[RoundRecord]) -> None:
+        self.bar.set_postfix_str(self.label)
+        self.bar.update(trainer.round)
+
+    def on_round(self, trainer: Trainer, record: RoundRecord) -> None:
+        self.bar.update(1)
+
+
 @dataclass
 class _Start:
     """How a (strategy, seed) run begins: its finished records, or a trainer (fresh
@@ -181,7 +199,7 @@ def _run_on(
     reused = computed = 0
     rounds = config.training.rounds
     every = config.training.checkpoint_every
-    current: tuple[str, int, _Start] | None = None
+    current: tuple[str, int, Trainer, checkpoint.CheckpointEvery] | None = None
     bar = tqdm(
         total=len(seeds) * len(strategies) * rounds,
         disable=not progress,
@@ -202,18 +220,14 @@ def _run_on(
                     reused += 1
                     bar.update(rounds)
                     continue
-                trainer, records = begin.trainer, begin.records
+                trainer = begin.trainer
                 assert trainer is not None
-                assert records is not None
-                current = (strategy, seed, begin)
-                bar.set_postfix_str(f"{strategy} seed {seed}")
-                bar.update(trainer.round)
-                while trainer.round < rounds:
-                    records.append(trainer.step())
-                    bar.update(1)
-                    if every and trainer.round % every == 0 and trainer.round < rounds:
-                        checkpoint.save(out, fingerprint, trainer, records)
-                        begin.checkpointed = trainer.round
+                saver = checkpoint.CheckpointEvery(
+                    out, fingerprint, every, rounds, saved=begin.checkpointed
+                )
+                current = (strategy, seed, trainer, saver)
+                callbacks = (Progress(bar, f"{strategy} seed {seed}"), saver)
+                records = trainer.run(rounds, callbacks, records=begin.records)
                 net = trainer.network_result()
                 network = None if net is None else summarize_network(net)
                 test_samples = int(trainer.scenario.dataset.x_test.shape[0])
@@ -253,18 +267,21 @@ def _run_on(
 
 
 def _interrupted(
-    out: Path, finished: int, current: tuple[str, int, _Start] | None, rounds: int, every: int
+    out: Path,
+    finished: int,
+    current: tuple[str, int, Trainer, checkpoint.CheckpointEvery] | None,
+    rounds: int,
+    every: int,
 ) -> str:
     """What an interrupted run saved, and how to go on, in one line."""
     saved = f"{finished} finished run(s) saved in {out / 'runs'}"
     if current is None:
         going = ""
     else:
-        strategy, seed, begin = current
-        assert begin.trainer is not None
-        where = f"{strategy} seed {seed} (round {begin.trainer.round} of {rounds})"
-        if begin.checkpointed:
-            going = f"; {where} goes on from its checkpoint at round {begin.checkpointed}"
+        strategy, seed, trainer, saver = current
+        where = f"{strategy} seed {seed} (round {trainer.round} of {rounds})"
+        if saver.saved:
+            going = f"; {where} goes on from its checkpoint at round {saver.saved}"
         else:
             why = "checkpoints are off" if not every else f"the first is at round {every}"
             going = f"; {where} starts again ({why})"

@@ -36,7 +36,7 @@ from qceas.experiments.config import ConfigError, ExperimentConfig, dump_yaml, s
 from qceas.experiments.interrupted import Interrupted
 from qceas.experiments.runner import run_experiment
 from qceas.reproducibility import deterministic, environment
-from qceas.training.scenario import check_ready_times
+from qceas.training.key_supply import check_ready_times
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ only if κ > 0; a pair above the QBER threshold aborts. Every requested consumpt
 goes ahead, on arrival too.
 
 ``gate`` (:class:`GateUse`): a pair is spent on a teleported gate of one shot
-(:mod:`qceas.training.gate_pairs`). Every consumed pair meets a unit of demand
+(:mod:`qceas.partition.gate_pairs`). Every consumed pair meets a unit of demand
 whatever its fidelity, with 0 key bits (its fidelity becomes the gate's error). A
 shot needs all of its pairs in memory when it starts, so a flow spends its stored
 pairs only when they cover its whole remaining demand, and nothing is used on

@@ -4,7 +4,7 @@
 The builders take the sections they read and the node count, never the whole config.
 Random streams (``qceas.streams``): the network is drawn from stream ``NETWORK``,
 uniform ready times from ``READY_TIMES`` (compute slowdowns from ``SLOWDOWNS``, see
-``qceas.training.scenario.ready_times``) and a simulation from ``NETWORK_SIMULATION``
+``qceas.training.key_supply.ready_times``) and a simulation from ``NETWORK_SIMULATION``
 (:func:`simulation_rng`), so every policy run on one seed sees the same network,
 demand and random numbers.
 """
@@ -74,7 +74,7 @@ def demand_of(
     """The demand model of the schedule section ``spec`` for ``n_nodes`` QPUs and ``seed``.
 
     With ``schedule.ready: compute`` the ready times are ``ready_s``, the nodes'
-    compute-finish times (``qceas.training.scenario.ready_times``); a node whose update
+    compute-finish times (``qceas.training.key_supply.ready_times``); a node whose update
     is not ready a window before the round ends is a ConfigError that names the round
     period it would need (``section`` names where the schedule came from).
     """

@@ -1,6 +1,7 @@
 """Checkpoints of a run in progress: the whole trainer, written atomically.
 
-Every ``training.checkpoint_every`` rounds a (strategy, seed) run saves its
+Every ``training.checkpoint_every`` rounds (:class:`CheckpointEvery`, a callback of
+the trainer's loop) a (strategy, seed) run saves its
 :class:`~qceas.training.trainer.Trainer` and its records so far to
 ``DIR/runs/<strategy>__seed<seed>.ckpt``. The trainer carries everything the next round
 depends on: θ and the optimizer state, every random generator (minibatches, attacks,
@@ -13,7 +14,11 @@ uninterrupted run; it redoes only the rounds after its last checkpoint (at most
 
 File layout: one line of JSON (format, config fingerprint, strategy, seed, round), then
 the pickled ``(trainer, records)``. The header is checked before anything is
-unpickled, so a checkpoint of another config is refused without being loaded. Writes
+unpickled, so a checkpoint of another config, or of another format, is refused
+without being loaded. Format 2 pickles the trainer with its key supply, adversary and
+channel as separate objects (``qceas.training.key_supply``, ``qceas.attacks.adversary``);
+a format-1 checkpoint holds the trainer of an earlier qceas, whose state this one
+cannot continue, and is refused with a message naming both formats. Writes
 go to a temporary file that replaces the old checkpoint in one ``os.replace``: a kill
 at any moment leaves either the previous checkpoint or the new one, never half of one.
 
@@ -41,7 +46,7 @@ if TYPE_CHECKING:
     from qceas.training.trainer import RoundRecord, Trainer
 
 #: First field of a checkpoint's header.
-FORMAT = "qceas-checkpoint/1"
+FORMAT = "qceas-checkpoint/2"
 
 
 def path_of(out: Path, strategy: str, seed: int) -> Path:
@@ -119,12 +124,49 @@ def remove(out: Path, strategy: str, seed: int) -> None:
     path.with_name(path.name + ".tmp").unlink(missing_ok=True)
 
 
+class CheckpointEvery:
+    """Save the run every ``every`` rounds (0: never) as the trainer's loop goes
+    (``Trainer.run`` callback), except after its last round, ``rounds``: the finished
+    run's results file supersedes the checkpoint.
+
+    Args:
+        out: the run directory.
+        fingerprint: the config's fingerprint, written into every header.
+        every: the interval, ``training.checkpoint_every``.
+        rounds: the run's last round.
+        saved: the round of the checkpoint already on disk (0: none).
+    """
+
+    def __init__(self, out: Path, fingerprint: str, every: int, rounds: int, saved: int = 0):
+        self.out = Path(out)
+        self.fingerprint = fingerprint
+        self.every = every
+        self.rounds = rounds
+        #: The round the last checkpoint on disk holds (0: none).
+        self.saved = saved
+        self._records: list[RoundRecord] = []
+
+    def on_start(self, trainer: Trainer, records: list[RoundRecord]) -> None:
+        self._records = records  # the loop's own list: it grows by one every round
+
+    def on_round(self, trainer: Trainer, record: RoundRecord) -> None:
+        if self.every and trainer.round % self.every == 0 and trainer.round < self.rounds:
+            save(self.out, self.fingerprint, trainer, self._records)
+            self.saved = trainer.round
+
+
 def _header(path: Path, line: bytes) -> dict[str, Any]:
     try:
         header = json.loads(line)
     except ValueError:
         header = None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    found = header.get("format") if isinstance(header, dict) else None
+    if isinstance(found, str) and found.startswith("qceas-checkpoint/") and found != FORMAT:
+        raise ConfigError(
+            f"checkpoint {path}: format {found}, written by another qceas; this one reads "
+            f"{FORMAT} only: delete it to restart this run from round 0"
+        )
+    if found != FORMAT:
         raise ConfigError(
             f"checkpoint {path}: not a qceas checkpoint (no {FORMAT} header: corrupt or "
             "truncated); delete it to restart this run from round 0"
@@ -132,4 +174,4 @@ def _header(path: Path, line: bytes) -> dict[str, Any]:
     return header
 
 
-__all__ = ["FORMAT", "load", "path_of", "remove", "save"]
+__all__ = ["FORMAT", "CheckpointEvery", "load", "path_of", "remove", "save"]

@@ -1,8 +1,11 @@
 """Aggregation strategies: how the server combines the nodes' gradients.
 
-A strategy maps one round's ``NodeEvaluation`` (per-node gradients, shard sizes and,
-when it asks for them, QFIs) to non-negative weights summing to one; the aggregate is
-``ĝ = Σ_k w_k g_k``. Strategies are registered by name (``STRATEGIES``).
+A strategy maps one round's ``Delivery`` (what reached the aggregator: every
+identity's update, claimed QFI scalar and shard size, and which messages arrived and
+verified) to the aggregate update and the non-negative weights it gave each identity,
+summing to one; for the mean rules the aggregate is ``ĝ = Σ_k w_k g_k``. It also
+declares what its rounds need (:class:`Strategy`): QFIs, authentication, and the
+schedulers of its Bell pairs. Strategies are registered by name (``STRATEGIES``).
 
 * ``fedavg`` — sample-weighted mean, ``w_k ∝ n_k`` (McMahan et al., AISTATS 2017).
 * ``qfi`` — QFI-weighted mean, ``w_k ∝ n_k · τ_k^γ`` with ``τ_k = tr(F̄_k)/P``, the mean
@@ -30,8 +33,8 @@ nothing once F̄_k is known. Multiplying by n_k keeps the rule close to ``fedavg
 homogeneous case: when every node has the same noise and iid data, the τ_k differ only
 through the inputs of each shard, and ``qfi`` weights approach ``fedavg``'s.
 
-n_k is the node's shard size (``NodeEvaluation.sizes``), also when a round evaluates
-minibatches.
+n_k is the node's shard size (``Delivery.sizes``, as claimed), also when a round
+evaluates minibatches.
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ from numpy.typing import NDArray
 
 from qceas.consensus import AGGREGATORS
 from qceas.consensus.ceas import CEASRule
-from qceas.qnn.model import NodeEvaluation
 from qceas.registry import Registry, UnknownOptionError
 from qceas.training.transport import Delivery
 
@@ -61,6 +63,18 @@ class Strategy(Protocol):
     @property
     def authenticates(self) -> bool:
         """Whether updates travel through the authenticated channel."""
+        ...
+
+    @property
+    def scheduler(self) -> str | None:
+        """The scheduler of its key network (``security.key_source: network``, when it
+        authenticates); None: ``security.scheduler``."""
+        ...
+
+    @property
+    def gate_scheduler(self) -> str | None:
+        """The scheduler of its teleported gates' Bell pairs (model-level and hybrid
+        partitions); None: ``partition.scheduler``."""
         ...
 
     def aggregate(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -104,9 +118,8 @@ class FedAvg:
 
     needs_qfi: bool = False
     authenticates: bool = False
-
-    def weights(self, evaluation: NodeEvaluation) -> NDArray[np.float64]:
-        return normalise(evaluation.sizes.astype(float))
+    scheduler: str | None = None
+    gate_scheduler: str | None = None
 
     def aggregate(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         return _weighted_mean(delivery, delivery.sizes)
@@ -119,16 +132,12 @@ class QFIWeighted:
     power: float = 1.0
     needs_qfi: bool = True
     authenticates: bool = False
+    scheduler: str | None = None
+    gate_scheduler: str | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.power) and self.power >= 0):
             raise ValueError(f"strategy qfi power = {self.power}: must be a finite number >= 0")
-
-    def weights(self, evaluation: NodeEvaluation) -> NDArray[np.float64]:
-        if evaluation.qfi is None:
-            raise ValueError("strategy qfi: the round was evaluated without QFI")
-        tau = np.clip(qfi_scalar(evaluation.qfi), 0.0, None)
-        return normalise(evaluation.sizes * tau**self.power)
 
     def aggregate(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         # Naive: the claims are taken at face value (what QFI inflation exploits).
@@ -141,13 +150,16 @@ class CEASStrategy:
     """The CEAS rule: authenticated updates, verified QFI weights, a robust core.
 
     See ``qceas.consensus.ceas``; the inner aggregator is the weighted coordinate-wise
-    median by default.
+    median by default. Its keys come from ``security.scheduler``'s network; its gate
+    pairs are always scheduled by CEAS.
     """
 
     inner: str = "median"
     spread: float = 0.0
     needs_qfi: bool = True
     authenticates: bool = True
+    scheduler: str | None = None
+    gate_scheduler: str | None = "ceas"
 
     def aggregate(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         if not (delivery.accepted & np.all(np.isfinite(delivery.updates), axis=1)).any():
@@ -174,8 +186,9 @@ class Composition:
 
     Attributes:
         scheduler: the scheduler that supplies this strategy's keys when
-            ``security.key_source`` is ``network`` (None: ``security.scheduler``);
-            irrelevant without authentication, which needs no keys.
+            ``security.key_source`` is ``network`` (None: ``security.scheduler``;
+            irrelevant without authentication, which needs no keys), and its gate
+            pairs in a model-level or hybrid partition (None: ``partition.scheduler``).
         authenticate: send updates through the Wegman–Carter channel (only nodes with
             key bits get through; Sybils never do) or unauthenticated.
         weighting: ``size`` (w ∝ n_k), ``qfi`` (w ∝ n_k·claimed τ_k, claims taken at
@@ -220,6 +233,10 @@ class Composition:
     @property
     def authenticates(self) -> bool:
         return self.authenticate
+
+    @property
+    def gate_scheduler(self) -> str | None:
+        return self.scheduler
 
     def aggregate(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         arrived = delivery.accepted & np.all(np.isfinite(delivery.updates), axis=1)

@@ -1,66 +1,71 @@
-"""The synchronous data-parallel round loop.
+"""The synchronous round loop: one loop, phases as methods, callbacks to observe it.
 
-One round t (ARCHITECTURE §1, data-level partition, no network yet):
+One round t (ARCHITECTURE §1), one method of :class:`Trainer` per phase:
 
-1. every node k evaluates its loss, gradient g_k and (if needed) QFI F̄_k on its shard
-   at θ_t, on its own noisy QPU — one batched call for all nodes;
-2. the strategy turns the evaluations into weights w_k; ĝ = Σ_k w_k g_k;
-3. the optimizer steps θ_{t+1} from ĝ;
-4. the round is recorded: node-measured train loss, ideal test loss and accuracy of
-   θ_{t+1} on the held-out split, per-node QFI scalars and weights, the spread of
-   honest node gradients around the aggregate, ``mean_k ‖g_k − ĝ‖²``, and what the
-   adversary achieved (weight given to its identities, rejected, refused and tampered
-   messages, skipped rounds).
+0. **faults** (``_apply_faults``): this round's crashed, late and cut-off nodes
+   (``qceas.training.faults``); a node without a link takes no key material, and an
+   aggregator restart goes back to the aggregator's last checkpoint;
+1. **plan + network** (``_plan``): with ``partition.qpus_per_replica`` > 1 a node is a
+   *replica* whose circuit spans several QPUs (model-level or hybrid partition), and
+   the Bell pairs of its teleported gates are drawn for the round
+   (``qceas.partition.gate_pairs``, under the strategy's ``gate_scheduler``, else
+   ``partition.scheduler``); its evaluation carries the resulting block error;
+2. **compute** (``_compute``): every node k evaluates its loss, gradient g_k and (if
+   needed) QFI F̄_k on its shard (or minibatch) at θ_t, on its own noisy QPU — one
+   batched call for all nodes, on the trainer's engine (``qceas.engine``: in this
+   process, or node batches on a Ray cluster). With finite shots every node samples
+   from its own stream, drawn from (seed, strategy, round, node), and every engine
+   evaluates the same fixed node batches, so the engine changes no number;
+3. **secure** (``_secure``): the adversary forges its messages
+   (``qceas.attacks.adversary``), the key supply hands every node this round's Bell
+   pairs (``qceas.training.key_supply``: fixed, or a network simulation run alongside,
+   one demand round per training round under the strategy's ``scheduler``, else
+   ``security.scheduler``), and the transport distills the keys and carries the
+   messages through the (authenticated) channel (``qceas.training.transport``);
+4. **agree** (``_agree``): the strategy aggregates what arrived, ĝ with weights w_k;
+   the optimizer steps θ_{t+1} from ĝ, and the key network learns the weights (the
+   nodes that count most are served first next round);
+5. **record** (``_record``): node-measured train loss, ideal test loss and accuracy
+   of θ_{t+1} on the held-out split (with ``training.test_on_hardware``, also on every
+   node's own noisy and teleported circuit), per-node QFI scalars and weights, the
+   spread of honest node gradients around the aggregate, ``mean_k ‖g_k − ĝ‖²``, the
+   gate pairs' mean fidelity and share of shot cycles served, and what the adversary
+   achieved (weight given to its identities, rejected, refused and tampered messages,
+   skipped rounds).
 
-Between 1 and 2 the updates travel to the aggregator (``transport``): keys, attacks
-and the authenticated channel. With ``security.key_source: network`` an authenticating
-strategy's keys come from a network simulation (``qceas.network.Simulation``) run
-alongside, one demand round per training round under ``security.scheduler``: each
-node distills its key from the pairs it actually consumed that round.
-
-The trainer owns the loop; strategies only supply weights, and callers observe rounds
-through ``on_round`` (ARCHITECTURE §5.6). Step 1 runs on the trainer's engine
-(``qceas.engine``: in this process, or node batches on a Ray cluster); with finite
-shots every node samples from its own stream, drawn from (seed, strategy, round,
-node), and every engine evaluates the same fixed node batches, so the engine changes no
-number.
-
-With ``partition.qpus_per_replica`` > 1 a node is a *replica* whose circuit spans
-several QPUs (model-level or hybrid partition): before step 1 the Bell pairs of its
-teleported gates are drawn for the round (``qceas.training.gate_pairs``, under the
-strategy's scheduler: its composition's, CEAS for the CEAS rule, else
-``partition.scheduler``), and its evaluation carries the resulting block error; the
-round records the mean pair fidelity its gates used and the share of shot cycles that
-got their pairs. With ``training.test_on_hardware`` it also records the test metrics
-of θ on every node's own noisy (and teleported) circuit.
+The trainer owns the loop (:meth:`Trainer.run`; ARCHITECTURE §5.6); strategies only
+aggregate, and callers observe the rounds through callbacks (:class:`Callback`): the
+experiment runner's checkpoints (``qceas.training.checkpoint.CheckpointEvery``) and
+progress bar are two of them.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from qceas._rules import ConfigError
+from qceas.attacks.adversary import Adversary
 from qceas.engine import Engine
 from qceas.engine.local import LocalEngine
-from qceas.network import Simulation, SimulationResult
-from qceas.network.setup import context_of, demand_of, network_of
-from qceas.partition.gate_pairs import GatePairs
+from qceas.network import SimulationResult
+from qceas.partition.gate_pairs import GatePairs, RoundGates
+from qceas.qnn.model import NodeEvaluation
 from qceas.qnn.partition import BlockError
 from qceas.qnn.readout import class_probabilities, loss_and_cotangent
 from qceas.reproducibility import deterministic
-from qceas.scheduling import SCHEDULERS
+from qceas.streams import GATE_PAIRS, SHOTS, run_entropy, run_stream
 from qceas.training.faults import FaultPlan, RoundFaults
+from qceas.training.key_supply import KeySupply, key_supply_of
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
-from qceas.training.scenario import Scenario, key_schedule_section, ready_times
-from qceas.training.strategies import CEASStrategy, Strategy, make_strategy, qfi_scalar
-from qceas.training.transport import Transport, byzantine_nodes
+from qceas.training.scenario import Scenario
+from qceas.training.strategies import Strategy, make_strategy, qfi_scalar
+from qceas.training.transport import Delivery, Transport
 
 
 @dataclass(frozen=True)
@@ -96,45 +101,22 @@ class RoundRecord:
     rounds_lost: int = 0
 
 
-def strategy_seed(seed: int, strategy: str) -> list[int]:
-    """Entropy for a run's own random streams (minibatches and attacks; with the round
-    and node appended, each node's shots): stable across runs."""
-    return [seed, zlib.crc32(strategy.encode())]
+class Callback(Protocol):
+    """Observes :meth:`Trainer.run`: the start of the loop, then every round."""
 
+    def on_start(self, trainer: Trainer, records: list[RoundRecord]) -> None:
+        """Before the first round the loop runs; ``records`` are the records so far
+        (round 0 first), the list the loop appends every new record to."""
+        ...
 
-def network_simulation(scenario: Scenario, strategy: str, scheduler: str) -> Simulation:
-    """The network that supplies a run's keys: the config's network and key demand
-    (``RunConfig.key_schedule``; one demand round per training round) under
-    ``scheduler`` (the strategy's own, else ``security.scheduler``), on a random stream
-    of its own, so the training draws are those of a fixed-supply run."""
-    cfg = scenario.config
-    spec = cfg.key_schedule()
-    ready = ready_times(scenario) if spec.ready == "compute" else None
-    try:
-        network = network_of(cfg.network, cfg.nodes.count, scenario.seed)
-        demand = dataclasses.replace(
-            demand_of(
-                spec,
-                cfg.nodes.count,
-                scenario.seed,
-                ready_s=ready,
-                section=key_schedule_section(cfg),
-            ),
-            rounds=max(1, cfg.training.rounds),
-        )
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    context = context_of(spec, network, demand)
-    policy = SCHEDULERS.get(scheduler, **dict(spec.params.get(scheduler, {})))
-    rng = np.random.default_rng([*strategy_seed(scenario.seed, strategy), 0x4E7])
-    try:
-        return Simulation(context, policy, rng=rng)
-    except ValueError as exc:  # e.g. a CEAS class too large for ceas.max_states
-        raise ConfigError(f"schedule.params.{scheduler}: {exc}") from None
+    def on_round(self, trainer: Trainer, record: RoundRecord) -> None:
+        """After every round, once ``record`` is appended (``trainer.round`` is its
+        round)."""
+        ...
 
 
 class Trainer:
-    """Trains one strategy on one scenario.
+    """Trains one strategy on one scenario (module docstring).
 
     Args:
         scenario: the built experiment (data, shards, noise, θ_0).
@@ -154,28 +136,23 @@ class Trainer:
         self.optimizer: Optimizer = OPTIMIZERS.get(
             cfg.optimizer.name, learning_rate=cfg.optimizer.learning_rate, **cfg.optimizer.params
         )
-        self.rng = np.random.default_rng(strategy_seed(scenario.seed, strategy))
+        self.rng = run_stream(scenario.seed, strategy)
         self.params = scenario.initial_params.copy()
-        self.network: Simulation | None = None
-        if self.strategy.authenticates and cfg.security.key_source == "network":
-            scheduler = getattr(self.strategy, "scheduler", None) or cfg.security.scheduler
-            self.network = network_simulation(scenario, strategy, scheduler)
+        self.adversary = Adversary(cfg.adversary, scenario.n_nodes, scenario.seed, rng=self.rng)
+        self.key_supply: KeySupply | None = key_supply_of(
+            scenario, strategy, self.strategy, self.adversary
+        )
         self.transport = Transport(
             scenario.n_nodes,
-            byzantine_nodes(scenario.n_nodes, cfg.adversary.fraction, scenario.seed),
-            cfg.adversary,
+            self.adversary.n_identities,
             cfg.security,
             authenticate=self.strategy.authenticates,
             rng=self.rng,
-            key_supply=None if self.network is None else self._network_keys,
         )
         self.gate_pairs: GatePairs | None = None
         if cfg.partition.qpus_per_replica > 1:
-            scheduler = getattr(self.strategy, "scheduler", None)
-            if scheduler is None:  # the CEAS rule schedules with CEAS; others name none
-                ceas = isinstance(self.strategy, CEASStrategy)
-                scheduler = "ceas" if ceas else cfg.partition.scheduler
-            rng = np.random.default_rng([*strategy_seed(scenario.seed, strategy), 0x6A7E])
+            scheduler = self.strategy.gate_scheduler or cfg.partition.scheduler
+            rng = run_stream(scenario.seed, strategy, GATE_PAIRS)
             try:
                 self.gate_pairs = GatePairs(
                     cfg.model,
@@ -204,81 +181,39 @@ class Trainer:
         self.__dict__.update(state)
         self.engine = LocalEngine()
 
-    def _shot_streams(self) -> list[np.random.Generator] | None:
-        """This round's random stream of every node, where any node samples shots:
-        seeded by (seed, strategy, round, node) alone, so a node's shots depend on
-        nothing else."""
-        if all(noise.shots is None for noise in self.scenario.noises):
-            return None
-        entropy = [*strategy_seed(self.scenario.seed, self.strategy_name), 0x5407, self.round]
-        return [np.random.default_rng([*entropy, k]) for k in range(self.scenario.n_nodes)]
+    # ------------------------------------------------------------------ the loop
+    def run(
+        self,
+        rounds: int,
+        callbacks: Sequence[Callback] = (),
+        *,
+        records: list[RoundRecord] | None = None,
+    ) -> list[RoundRecord]:
+        """Run rounds until ``rounds`` are done; the records, round 0 first.
 
-    def _network_keys(self, round_index: int) -> tuple[NDArray[np.float64], ...]:
-        assert self.network is not None
-        return self.network.run_round().fidelities
+        Every caller runs its rounds here, the experiment runner included.
 
-    def network_result(self) -> SimulationResult | None:
-        """The network simulation so far (None with a fixed key supply)."""
-        return None if self.network is None else self.network.result()
-
-    def _batch(self) -> list[tuple[NDArray[np.float64], NDArray[np.int64]]]:
-        size = self.scenario.config.training.batch_size
-        if size is None:
-            return list(self.scenario.shards)
-        out = []
-        for x, y in self.scenario.shards:
-            if x.shape[0] <= size:
-                out.append((x, y))
-            else:
-                pick = np.sort(self.rng.choice(x.shape[0], size=size, replace=False))
-                out.append((x[pick], y[pick]))
-        return out
-
-    def test_metrics(self) -> tuple[float, float]:
-        """Loss and accuracy of the current θ on the held-out split (ideal circuit)."""
-        return self._test_scores(
-            self.scenario.model.expectations(self.params, self.scenario.dataset.x_test)
-        )
-
-    def _test_scores(self, expect: NDArray[np.float64]) -> tuple[float, float]:
-        """Mean loss and accuracy on the held-out split of measured expectations."""
-        model, y = self.scenario.model, self.scenario.dataset.y_test
-        loss, _ = loss_and_cotangent(expect, y, model.readout, model.output_scale)
-        probs = class_probabilities(expect, model.readout, model.output_scale)
-        return float(loss.mean()), float(np.mean(np.argmax(probs, axis=-1) == y))
-
-    def _apply_faults(self, faults: RoundFaults) -> int:
-        """Set up this round's link outages and, on an aggregator restart, go back to
-        the aggregator's last checkpoint; returns the rounds of progress lost."""
-        # A crashed node takes no key material either: its link end is dead too.
-        dark = faults.outage | faults.crashed
-        self.transport.link_down = dark
-        if self.network is not None:
-            net = self.network.context.network
-            down = np.zeros(net.n_links, dtype=bool)
-            for k in np.flatnonzero(dark):
-                down[net.routes[k][0]] = True  # the node's access link
-            self.network.set_link_outage(down)
-        if not faults.restart:
-            return 0
-        saved_round, params, opt_state = self._aggregator_saved
-        self.params, self.opt_state = params.copy(), copy.deepcopy(opt_state)
-        return self.round - saved_round
-
-    def hardware_test_metrics(self, blocks: Sequence[BlockError] | None) -> tuple[float, float]:
-        """Test loss and accuracy of θ on every node's own noisy circuit (its noise and
-        its teleported-gate error ``blocks[k]``), exact expectations, mean over nodes."""
-        model, x = self.scenario.model, self.scenario.dataset.x_test
-        scores = [
-            self._test_scores(
-                model.expectations(
-                    self.params, x, noise=noise, block=None if blocks is None else blocks[k]
+        Args:
+            rounds: the round to stop after (a trainer already there runs none).
+            callbacks: observers, called in this order at the start and after every
+                round (:class:`Callback`).
+            records: the records so far (a trainer resumed from a checkpoint), which
+                the loop appends to; default: a fresh trainer's round-0 record.
+        """
+        if records is None:
+            if self.round:
+                raise ValueError(
+                    f"trainer at round {self.round}: pass its records so far (records=...)"
                 )
-            )
-            for k, noise in enumerate(self.scenario.noises)
-        ]
-        losses, accs = zip(*scores, strict=True)
-        return float(np.mean(losses)), float(np.mean(accs))
+            records = [self.initial_record()]
+        for callback in callbacks:
+            callback.on_start(self, records)
+        while self.round < rounds:
+            record = self.step()
+            records.append(record)
+            for callback in callbacks:
+                callback.on_round(self, record)
+        return records
 
     @deterministic
     def initial_record(self) -> RoundRecord:
@@ -288,40 +223,75 @@ class Trainer:
 
     @deterministic
     def step(self) -> RoundRecord:
-        """Run one synchronous round and return its record."""
-        sc = self.scenario
-        want_qfi = self.strategy.needs_qfi or sc.config.training.track_qfi
+        """Run one synchronous round (module docstring) and return its record."""
         faults = self.faults.round(self.round + 1) if self.faults.active else None
-        rounds_lost = self._apply_faults(faults) if faults is not None else 0
-        gates = None if self.gate_pairs is None else self.gate_pairs.next_round()
-        evaluation = self.engine.evaluate_nodes(
+        rounds_lost = 0 if faults is None else self._apply_faults(faults)
+        gates = self._plan()
+        evaluation = self._compute(gates)
+        delivery = self._secure(evaluation, faults)
+        aggregate, weights, skipped = self._agree(delivery)
+        return self._record(
+            evaluation, delivery, aggregate, weights, skipped, gates, faults, rounds_lost
+        )
+
+    # ------------------------------------------------------------------ phases
+    def _apply_faults(self, faults: RoundFaults) -> int:
+        """Cut the links of this round's dark nodes from the key supply and, on an
+        aggregator restart, go back to the aggregator's last checkpoint; returns the
+        rounds of progress lost."""
+        if self.key_supply is not None:
+            # A crashed node takes no key material either: its link end is dead too.
+            self.key_supply.apply_faults(faults.outage | faults.crashed)
+        if not faults.restart:
+            return 0
+        saved_round, params, opt_state = self._aggregator_saved
+        self.params, self.opt_state = params.copy(), copy.deepcopy(opt_state)
+        return self.round - saved_round
+
+    def _plan(self) -> RoundGates | None:
+        """The Bell pairs of this round's teleported gates (None: no partition)."""
+        return None if self.gate_pairs is None else self.gate_pairs.next_round()
+
+    def _compute(self, gates: RoundGates | None) -> NodeEvaluation:
+        """Every node's loss, gradient and (if needed) QFI at θ_t, on the engine."""
+        sc = self.scenario
+        return self.engine.evaluate_nodes(
             sc.model,
             self.params,
             self._batch(),
             sc.noises,
-            qfi=want_qfi,
+            qfi=self.strategy.needs_qfi or sc.config.training.track_qfi,
             node_rngs=self._shot_streams(),
             data_sizes=self.shard_sizes,
             blocks=None if gates is None else gates.blocks,
         )
+
+    def _secure(self, evaluation: NodeEvaluation, faults: RoundFaults | None) -> Delivery:
+        """The adversary's forgeries, this round's keys and the channel: what reaches
+        the aggregator."""
         claims = (
             qfi_scalar(evaluation.qfi)
             if evaluation.qfi is not None
             else np.zeros(evaluation.gradient.shape[0])
         )
-        delivery = self.transport.deliver(
-            self.round,
+        outgoing = self.adversary.forge(
             evaluation.gradient,
             claims,
             self.shard_sizes,
             absent=None if faults is None else faults.missing,
         )
+        keys = None if self.key_supply is None else self.key_supply.pairs()
+        return self.transport.deliver(self.round, outgoing, keys, middle=self.adversary)
+
+    def _agree(self, delivery: Delivery) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
+        """Aggregate, step θ and the optimizer, end the round; returns the aggregate,
+        the weights and whether the round was skipped."""
+        k = self.scenario.n_nodes
         aggregate, weights = self.strategy.aggregate(delivery)
-        if self.network is not None and np.any(weights[: sc.n_nodes] > 0):
+        if self.key_supply is not None:
             # The aggregator's weights of this round rank the nodes for the next
-            # round's entanglement: where pairs are short, the nodes that count most
-            # (verified QFI × shard size under CEAS) are served first.
-            self.network.set_importance(weights[: sc.n_nodes])
+            # round's entanglement.
+            self.key_supply.observe(weights[:k])
         # A non-finite aggregate (a NaN or overflow let through by a rule that does not
         # sanitise, or no update accepted at all) cannot be applied: θ stays, and the
         # round is marked skipped.
@@ -333,12 +303,28 @@ class Trainer:
                 self.params, aggregate, self.opt_state
             )
         self.round += 1
-        faults_spec = sc.config.faults
+        faults_spec = self.scenario.config.faults
         if (
             faults_spec.aggregator_restarts
             and self.round % faults_spec.aggregator_checkpoint_every == 0
         ):
             self._aggregator_saved = (self.round, self.params.copy(), copy.deepcopy(self.opt_state))
+        return aggregate, weights, skipped
+
+    def _record(
+        self,
+        evaluation: NodeEvaluation,
+        delivery: Delivery,
+        aggregate: NDArray[np.float64],
+        weights: NDArray[np.float64],
+        skipped: bool,
+        gates: RoundGates | None,
+        faults: RoundFaults | None,
+        rounds_lost: int,
+    ) -> RoundRecord:
+        """The record of the round just ended (θ is θ_{t+1})."""
+        sc = self.scenario
+        k = sc.n_nodes
         test_loss, test_acc = self.test_metrics()
         hw_loss, hw_acc = (
             self.hardware_test_metrics(None if gates is None else gates.blocks)
@@ -346,13 +332,12 @@ class Trainer:
             else (float("nan"), float("nan"))
         )
         # What the nodes that answered measured (crashed and late nodes sent nothing).
-        present = np.ones(sc.n_nodes, dtype=bool) if faults is None else ~faults.missing
+        present = np.ones(k, dtype=bool) if faults is None else ~faults.missing
         sizes = np.where(present, self.shard_sizes, 0)
-        share = sizes / sizes.sum() if sizes.sum() else np.full(sc.n_nodes, np.nan)
-        honest = ~delivery.byzantine[: self.scenario.n_nodes] & present
+        share = sizes / sizes.sum() if sizes.sum() else np.full(k, np.nan)
+        honest = ~delivery.byzantine[:k] & present
         spread = np.sum((evaluation.gradient[honest] - aggregate) ** 2, axis=1)
         node_qfi = () if evaluation.qfi is None else tuple(qfi_scalar(evaluation.qfi).tolist())
-        k = self.scenario.n_nodes
         return RoundRecord(
             round=self.round,
             train_loss=float(share @ evaluation.loss),
@@ -383,16 +368,57 @@ class Trainer:
             rounds_lost=rounds_lost,
         )
 
-    def run(
-        self, rounds: int, on_round: Callable[[RoundRecord], None] | None = None
-    ) -> list[RoundRecord]:
-        """Record round 0, then run ``rounds`` rounds; ``on_round`` sees every record."""
-        records = [self.initial_record()]
-        if on_round is not None:
-            on_round(records[0])
-        for _ in range(rounds):
-            rec = self.step()
-            records.append(rec)
-            if on_round is not None:
-                on_round(rec)
-        return records
+    # ------------------------------------------------------------------ helpers
+    def _shot_streams(self) -> list[np.random.Generator] | None:
+        """This round's random stream of every node, where any node samples shots:
+        seeded by (seed, strategy, round, node) alone, so a node's shots depend on
+        nothing else."""
+        if all(noise.shots is None for noise in self.scenario.noises):
+            return None
+        entropy = [*run_entropy(self.scenario.seed, self.strategy_name), SHOTS, self.round]
+        return [np.random.default_rng([*entropy, k]) for k in range(self.scenario.n_nodes)]
+
+    def network_result(self) -> SimulationResult | None:
+        """The key network's simulation so far (None without one)."""
+        return None if self.key_supply is None else self.key_supply.result()
+
+    def _batch(self) -> list[tuple[NDArray[np.float64], NDArray[np.int64]]]:
+        size = self.scenario.config.training.batch_size
+        if size is None:
+            return list(self.scenario.shards)
+        out = []
+        for x, y in self.scenario.shards:
+            if x.shape[0] <= size:
+                out.append((x, y))
+            else:
+                pick = np.sort(self.rng.choice(x.shape[0], size=size, replace=False))
+                out.append((x[pick], y[pick]))
+        return out
+
+    def test_metrics(self) -> tuple[float, float]:
+        """Loss and accuracy of the current θ on the held-out split (ideal circuit)."""
+        return self._test_scores(
+            self.scenario.model.expectations(self.params, self.scenario.dataset.x_test)
+        )
+
+    def _test_scores(self, expect: NDArray[np.float64]) -> tuple[float, float]:
+        """Mean loss and accuracy on the held-out split of measured expectations."""
+        model, y = self.scenario.model, self.scenario.dataset.y_test
+        loss, _ = loss_and_cotangent(expect, y, model.readout, model.output_scale)
+        probs = class_probabilities(expect, model.readout, model.output_scale)
+        return float(loss.mean()), float(np.mean(np.argmax(probs, axis=-1) == y))
+
+    def hardware_test_metrics(self, blocks: Sequence[BlockError] | None) -> tuple[float, float]:
+        """Test loss and accuracy of θ on every node's own noisy circuit (its noise and
+        its teleported-gate error ``blocks[k]``), exact expectations, mean over nodes."""
+        model, x = self.scenario.model, self.scenario.dataset.x_test
+        scores = [
+            self._test_scores(
+                model.expectations(
+                    self.params, x, noise=noise, block=None if blocks is None else blocks[k]
+                )
+            )
+            for k, noise in enumerate(self.scenario.noises)
+        ]
+        losses, accs = zip(*scores, strict=True)
+        return float(np.mean(losses)), float(np.mean(accs))
