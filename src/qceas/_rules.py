@@ -21,6 +21,7 @@ config cannot change after its checks passed, and configs can be hashed.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import fields
 from typing import Any, TypeGuard
@@ -266,6 +267,24 @@ def at(path: str, exc: Exception) -> ConfigError:
     if isinstance(exc, ConfigError):
         return exc
     return ConfigError(f"{path}: {exc}")
+
+
+#: A message that starts with an argument's name: ``name = ...``, ``name has shape``,
+#: ``name (detail)`` or ``name: ...``.
+_ARGUMENT_MESSAGE = re.compile(r"^[A-Za-z_][\w\[\]]*( =| has shape| \(|:)")
+
+
+def under(section: str, exc: Exception) -> ConfigError:
+    """A library's ``ValueError`` under the config ``section`` that set its arguments:
+    ``argument = value: rule`` becomes ``section.argument = value: rule`` (the YAML
+    path, when the argument is named as the section's field), any other message
+    ``section: message``."""
+    if isinstance(exc, ConfigError):
+        return exc
+    message = str(exc)
+    if _ARGUMENT_MESSAGE.match(message):
+        return ConfigError(f"{section}.{message}")
+    return ConfigError(f"{section}: {message}")
 
 
 # -------------------------------------------------------------- field values

@@ -271,48 +271,48 @@ def test_graphml_aggregator_attribute(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------- validation errors
 BAD_INPUTS = [
-    ({"link_length_km": -1}, "network.link_length_km = -1: must be > 0"),
-    ({"link_length_km": 0.0}, "network.link_length_km = 0: must be > 0"),
-    ({"area_km": math.inf}, "network.area_km = inf: must be finite"),
-    ({"initial_fidelity": 1.2}, "network.initial_fidelity = 1.2: must be in [0.25, 1]"),
-    ({"initial_fidelity": (0.2, 0.9)}, "network.initial_fidelity = 0.2: must be in [0.25, 1]"),
+    ({"link_length_km": -1}, "link_length_km = -1: must be > 0"),
+    ({"link_length_km": 0.0}, "link_length_km = 0: must be > 0"),
+    ({"area_km": math.inf}, "area_km = inf: must be finite"),
+    ({"initial_fidelity": 1.2}, "initial_fidelity = 1.2: must be in [0.25, 1]"),
+    ({"initial_fidelity": (0.2, 0.9)}, "initial_fidelity = 0.2: must be in [0.25, 1]"),
     (
         {"initial_fidelity": [0.9, 0.9, 1.3]},
-        "network.initial_fidelity = 1.3 (link 2): must be in [0.25, 1]",
+        "initial_fidelity = 1.3 (link 2): must be in [0.25, 1]",
     ),
     (
         {"initial_fidelity": (0.95, 0.85)},
-        "network.initial_fidelity = (0.95, 0.85): low must be <= high",
+        "initial_fidelity = (0.95, 0.85): low must be <= high",
     ),
     (
         {"initial_fidelity": (0.8, 0.9, 0.95)},
-        "network.initial_fidelity = (0.8, 0.9, 0.95): a tuple must be a (low, high) range",
+        "initial_fidelity = (0.8, 0.9, 0.95): a tuple must be a (low, high) range",
     ),
     (
         {"initial_fidelity": [0.9, 0.9]},
-        "network.initial_fidelity has shape (2,): must be a number, a (low, high) tuple "
+        "initial_fidelity has shape (2,): must be a number, a (low, high) tuple "
         "or one value per link (3)",
     ),
     (
         {"initial_fidelity": "high"},
-        "network.initial_fidelity = 'high': must be a number or an array of numbers",
+        "initial_fidelity = 'high': must be a number or an array of numbers",
     ),
-    ({"coherence_time_s": 0}, "network.coherence_time_s = 0: must be > 0"),
-    ({"coherence_time_s": (-1.0, 1.0)}, "network.coherence_time_s = -1: must be > 0"),
-    ({"memory_slots": 0}, "network.memory_slots = 0: must be an integer >= 1"),
-    ({"memory_slots": 2.5}, "network.memory_slots = 2.5: must be an integer >= 1"),
-    ({"memory_slots": [1, 1, 0, 1]}, "network.memory_slots = 0 (node 2): must be an integer >= 1"),
+    ({"coherence_time_s": 0}, "coherence_time_s = 0: must be > 0"),
+    ({"coherence_time_s": (-1.0, 1.0)}, "coherence_time_s = -1: must be > 0"),
+    ({"memory_slots": 0}, "memory_slots = 0: must be an integer >= 1"),
+    ({"memory_slots": 2.5}, "memory_slots = 2.5: must be an integer >= 1"),
+    ({"memory_slots": [1, 1, 0, 1]}, "memory_slots = 0 (node 2): must be an integer >= 1"),
     (
         {"memory_slots": [1, 1]},
-        "network.memory_slots has shape (2,): must be an integer or one per node "
+        "memory_slots has shape (2,): must be an integer or one per node "
         "(4, the aggregator included)",
     ),
-    ({"efficiency": 0}, "network.efficiency = 0: must be in (0, 1]"),
-    ({"efficiency": 1.5}, "network.efficiency = 1.5: must be in (0, 1]"),
-    ({"attenuation_db_per_km": -0.1}, "network.attenuation_db_per_km = -0.1: must be >= 0"),
-    ({"min_period_s": -1e-6}, "network.min_period_s = -1e-06: must be >= 0"),
+    ({"efficiency": 0}, "efficiency = 0: must be in (0, 1]"),
+    ({"efficiency": 1.5}, "efficiency = 1.5: must be in (0, 1]"),
+    ({"attenuation_db_per_km": -0.1}, "attenuation_db_per_km = -0.1: must be >= 0"),
+    ({"min_period_s": -1e-6}, "min_period_s = -1e-06: must be >= 0"),
     ({"radius_km": 5.0}, "network: topology 'line' takes no options; got radius_km"),
-    ({"path": "g.txt"}, "network.path: only the 'file' topology reads a file, not 'line'"),
+    ({"path": "g.txt"}, "path: only the 'file' topology reads a file, not 'line'"),
 ]
 
 
@@ -324,7 +324,7 @@ def test_bad_input_names_field_value_and_rule(kwargs: dict[str, Any], message: s
 
 @pytest.mark.parametrize("n", [0, -2, 2.0, True, None])
 def test_bad_node_count(n: Any) -> None:
-    with pytest.raises(ValueError, match=re.escape(f"network.n_nodes = {n!r}: must be an integer")):
+    with pytest.raises(ValueError, match=re.escape(f"n_nodes = {n!r}: must be an integer")):
         build_network("star", n, rng=np.random.default_rng(0))
 
 
@@ -336,18 +336,18 @@ def test_unknown_topology_lists_the_known_ones() -> None:
 
 
 def test_topology_options_are_validated() -> None:
-    with pytest.raises(ValueError, match=re.escape("network.radius_km = -3: must be > 0")):
+    with pytest.raises(ValueError, match=re.escape("radius_km = -3: must be > 0")):
         make("random_geometric", 4, radius_km=-3.0)
-    with pytest.raises(ValueError, match=re.escape("network.beta = 0: must be in (0, 1]")):
+    with pytest.raises(ValueError, match=re.escape("beta = 0: must be in (0, 1]")):
         make("waxman", 4, beta=0.0)
     with pytest.raises(ValueError, match=re.escape("topology 'waxman' takes aggregator_degree")):
         make("waxman", 4, radius_km=3.0)
-    with pytest.raises(ValueError, match=re.escape("network.aggregator_degree = 0: must be")):
+    with pytest.raises(ValueError, match=re.escape("aggregator_degree = 0: must be")):
         make("waxman", 4, aggregator_degree=0)
 
 
 def test_random_topology_gives_up_after_bounded_redraws() -> None:
-    message = "network: random_geometric graph with 30 nodes was disconnected in all 3 draws"
+    message = "random_geometric graph with 30 nodes was disconnected in all 3 draws"
     with pytest.raises(ValueError, match=re.escape(message)):
         make("random_geometric", 30, radius_km=1.0, max_attempts=3)
 
@@ -375,7 +375,7 @@ FILE_ERRORS = [
     ("1 2 far\n", "line 1 '1 2 far': length 'far' is not a number"),
     ("1 2 3\n2 1 4\n", "line 2 '2 1 4': duplicate link 2-1"),
     ("1 1 3\n", "link 1-1 is a self-loop"),
-    ("1 2 -3\n", "network.length_km = -3 (link 0-1): must be > 0"),
+    ("1 2 -3\n", "length_km = -3 (link 0-1): must be > 0"),
     ("# nothing\n", "needs at least one QPU and the aggregator"),
     ("0 3 1\n1 2 1\n", "network: node 1 has no route to the aggregator"),
 ]
@@ -391,7 +391,7 @@ def test_malformed_edge_list(text: str, message: str, tmp_path: Path) -> None:
 
 def test_file_errors(tmp_path: Path) -> None:
     missing = tmp_path / "nope.txt"
-    with pytest.raises(ValueError, match=re.escape(f"network.path = {str(missing)!r}: no such")):
+    with pytest.raises(ValueError, match=re.escape(f"path = {str(missing)!r}: no such")):
         build_network("file", rng=np.random.default_rng(0), path=missing)
     with pytest.raises(ValueError, match=re.escape("the 'file' topology needs path=")):
         build_network("file", rng=np.random.default_rng(0))
@@ -407,5 +407,5 @@ def test_file_errors(tmp_path: Path) -> None:
         from_file(no_length)
     line = tmp_path / "line.txt"
     line.write_text("0 1 1\n1 2 1\n")
-    with pytest.raises(ValueError, match=re.escape("network.n_nodes = 5: the file")):
+    with pytest.raises(ValueError, match=re.escape("n_nodes = 5: the file")):
         build_network("file", 5, rng=np.random.default_rng(0), path=line)

@@ -447,20 +447,20 @@ def test_bad_model_arguments(kwargs: dict, message: str) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"depolarizing": 1.4}, "noise.depolarizing = 1.4: must be in [0, 1]"),
-        ({"depolarizing": [0.1, 0.2, 0.3, 1.4]}, "noise.depolarizing[3] = 1.4: must be in [0, 1]"),
-        ({"amplitude_damping": -0.1}, "noise.amplitude_damping = -0.1: must be in [0, 1]"),
+        ({"depolarizing": 1.4}, "depolarizing = 1.4: must be in [0, 1]"),
+        ({"depolarizing": [0.1, 0.2, 0.3, 1.4]}, "depolarizing[3] = 1.4: must be in [0, 1]"),
+        ({"amplitude_damping": -0.1}, "amplitude_damping = -0.1: must be in [0, 1]"),
         (
             {"readout_error": [0.0, float("nan"), 0.0, 0.0]},
-            "noise.readout_error[1] = nan: must be in [0, 1]",
+            "readout_error[1] = nan: must be in [0, 1]",
         ),
         (
             {"depolarizing": "abc"},
-            "noise.depolarizing = 'abc': must be a number or a list of numbers",
+            "depolarizing = 'abc': must be a number or a list of numbers",
         ),
-        ({"shots": 0}, "noise.shots = 0: must be a positive integer or null"),
-        ({"shots": -5}, "noise.shots = -5: must be a positive integer or null"),
-        ({"shots": 2.5}, "noise.shots = 2.5: must be a positive integer or null"),
+        ({"shots": 0}, "shots = 0: must be a positive integer or null"),
+        ({"shots": -5}, "shots = -5: must be a positive integer or null"),
+        ({"shots": 2.5}, "shots = 2.5: must be a positive integer or null"),
     ],
 )
 def test_bad_noise_arguments(kwargs: dict, message: str) -> None:
@@ -471,13 +471,13 @@ def test_bad_noise_arguments(kwargs: dict, message: str) -> None:
 def test_wrong_length_noise_list() -> None:
     with pytest.raises(
         ValueError,
-        match=r"^noise\.depolarizing = \[.*\]: must be one number or 4 numbers \(one per qubit\)$",
+        match=r"^depolarizing = \[.*\]: must be one number or 4 numbers \(one per qubit\)$",
     ):
         NoiseModel.build(4, depolarizing=[0.1, 0.2])
 
 
 def test_wrong_length_noise_list_prints_plain_numbers() -> None:
-    message = "noise.depolarizing = [0.1, 0.2]: must be one number or 4 numbers (one per qubit)"
+    message = "depolarizing = [0.1, 0.2]: must be one number or 4 numbers (one per qubit)"
     with pytest.raises(ValueError, match=re.escape(message) + "$"):
         NoiseModel.build(4, depolarizing=[0.1, 0.2])
 
@@ -549,11 +549,9 @@ def test_bad_call_arguments() -> None:
 
 
 def test_noise_model_built_directly_is_validated() -> None:
-    with pytest.raises(
-        ValueError, match=re.escape("noise.depolarizing[0] = 1.5: must be in [0, 1]")
-    ):
+    with pytest.raises(ValueError, match=re.escape("depolarizing[0] = 1.5: must be in [0, 1]")):
         NoiseModel(2, depolarizing=(1.5, 0.0))
-    with pytest.raises(ValueError, match=re.escape("noise.shots = 0: must be a positive integer")):
+    with pytest.raises(ValueError, match=re.escape("shots = 0: must be a positive integer")):
         NoiseModel(2, shots=0)
     with pytest.raises(ValueError, match="must be one number or 2 numbers"):
         NoiseModel(2, readout_error=(0.1, 0.1, 0.1))

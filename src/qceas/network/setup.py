@@ -15,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from qceas._rules import ConfigError
+from qceas._rules import ConfigError, under
 from qceas.network.config import NetworkConfig, ScheduleConfig
 from qceas.network.context import make_context
 from qceas.network.demand import Demand
@@ -33,7 +33,19 @@ def network_of(spec: NetworkConfig, n: int, seed: int) -> Network:
     and ``seed``."""
     aggregator = spec.aggregator_memory_slots or 2 * n
     slots = np.r_[np.full(n, spec.memory_slots), aggregator].astype(np.int64)
-    network = build_network(
+    try:
+        network = _build(spec, n, slots, seed)
+    except ValueError as exc:  # the builders name their arguments: the section's fields
+        raise under("network", exc) from None
+    if spec.aggregator_coherence_time_s is not None:
+        coherence = network.coherence_time_s.copy()
+        coherence[-1] = spec.aggregator_coherence_time_s
+        network = dataclasses.replace(network, coherence_time_s=coherence)
+    return network
+
+
+def _build(spec: NetworkConfig, n: int, slots: np.ndarray, seed: int) -> Network:
+    return build_network(
         spec.topology,
         n,
         rng=stream(seed, NETWORK),
@@ -48,11 +60,6 @@ def network_of(spec: NetworkConfig, n: int, seed: int) -> Network:
         path=spec.path,
         **dict(spec.params),
     )
-    if spec.aggregator_coherence_time_s is not None:
-        coherence = network.coherence_time_s.copy()
-        coherence[-1] = spec.aggregator_coherence_time_s
-        network = dataclasses.replace(network, coherence_time_s=coherence)
-    return network
 
 
 def with_coherence_time(network: Network, coherence_time_s: float) -> Network:

@@ -425,20 +425,20 @@ def from_file(path: str | Path | None, n_nodes: int | None = None) -> nx.Graph:
     ids are kept in the node attribute ``label``. ``n_nodes``, if given, must equal N.
     """
     if path is None:
-        raise ValueError("network.path = None: the 'file' topology needs path=")
+        raise ValueError("path = None: the 'file' topology needs path=")
     file = Path(path)
     if not file.is_file():
-        raise ValueError(f"network.path = {str(file)!r}: no such file")
+        raise ValueError(f"path = {str(file)!r}: no such file")
     if file.suffix.lower() in {".graphml", ".xml"}:
         raw = _read_graphml(file)
     else:
         raw = _read_edge_list(file)
     if raw.number_of_nodes() < 2:
-        raise ValueError(f"network.path = {str(file)!r}: needs at least one QPU and the aggregator")
+        raise ValueError(f"path = {str(file)!r}: needs at least one QPU and the aggregator")
 
     flagged = [u for u, d in raw.nodes(data=True) if _truthy(d.get("aggregator"))]
     if len(flagged) > 1:
-        raise ValueError(f"network.path = {str(file)!r}: several aggregators {sorted(flagged)}")
+        raise ValueError(f"path = {str(file)!r}: several aggregators {sorted(flagged)}")
     aggregator = flagged[0] if flagged else "aggregator" if "aggregator" in raw else None
     ids = [u for u in raw.nodes if u != aggregator]
     ids.sort(key=int if all(_is_int_text(u) for u in ids) else str)
@@ -446,14 +446,12 @@ def from_file(path: str | Path | None, n_nodes: int | None = None) -> nx.Graph:
         aggregator = ids.pop()
     order = [*ids, aggregator]
     if n_nodes is not None and n_nodes != len(ids):
-        raise ValueError(
-            f"network.n_nodes = {n_nodes}: the file {str(file)!r} has {len(ids)} QPU nodes"
-        )
+        raise ValueError(f"n_nodes = {n_nodes}: the file {str(file)!r} has {len(ids)} QPU nodes")
 
     index = {u: i for i, u in enumerate(order)}
     edges = []
     for u, v, data in raw.edges(data=True):
-        where = f"network.path = {str(file)!r}: link {u}-{v}"
+        where = f"path = {str(file)!r}: link {u}-{v}"
         if u == v:
             raise ValueError(f"{where} is a self-loop")
         if _LENGTH not in data:
@@ -503,7 +501,7 @@ def _builder_kwargs(
         takes = ", ".join(own) or "no options"
         raise ValueError(f"network: topology {topology!r} takes {takes}; got {', '.join(unknown)}")
     if common.get("path") is not None and "path" not in accepted:
-        raise ValueError(f"network.path: only the 'file' topology reads a file, not {topology!r}")
+        raise ValueError(f"path: only the 'file' topology reads a file, not {topology!r}")
     return {k: v for k, v in common.items() if k in accepted} | dict(params)
 
 
@@ -589,7 +587,7 @@ def _random_layout(
             _set_positions(graph, area_km * np.vstack([xy, centre]))
             return graph
     raise ValueError(
-        f"network: {name} graph with {n_nodes} nodes was disconnected in all {max_attempts} "
+        f"{name} graph with {n_nodes} nodes was disconnected in all {max_attempts} "
         f"draws; raise the link density (e.g. radius_km, alpha/beta) or max_attempts"
     )
 
@@ -603,9 +601,9 @@ def _read_graphml(file: Path) -> nx.Graph:
     try:
         raw = nx.read_graphml(file)
     except (ParseError, nx.NetworkXError, ValueError, KeyError) as err:
-        raise ValueError(f"network.path = {str(file)!r}: not valid GraphML ({err})") from None
+        raise ValueError(f"path = {str(file)!r}: not valid GraphML ({err})") from None
     if raw.is_multigraph():
-        raise ValueError(f"network.path = {str(file)!r}: parallel links are not supported")
+        raise ValueError(f"path = {str(file)!r}: parallel links are not supported")
     return nx.Graph(raw.to_undirected()) if raw.is_directed() else raw
 
 
@@ -615,7 +613,7 @@ def _read_edge_list(file: Path) -> nx.Graph:
         fields = text.split("#", 1)[0].split()
         if not fields:
             continue
-        where = f"network.path = {str(file)!r}: line {number} {text.strip()!r}"
+        where = f"path = {str(file)!r}: line {number} {text.strip()!r}"
         if len(fields) != 3:
             raise ValueError(f"{where}: expected 'u v length_km'")
         u, v, length = fields
@@ -659,9 +657,7 @@ def _as_float(name: str, value: object) -> FloatArray:
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"network.{name} = {value!r}: must be a number or an array of numbers"
-        ) from None
+        raise ValueError(f"{name} = {value!r}: must be a number or an array of numbers") from None
     return arr
 
 
@@ -674,25 +670,25 @@ def _check_array(
         i = int(np.flatnonzero(bad)[0])
         says = says if np.isfinite(arr[i]) else "must be finite"
         where = labels[i] if labels is not None else str(i)
-        raise ValueError(f"network.{name} = {arr[i]:g} ({what} {where}): {says}")
+        raise ValueError(f"{name} = {arr[i]:g} ({what} {where}): {says}")
     return arr
 
 
 def _check_scalar(name: str, value: object, rule: _Rule) -> float:
     arr = _as_float(name, value)
     if arr.ndim != 0:
-        raise ValueError(f"network.{name} = {value!r}: must be a single number")
+        raise ValueError(f"{name} = {value!r}: must be a single number")
     ok, says = rule
     if not np.isfinite(arr):
-        raise ValueError(f"network.{name} = {float(arr):g}: must be finite")
+        raise ValueError(f"{name} = {float(arr):g}: must be finite")
     if not ok(arr):
-        raise ValueError(f"network.{name} = {float(arr):g}: {says}")
+        raise ValueError(f"{name} = {float(arr):g}: {says}")
     return float(arr)
 
 
 def _check_count(name: str, value: object) -> int:
     if not (is_integer(value) and int(value) >= 1):
-        raise ValueError(f"network.{name} = {value!r}: must be an integer >= 1")
+        raise ValueError(f"{name} = {value!r}: must be an integer >= 1")
     return int(value)
 
 
@@ -713,10 +709,10 @@ def _per_item(
     """
     if isinstance(value, tuple):
         if len(value) != 2:
-            raise ValueError(f"network.{name} = {value!r}: a tuple must be a (low, high) range")
+            raise ValueError(f"{name} = {value!r}: a tuple must be a (low, high) range")
         low, high = (_check_scalar(name, v, rule) for v in value)
         if low > high:
-            raise ValueError(f"network.{name} = ({low:g}, {high:g}): low must be <= high")
+            raise ValueError(f"{name} = ({low:g}, {high:g}): low must be <= high")
         if log:
             draws = np.exp(rng.uniform(math.log(low), math.log(high), size=count))
         else:
@@ -727,7 +723,7 @@ def _per_item(
         return np.full(count, _check_scalar(name, arr, rule))
     if arr.shape != (count,):
         raise ValueError(
-            f"network.{name} has shape {arr.shape}: must be a number, a (low, high) tuple "
+            f"{name} has shape {arr.shape}: must be a number, a (low, high) tuple "
             f"or one value per {what} ({count})"
         )
     return _check_array(name, arr.copy(), rule, what)
@@ -739,10 +735,10 @@ def _memory_slots(value: int | ArrayLike, count: int) -> IntArray:
         return np.full(count, _check_count("memory_slots", value), dtype=np.int64)
     if arr.shape != (count,):
         raise ValueError(
-            f"network.memory_slots has shape {arr.shape}: must be an integer or one per "
+            f"memory_slots has shape {arr.shape}: must be an integer or one per "
             f"node ({count}, the aggregator included)"
         )
     for i, v in enumerate(arr.tolist()):
         if not (is_integer(v) and v >= 1):
-            raise ValueError(f"network.memory_slots = {v!r} (node {i}): must be an integer >= 1")
+            raise ValueError(f"memory_slots = {v!r} (node {i}): must be an integer >= 1")
     return arr.astype(np.int64)

@@ -94,7 +94,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas._rules import log_uniform, range_spec
+from qceas._rules import log_uniform, range_spec, under
 from qceas.network.context import make_context
 from qceas.network.demand import Demand
 from qceas.network.interface import Context
@@ -270,15 +270,18 @@ class GatePairs:
             flows = tuple((g, link) for g in range(n_replicas) for link in links)
             e = len(flows)
             memory = spec.memory_slots or k
-            network = network_from_graph(
-                star(e, link_length_km=spec.link_length_km),
-                rng=rng,
-                efficiency=range_spec(spec.efficiency),
-                initial_fidelity=range_spec(spec.initial_fidelity),
-                coherence_time_s=1.0,
-                memory_slots=np.r_[np.full(e, memory), 2 * memory * e].astype(np.int64),
-                min_period_s=spec.min_period_s,
-            )
+            try:  # the builders name their arguments: partition's fields of those names
+                network = network_from_graph(
+                    star(e, link_length_km=spec.link_length_km),
+                    rng=rng,
+                    efficiency=range_spec(spec.efficiency),
+                    initial_fidelity=range_spec(spec.initial_fidelity),
+                    coherence_time_s=1.0,
+                    memory_slots=np.r_[np.full(e, memory), 2 * memory * e].astype(np.int64),
+                    min_period_s=spec.min_period_s,
+                )
+            except ValueError as exc:
+                raise under("partition", exc) from None
             ends = np.array([[g * m + a, g * m + b] for g, (a, b) in flows], dtype=np.int64)
             rate = (1.0 / coherence[ends]).sum(axis=1)  # Γ = 1/T_a + 1/T_b
             times = np.r_[1.0 / rate, _FOREVER_S]

@@ -37,6 +37,7 @@ from qceas._rules import (
     positive,
     range_or_number,
     text_hint,
+    under,
     unit,
     unit_or_per_qubit,
 )
@@ -120,16 +121,19 @@ class NoiseConfig:
             shot_list = list(shots)
         else:
             shot_list = [shots] * n_nodes
-        return [
-            NoiseModel.build(
-                n_qubits,
-                depolarizing=per_channel["depolarizing"][k],
-                amplitude_damping=per_channel["amplitude_damping"][k],
-                readout_error=per_channel["readout_error"][k],
-                shots=shot_list[k],
-            )
-            for k in range(n_nodes)
-        ]
+        try:  # NoiseModel names its arguments: this section's fields of those names
+            return [
+                NoiseModel.build(
+                    n_qubits,
+                    depolarizing=per_channel["depolarizing"][k],
+                    amplitude_damping=per_channel["amplitude_damping"][k],
+                    readout_error=per_channel["readout_error"][k],
+                    shots=shot_list[k],
+                )
+                for k in range(n_nodes)
+            ]
+        except ValueError as exc:
+            raise under("noise", exc) from None
 
     def _expand(self, name: str, n_nodes: int, n_qubits: int) -> list[Any]:
         spec = getattr(self, name)

@@ -40,19 +40,17 @@ def _per_qubit(name: str, value: float | Sequence[float], n_qubits: int) -> tupl
     try:
         values = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"noise.{name} = {value!r}: must be a number or a list of numbers"
-        ) from None
+        raise ValueError(f"{name} = {value!r}: must be a number or a list of numbers") from None
     if values.ndim == 0:
         values = np.full(n_qubits, float(values))
     if values.shape != (n_qubits,):
         raise ValueError(
-            f"noise.{name} = {[float(v) for v in np.ravel(values)]}: must be one number or "
+            f"{name} = {[float(v) for v in np.ravel(values)]}: must be one number or "
             f"{n_qubits} numbers (one per qubit)"
         )
     for q, v in enumerate(values):
         if not (0.0 <= v <= 1.0) or not np.isfinite(v):
-            label = f"noise.{name}" if np.ndim(value) == 0 else f"noise.{name}[{q}]"
+            label = f"{name}" if np.ndim(value) == 0 else f"{name}[{q}]"
             raise ValueError(f"{label} = {v:g}: must be in [0, 1]")
     return tuple(float(v) for v in values)
 
@@ -101,14 +99,14 @@ class NoiseModel:
 
     def __post_init__(self) -> None:
         if not is_int(self.n_qubits) or self.n_qubits < 1:
-            raise ValueError(f"noise.n_qubits = {self.n_qubits!r}: must be an integer >= 1")
+            raise ValueError(f"n_qubits = {self.n_qubits!r}: must be an integer >= 1")
         for name in ("depolarizing", "amplitude_damping", "readout_error"):
             value = getattr(self, name)
             value = 0.0 if isinstance(value, tuple) and len(value) == 0 else value
             object.__setattr__(self, name, _per_qubit(name, value, self.n_qubits))
         shots = self.shots
         if shots is not None and (not is_int(shots) or shots < 1):
-            raise ValueError(f"noise.shots = {shots!r}: must be a positive integer or null")
+            raise ValueError(f"shots = {shots!r}: must be a positive integer or null")
         object.__setattr__(self, "shots", None if shots is None else int(shots))
 
     def exact(self) -> NoiseModel:
