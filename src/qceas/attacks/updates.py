@@ -169,6 +169,7 @@ def alie_z(n: int, f: int) -> float:
     return float(norm.ppf((h - s) / h))
 
 
+@ATTACKS.register("alie")
 @dataclass(frozen=True)
 class ALIE:
     """A little is enough (Baruch, Baruch & Goldberg, NeurIPS 2019).
@@ -203,6 +204,7 @@ class ALIE:
 # --- IPM and sign flip -----------------------------------------------------------
 
 
+@ATTACKS.register("ipm")
 @dataclass(frozen=True)
 class IPM:
     """Inner product manipulation (Xie, Koyejo & Gupta, UAI 2019, "Fall of empires").
@@ -229,6 +231,7 @@ class IPM:
         return _repeat(-self.epsilon * x.mean(axis=0), f)
 
 
+@ATTACKS.register("sign_flip")
 @dataclass(frozen=True)
 class SignFlip:
     """Sign flipping: every attacker sends −scale·μ (the flipped honest mean).
@@ -349,6 +352,7 @@ class _AgrAgnostic:
         return _repeat(x.mean(axis=0) + self._gamma(x, p) * p, f)
 
 
+@ATTACKS.register("min_max")
 @dataclass(frozen=True)
 class MinMax(_AgrAgnostic):
     """Min-Max, AGR-agnostic (Shejwalkar & Houmansadr, NDSS 2021, eq. 7).
@@ -375,6 +379,7 @@ class MinMax(_AgrAgnostic):
         return float(d2_mal.max())
 
 
+@ATTACKS.register("min_sum")
 @dataclass(frozen=True)
 class MinSum(_AgrAgnostic):
     """Min-Sum, AGR-agnostic (Shejwalkar & Houmansadr, NDSS 2021, eq. 8).
@@ -401,6 +406,7 @@ class MinSum(_AgrAgnostic):
 # --- Gaussian and mimic -----------------------------------------------------------
 
 
+@ATTACKS.register("gaussian")
 @dataclass(frozen=True)
 class Gaussian:
     """Gaussian noise: each attacker sends an independent draw from N(mean, std²·I_d).
@@ -428,6 +434,7 @@ class Gaussian:
         return rng.normal(self.mean, self.std, size=(f, x.shape[1]))
 
 
+@ATTACKS.register("mimic")
 @dataclass(frozen=True)
 class Mimic:
     """Mimic (Karimireddy, He & Jaggi, ICLR 2022, "... heterogeneous datasets via bucketing").
@@ -495,6 +502,7 @@ def label_flip(
     return n_classes - 1 - y
 
 
+@DATA_ATTACKS.register("label_flip")
 @dataclass(frozen=True)
 class LabelFlip:
     """``label_flip`` as a registered data attack."""
@@ -505,13 +513,3 @@ class LabelFlip:
         self, labels: ArrayLike, n_classes: int, *, rng: np.random.Generator | None = None
     ) -> NDArray[np.int64]:
         return label_flip(labels, n_classes, rng=rng)
-
-
-ATTACKS.register("alie")(ALIE)
-ATTACKS.register("ipm")(IPM)
-ATTACKS.register("min_max")(MinMax)
-ATTACKS.register("min_sum")(MinSum)
-ATTACKS.register("sign_flip")(SignFlip)
-ATTACKS.register("gaussian")(Gaussian)
-ATTACKS.register("mimic")(Mimic)
-DATA_ATTACKS.register("label_flip")(LabelFlip)

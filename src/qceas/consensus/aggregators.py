@@ -73,6 +73,10 @@ __all__ = [
 ]
 
 
+#: The rules by name; each class registers itself under its ``name``.
+AGGREGATORS: Registry[Aggregator] = Registry("aggregator")
+
+
 class Aggregator(ABC):
     """One aggregation rule: ``agg(updates (n, d), weights (n,) | None) -> (d,)``.
 
@@ -147,6 +151,7 @@ class Aggregator(ABC):
 # -- mean ----------------------------------------------------------------------------
 
 
+@AGGREGATORS.register("mean")
 class Mean(Aggregator):
     """Weighted mean ``Σ w_i x_i / Σ w_i`` (plain mean for equal weights).
 
@@ -205,6 +210,7 @@ def coordinate_median(x: FloatArray, w: FloatArray | None) -> FloatArray:
     return np.asarray((xs[lo, cols] + xs[hi, cols]) / 2, dtype=np.float64)
 
 
+@AGGREGATORS.register("median")
 class Median(Aggregator):
     """Coordinate-wise median (Yin et al., ICML 2018).
 
@@ -222,6 +228,7 @@ class Median(Aggregator):
         return coordinate_median(x, w)
 
 
+@AGGREGATORS.register("trimmed_mean")
 class TrimmedMean(Aggregator):
     """Coordinate-wise trimmed mean (Yin et al., ICML 2018), trimming by count f.
 
@@ -274,6 +281,7 @@ def _canonical(x: FloatArray, w: FloatArray | None) -> tuple[FloatArray, FloatAr
     return x[order], (None if w is None else w[order])
 
 
+@AGGREGATORS.register("krum")
 class Krum(Aggregator):
     """Krum (Blanchard et al., NeurIPS 2017): the input with the lowest score.
 
@@ -304,6 +312,7 @@ class Krum(Aggregator):
         return xs[int(np.argmin(self._scores(xs, ws)))].copy()
 
 
+@AGGREGATORS.register("multi_krum")
 class MultiKrum(Krum):
     """Multi-Krum (Blanchard et al., NeurIPS 2017; El Mhamdi et al., ICML 2018).
 
@@ -339,6 +348,7 @@ class MultiKrum(Krum):
         return weighted_mean(xs[chosen], None if ws is None else ws[chosen])
 
 
+@AGGREGATORS.register("bulyan")
 class Bulyan(Aggregator):
     """Bulyan (El Mhamdi, Guerraoui & Rouault, ICML 2018) over Krum.
 
@@ -392,6 +402,7 @@ class Bulyan(Aggregator):
 # -- geometric median and centred clipping ----------------------------------------------
 
 
+@AGGREGATORS.register("geometric_median")
 class GeometricMedian(Aggregator):
     """Geometric median ``argmin_v Σ w_i ‖x_i − v‖`` by smoothed Weiszfeld iterations.
 
@@ -463,6 +474,7 @@ class GeometricMedian(Aggregator):
         return np.asarray(v, dtype=np.float64)
 
 
+@AGGREGATORS.register("centered_clipping")
 class CenteredClipping(Aggregator):
     """Centred clipping (Karimireddy, He & Jaggi, ICML 2021).
 
@@ -611,6 +623,7 @@ class _PreAggregator(Aggregator):
         return self.inner.in_box
 
 
+@AGGREGATORS.register("nnm")
 class NearestNeighborMixing(_PreAggregator):
     """NNM pre-aggregation followed by an inner rule (Allouah et al., AISTATS 2023).
 
@@ -679,6 +692,7 @@ def bucket_means(
     return means, masses
 
 
+@AGGREGATORS.register("bucketing")
 class Bucketing(_PreAggregator):
     """Random bucketing followed by an inner rule (Karimireddy et al., ICLR 2022).
 
@@ -729,25 +743,6 @@ class Bucketing(_PreAggregator):
         generator = rng if rng is not None else self.rng
         means, masses = bucket_means(x, self.s, rng=check_rng(self.name, generator), weights=w)
         return self.inner(means, masses, rng=rng)
-
-
-# -- the registry ------------------------------------------------------------------------
-
-AGGREGATORS: Registry[Aggregator] = Registry("aggregator")
-for _rule in (
-    Mean,
-    Median,
-    TrimmedMean,
-    Krum,
-    MultiKrum,
-    GeometricMedian,
-    CenteredClipping,
-    Bulyan,
-    NearestNeighborMixing,
-    Bucketing,
-):
-    AGGREGATORS.register(_rule.name)(_rule)
-del _rule
 
 
 def get(name: str, **params: Any) -> Aggregator:

@@ -41,6 +41,7 @@ def _check(name: str, value: float, low: float, high: float, *, closed_high: boo
         raise ValueError(f"optimizer.{name} = {value:g}: must be in [{low:g}, {high:g}{bracket}")
 
 
+@OPTIMIZERS.register("sgd")
 @dataclass(frozen=True)
 class SGD:
     """Gradient descent with optional heavy-ball momentum."""
@@ -61,6 +62,7 @@ class SGD:
         return params - self.learning_rate * velocity, {"velocity": velocity}
 
 
+@OPTIMIZERS.register("adam")
 @dataclass(frozen=True)
 class Adam:
     """Adam (Kingma & Ba 2015): m, v moment estimates with bias correction."""
@@ -89,7 +91,3 @@ class Adam:
         v_hat = v / (1 - self.beta2**t)
         new = params - self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps)
         return new, {"m": m, "v": v, "t": t}
-
-
-OPTIMIZERS.register("sgd")(SGD)
-OPTIMIZERS.register("adam")(Adam)

@@ -112,6 +112,7 @@ def normalise(raw: NDArray[np.float64]) -> NDArray[np.float64]:
     return raw / total
 
 
+@STRATEGIES.register("fedavg")
 @dataclass(frozen=True)
 class FedAvg:
     """Sample-weighted mean of node gradients."""
@@ -125,6 +126,7 @@ class FedAvg:
         return _weighted_mean(delivery, delivery.sizes)
 
 
+@STRATEGIES.register("qfi")
 @dataclass(frozen=True)
 class QFIWeighted:
     """Mean of node gradients weighted by shard size × (trace of the QFI)^power."""
@@ -145,6 +147,7 @@ class QFIWeighted:
         return _weighted_mean(delivery, delivery.sizes * tau**self.power)
 
 
+@STRATEGIES.register("ceas")
 @dataclass(frozen=True)
 class CEASStrategy:
     """The CEAS rule: authenticated updates, verified QFI weights, a robust core.
@@ -280,9 +283,6 @@ def composed(**fields: Any) -> Callable[[], Composition]:
     return lambda: Composition(**fields)
 
 
-STRATEGIES.register("fedavg")(FedAvg)
-STRATEGIES.register("qfi")(QFIWeighted)
-STRATEGIES.register("ceas")(CEASStrategy)
 #: The paper's entanglement-oblivious baseline: oblivious scheduling, no
 #: authentication, fidelity-blind sample-weighted mean.
 STRATEGIES.register("oblivious")(
