@@ -259,16 +259,6 @@ def check_options(
         raise ConfigError(f"{path}.{exc}") from None
 
 
-def at(path: str, exc: Exception) -> ConfigError:
-    """A library's ``ValueError`` (naming its own argument) under the YAML ``path`` it
-    came from: ``path: message``, or ``path.message`` for an option's name."""
-    if isinstance(exc, UnknownOptionError):
-        return ConfigError(f"{path}.{exc}")
-    if isinstance(exc, ConfigError):
-        return exc
-    return ConfigError(f"{path}: {exc}")
-
-
 #: A message that starts with an argument's name: ``name = ...``, ``name has shape``,
 #: ``name (detail)`` or ``name: ...``.
 _ARGUMENT_MESSAGE = re.compile(r"^[A-Za-z_][\w\[\]]*( =| has shape| \(|:)")

@@ -70,7 +70,7 @@ at k = 6. Scenarios split chains (one crossing gate per layer) to keep k small; 
 fibre of ``link_length_km``, QPUs in one lab), with herald probability
 ½·η² per attempt (η the per-end ``efficiency``) and an attempt every
 ``max(L/c, min_period_s)``. Coherence times are drawn per QPU, fresh-pair fidelity
-and efficiency per link, from ``default_rng([seed, 105])``. Links of one replica run
+and efficiency per link, from stream ``GATE_LINKS`` (``qceas.streams``). Links of one replica run
 in parallel; each link end holds ``memory_slots`` pairs (default: the k_ab of one
 shot), and a QPU's memory is not shared between its links (an approximation for
 m ≥ 3, where a QPU has two links). All links with the same k_ab are simulated as one

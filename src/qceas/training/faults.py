@@ -1,8 +1,8 @@
 """Faults injected into a training run (the ``faults`` section of a config).
 
-Which nodes fail is drawn once per seed from ``default_rng([seed, 106])``, so every
+Which nodes fail is drawn once per seed from stream ``FAULTY_NODES`` (``qceas.streams``), so every
 strategy of a seed meets the same faulty nodes; whether a straggler is late in round t
-is drawn from ``default_rng([seed, 107, t])``, so it does not depend on the strategy,
+is drawn from stream ``STRAGGLERS`` of round t, so it does not depend on the strategy,
 on what ran before or on a resume from a checkpoint. The draws touch no other random
 stream: a config with no faults gives exactly the numbers it gave before.
 

@@ -1,31 +1,32 @@
 """The synchronous round loop: one loop, phases as methods, callbacks to observe it.
 
-One round t (ARCHITECTURE §1), one method of :class:`Trainer` per phase:
+One round t (``docs/architecture.md`` §1; its steps 1–2 are one phase here), one
+method of :class:`Trainer` per phase:
 
 0. **faults** (``_apply_faults``): this round's crashed, late and cut-off nodes
    (``qceas.training.faults``); a node without a link takes no key material, and an
    aggregator restart goes back to the aggregator's last checkpoint;
-1. **plan + network** (``_plan``): with ``partition.qpus_per_replica`` > 1 a node is a
+1–2. **plan + network** (``_plan``): with ``partition.qpus_per_replica`` > 1 a node is a
    *replica* whose circuit spans several QPUs (model-level or hybrid partition), and
    the Bell pairs of its teleported gates are drawn for the round
    (``qceas.partition.gate_pairs``, under the strategy's ``gate_scheduler``, else
    ``partition.scheduler``); its evaluation carries the resulting block error;
-2. **compute** (``_compute``): every node k evaluates its loss, gradient g_k and (if
+3. **compute** (``_compute``): every node k evaluates its loss, gradient g_k and (if
    needed) QFI F̄_k on its shard (or minibatch) at θ_t, on its own noisy QPU — one
    batched call for all nodes, on the trainer's engine (``qceas.engine``: in this
    process, or node batches on a Ray cluster). With finite shots every node samples
    from its own stream, drawn from (seed, strategy, round, node), and every engine
    evaluates the same fixed node batches, so the engine changes no number;
-3. **secure** (``_secure``): the adversary forges its messages
+4. **secure** (``_secure``): the adversary forges its messages
    (``qceas.attacks.adversary``), the key supply hands every node this round's Bell
    pairs (``qceas.training.key_supply``: fixed, or a network simulation run alongside,
    one demand round per training round under the strategy's ``scheduler``, else
    ``security.scheduler``), and the transport distills the keys and carries the
    messages through the (authenticated) channel (``qceas.training.transport``);
-4. **agree** (``_agree``): the strategy aggregates what arrived, ĝ with weights w_k;
+5. **agree** (``_agree``): the strategy aggregates what arrived, ĝ with weights w_k;
    the optimizer steps θ_{t+1} from ĝ, and the key network learns the weights (the
    nodes that count most are served first next round);
-5. **record** (``_record``): node-measured train loss, ideal test loss and accuracy
+6. **record** (``_record``): node-measured train loss, ideal test loss and accuracy
    of θ_{t+1} on the held-out split (with ``training.test_on_hardware``, also on every
    node's own noisy and teleported circuit), per-node QFI scalars and weights, the
    spread of honest node gradients around the aggregate, ``mean_k ‖g_k − ĝ‖²``, the
@@ -33,7 +34,7 @@ One round t (ARCHITECTURE §1), one method of :class:`Trainer` per phase:
    achieved (weight given to its identities, rejected, refused and tampered messages,
    skipped rounds).
 
-The trainer owns the loop (:meth:`Trainer.run`; ARCHITECTURE §5.6); strategies only
+The trainer owns the loop (:meth:`Trainer.run`; ``docs/architecture.md`` §5.6); strategies only
 aggregate, and callers observe the rounds through callbacks (:class:`Callback`): the
 experiment runner's checkpoints (``qceas.training.checkpoint.CheckpointEvery``) and
 progress bar are two of them.
