@@ -37,18 +37,7 @@ def _arrived(ev: NodeEvaluation) -> Delivery:
     """One round's evaluations as the aggregator receives them with no adversary and
     no loss: every update arrives (and verifies), claiming its node's true QFI."""
     assert ev.qfi is not None
-    k = ev.gradient.shape[0]
-    return Delivery(
-        updates=ev.gradient,
-        claims=qfi_scalar(ev.qfi),
-        sizes=ev.sizes.astype(float),
-        accepted=np.ones(k, dtype=bool),
-        byzantine=np.zeros(k, dtype=bool),
-        refused_no_key=0,
-        rejected=0,
-        tampered=0,
-        aborted_keys=0,
-    )
+    return Delivery.unattacked(ev.gradient, qfi_scalar(ev.qfi), ev.sizes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -111,18 +111,7 @@ def test_dropped_messages_get_no_weight() -> None:
 def _arrived(ev: NodeEvaluation) -> Delivery:
     """Every node's evaluation, arrived as it was computed (no adversary, no loss)."""
     assert ev.qfi is not None
-    k = ev.gradient.shape[0]
-    return Delivery(
-        updates=ev.gradient,
-        claims=qfi_scalar(ev.qfi),
-        sizes=ev.sizes.astype(float),
-        accepted=np.ones(k, dtype=bool),
-        byzantine=np.zeros(k, dtype=bool),
-        refused_no_key=0,
-        rejected=0,
-        tampered=0,
-        aborted_keys=0,
-    )
+    return Delivery.unattacked(ev.gradient, qfi_scalar(ev.qfi), ev.sizes)
 
 
 @pytest.mark.parametrize("name", ["fedavg", "qfi"])

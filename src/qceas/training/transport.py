@@ -66,6 +66,25 @@ class Delivery:
     key_pairs: int = 0
     key_fidelity: float = float("nan")
 
+    @classmethod
+    def unattacked(
+        cls, updates: NDArray[np.float64], claims: NDArray[np.float64], sizes: NDArray[np.float64]
+    ) -> Delivery:
+        """Every node's message as it left, with no adversary and no loss (K = M): what
+        an aggregation rule is measured on alone (tests, ``benchmarks/``)."""
+        k = updates.shape[0]
+        return cls(
+            updates=updates,
+            claims=claims,
+            sizes=np.asarray(sizes, dtype=float),
+            accepted=np.ones(k, dtype=bool),
+            byzantine=np.zeros(k, dtype=bool),
+            refused_no_key=0,
+            rejected=0,
+            tampered=0,
+            aborted_keys=0,
+        )
+
 
 class Transport:
     """Carries one strategy's rounds from the nodes to the aggregator (module docstring).
