@@ -253,7 +253,7 @@ def test_group_noise_rounds_half_up() -> None:
         ),
         (
             {"schedule": {"params": {"ceas": {"pair_cost": -1}}}},
-            "schedule.params.ceas: ceas.pair_cost = -1: must be a number >= 0",
+            "schedule.params.ceas.pair_cost = -1: must be a number >= 0",
         ),
         (
             {"schedule": {"params": {"greedy": {"bogus": 1}}}},

@@ -203,7 +203,7 @@ def test_the_gate_utility_values_a_pair_by_its_werner_parameter() -> None:
     assert np.all(gate.value(ages) > 0)  # no pair is worthless before it is fully mixed
     with pytest.raises(ValueError, match="utility = 'fun': must be one of key, gate"):
         LinkClass(0.3, 0.95, 10.0, 1e-3, memory=2, demand=2, horizon=20, window=2, utility="fun")
-    with pytest.raises(ValueError, match=r"ceas\.utility = 'fun'"):
+    with pytest.raises(ValueError, match=r"utility = 'fun'"):
         CEASScheduler(utility="fun")
 
 
@@ -277,7 +277,7 @@ def test_bad_partitions_are_config_errors_that_name_the_rule(
 def test_bad_scheduler_options_for_gate_pairs_name_the_field() -> None:
     raw = _raw(qpus_per_replica=2, scheduler_params={"ceas": {"pair_cost": -1}})
     with pytest.raises(
-        ConfigError, match=r"partition\.scheduler_params\.ceas: ceas\.pair_cost = -1"
+        ConfigError, match=r"partition\.scheduler_params\.ceas\.pair_cost = -1"
     ):
         from_dict(raw)
 

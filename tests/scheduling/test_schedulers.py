@@ -59,11 +59,11 @@ def test_every_scheduler_runs_accounts_for_every_pair_and_is_reproducible(
 @pytest.mark.parametrize(
     ("name", "params", "message"),
     [
-        ("greedy", {"cutoff_s": -1.0}, "greedy.cutoff_s = -1.0: must be None or a number > 0"),
-        ("random", {"attempt_probability": 2}, "random.attempt_probability = 2"),
-        ("ceas", {"pair_cost": -0.1}, "ceas.pair_cost = -0.1: must be a number >= 0"),
-        ("ceas", {"max_memory": 0}, "ceas.max_memory = 0: must be an integer >= 1"),
-        ("ceas", {"lead_factor": 0.5}, "ceas.lead_factor = 0.5: must be a number >= 1"),
+        ("greedy", {"cutoff_s": -1.0}, "cutoff_s = -1.0: must be None or a number > 0"),
+        ("random", {"attempt_probability": 2}, "attempt_probability = 2"),
+        ("ceas", {"pair_cost": -0.1}, "pair_cost = -0.1: must be a number >= 0"),
+        ("ceas", {"max_memory": 0}, "max_memory = 0: must be an integer >= 1"),
+        ("ceas", {"lead_factor": 0.5}, "lead_factor = 0.5: must be a number >= 1"),
     ],
 )
 def test_bad_scheduler_options_are_named(name: str, params: dict, message: str) -> None:

@@ -242,7 +242,7 @@ class GatePairs:
                 policy = SCHEDULERS.get(scheduler, **options)
                 sim = Simulation(group.context, policy, rng=rng)
             except (TypeError, ValueError) as exc:
-                raise ValueError(f"partition.scheduler_params.{scheduler}: {exc}") from None
+                raise under(f"partition.scheduler_params.{scheduler}", exc) from None
             self._groups.append((group, sim))
         # Until a replica completes a shot cycle: its links' mean fresh-pair fidelity.
         fresh: dict[tuple[int, tuple[int, int]], float] = {}

@@ -52,7 +52,7 @@ class Greedy:
     name = "greedy"
 
     def __init__(self, cutoff_s: float | None = None) -> None:
-        self.cutoff_s = check_seconds("greedy.cutoff_s", cutoff_s, allow_none=True)
+        self.cutoff_s = check_seconds("cutoff_s", cutoff_s, allow_none=True)
         self._cutoff = 0.0
 
     def prepare(self, context: Context) -> None:
@@ -90,10 +90,10 @@ class RandomPolicy:
 
     def __init__(self, attempt_probability: float = 0.5, discard_probability: float = 0.01) -> None:
         self.attempt_probability = check_probability(
-            "random.attempt_probability", attempt_probability
+            "attempt_probability", attempt_probability
         )
         self.discard_probability = check_probability(
-            "random.discard_probability", discard_probability
+            "discard_probability", discard_probability
         )
 
     def prepare(self, context: Context) -> None:

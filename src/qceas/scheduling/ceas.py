@@ -142,21 +142,21 @@ class CEASScheduler:
         utility: str | None = None,
     ) -> None:
         if not (_finite_number(pair_cost) and pair_cost >= 0):
-            raise ValueError(f"ceas.pair_cost = {pair_cost!r}: must be a number >= 0")
+            raise ValueError(f"pair_cost = {pair_cost!r}: must be a number >= 0")
         if max_memory is not None and (
             isinstance(max_memory, bool) or not isinstance(max_memory, int) or max_memory < 1
         ):
-            raise ValueError(f"ceas.max_memory = {max_memory!r}: must be an integer >= 1")
+            raise ValueError(f"max_memory = {max_memory!r}: must be an integer >= 1")
         if not (_finite_number(lead_factor) and lead_factor >= 1):
-            raise ValueError(f"ceas.lead_factor = {lead_factor!r}: must be a number >= 1")
+            raise ValueError(f"lead_factor = {lead_factor!r}: must be a number >= 1")
         if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1000:
-            raise ValueError(f"ceas.max_states = {max_states!r}: must be an integer >= 1000")
+            raise ValueError(f"max_states = {max_states!r}: must be an integer >= 1000")
         if max_demand is not None and (
             isinstance(max_demand, bool) or not isinstance(max_demand, int) or max_demand < 1
         ):
-            raise ValueError(f"ceas.max_demand = {max_demand!r}: must be an integer >= 1")
+            raise ValueError(f"max_demand = {max_demand!r}: must be an integer >= 1")
         if utility is not None and utility not in UTILITIES:
-            raise ValueError(f"ceas.utility = {utility!r}: must be one of {', '.join(UTILITIES)}")
+            raise ValueError(f"utility = {utility!r}: must be one of {', '.join(UTILITIES)}")
         # The options as given (None: from the context in prepare), and as in use.
         self._options = (utility, max_memory, max_demand)
         self.utility = utility or "key"

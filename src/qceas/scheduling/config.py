@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from qceas._rules import ConfigError, check_options, choice, fail
+from qceas._rules import check_options, choice, fail, under
 from qceas.network.config import ScheduleConfig
 from qceas.scheduling.base import SCHEDULERS
 
@@ -35,8 +35,8 @@ def scheduler_options(path: str, value: Any) -> None:
         check_options(f"{path}.{name}", SCHEDULERS, name, options)
         try:
             SCHEDULERS.get(name, **dict(options))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{path}.{name}: {exc}") from None
+        except (TypeError, ValueError) as exc:  # the policy names its own argument
+            raise under(f"{path}.{name}", exc) from None
 
 
 def check_policies(schedule: ScheduleConfig, path: str = "schedule") -> None:

@@ -39,7 +39,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas._rules import ConfigError
+from qceas._rules import ConfigError, under
 from qceas.attacks.adversary import Adversary
 from qceas.network import Simulation, SimulationResult
 from qceas.network.config import ScheduleConfig
@@ -191,7 +191,7 @@ def network_simulation(scenario: Scenario, strategy: str, scheduler: str) -> Sim
     try:
         return Simulation(context, policy, rng=rng)
     except ValueError as exc:  # e.g. a CEAS class too large for ceas.max_states
-        raise ConfigError(f"schedule.params.{scheduler}: {exc}") from None
+        raise under(f"schedule.params.{scheduler}", exc) from None
 
 
 def ready_times(scenario: Scenario) -> NDArray[np.float64]:
