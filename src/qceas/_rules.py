@@ -259,9 +259,9 @@ def check_options(
         raise ConfigError(f"{path}.{exc}") from None
 
 
-#: A message that starts with an argument's name: ``name = ...``, ``name has shape``,
-#: ``name (detail)`` or ``name: ...``.
-_ARGUMENT_MESSAGE = re.compile(r"^[A-Za-z_][\w\[\]]*( =| has shape| \(|:)")
+#: A message that starts with an argument's name: ``name = ...``, ``name has shape`` or
+#: ``name (detail)`` (a message that starts ``word:`` names a thing, not an argument).
+_ARGUMENT_MESSAGE = re.compile(r"^[A-Za-z_][\w\[\]]*( =| has shape| \()")
 
 
 def under(section: str, exc: Exception) -> ConfigError:
@@ -272,6 +272,8 @@ def under(section: str, exc: Exception) -> ConfigError:
     if isinstance(exc, ConfigError):
         return exc
     message = str(exc)
+    if message.startswith((f"{section}:", f"{section}.")):  # already says where
+        return ConfigError(message)
     if _ARGUMENT_MESSAGE.match(message):
         return ConfigError(f"{section}.{message}")
     return ConfigError(f"{section}: {message}")

@@ -19,10 +19,12 @@ from qceas._rules import (
     ConfigError,
     FrozenMapping,
     freeze,
+    log_uniform,
     plain,
 )
 from qceas.attacks.config import AdversaryConfig
 from qceas.data.config import SPLITS, DataConfig
+from qceas.engine.base import NODES_PER_BATCH
 from qceas.engine.config import EngineConfig
 from qceas.experiments.config import (
     EVALUATION,
@@ -45,7 +47,10 @@ from qceas.network.config import (
     ScheduleConfig,
 )
 from qceas.partition.config import PAIR_SOURCES, PartitionConfig
+from qceas.qnn.ansatz import ENCODINGS, ENTANGLERS, MAX_QUBITS, TOPOLOGIES
 from qceas.qnn.config import NOISE_CHANNELS, ComputeConfig, ModelConfig, NoiseConfig
+from qceas.qnn.model import READOUTS
+from qceas.qnn.noise import NoiseModel
 from qceas.security.config import KEY_SOURCES, SecurityConfig
 from qceas.training.config import (
     FaultsConfig,
@@ -58,6 +63,8 @@ from qceas.training.config import (
 __all__ = [
     "DEFAULT_COHERENCE_SWEEP",
     "DEFAULT_POLICIES",
+    "ENCODINGS",
+    "ENTANGLERS",
     "EVALUATION",
     "KEY_SOURCES",
     "LATER_FIELDS",
@@ -66,15 +73,19 @@ __all__ = [
     "MAX_EC_EFFICIENCY",
     "MAX_KM",
     "MAX_LAYERS",
+    "MAX_QUBITS",
     "MAX_SAMPLES",
     "MAX_SCALE",
     "MAX_SECONDS",
     "MAX_SEED",
+    "NODES_PER_BATCH",
     "NOISE_CHANNELS",
     "PAIR_SOURCES",
+    "READOUTS",
     "READY_MODELS",
     "SECTIONS",
     "SPLITS",
+    "TOPOLOGIES",
     "TOP_LEVEL",
     "AdversaryConfig",
     "ComputeConfig",
@@ -88,6 +99,7 @@ __all__ = [
     "NetworkConfig",
     "NodesConfig",
     "NoiseConfig",
+    "NoiseModel",
     "OptimizerConfig",
     "PartitionConfig",
     "RunConfig",
@@ -98,6 +110,7 @@ __all__ = [
     "freeze",
     "from_dict",
     "load_config",
+    "log_uniform",
     "parse_text",
     "plain",
     "sweep_label",

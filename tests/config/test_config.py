@@ -279,3 +279,46 @@ def test_network_sections_at_defaults_leave_fingerprints_unchanged() -> None:
     assert changed.fingerprint() != base.fingerprint()
     same = from_dict({"network": {"memory_slots": 4}, "schedule": {"rounds": 20}})
     assert same.fingerprint() == base.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        # a library message that names a thing, not an argument, is not made a path
+        (
+            {"network": {"topology": "ring", "path": "g.txt"}},
+            "network.path = 'g.txt': only the 'file' topology reads a file, not 'ring'",
+        ),
+        (
+            {"partition": {"scheduler_params": {"greedy": {"cutoff_s": None}}}},
+            "partition.scheduler_params.greedy.cutoff_s = None: leave it out for its default",
+        ),
+        (
+            {"schedule": {"params": {"ceas": {"max_memory": None}}}},
+            "schedule.params.ceas.max_memory = None: leave it out for its default",
+        ),
+    ],
+)
+def test_library_errors_read_as_the_yaml_path_the_user_set(raw: dict, message: str) -> None:
+    from qceas.network.setup import network_of
+
+    def build() -> None:  # the section rules, then the network builder
+        config = from_dict(raw)
+        network_of(config.network, config.nodes.count, config.seed)
+
+    with pytest.raises(ConfigError, match="^" + re.escape(message)):
+        build()
+
+
+def test_under_keeps_a_message_that_already_says_where() -> None:
+    from qceas._rules import under
+
+    assert str(under("network", ValueError("network: node 1 has no route"))) == (
+        "network: node 1 has no route"
+    )
+    assert str(under("network", ValueError("efficiency = 0: must be in (0, 1]"))) == (
+        "network.efficiency = 0: must be in (0, 1]"
+    )
+    assert str(under("partition", ValueError("a graph with no links"))) == (
+        "partition: a graph with no links"
+    )

@@ -312,7 +312,7 @@ BAD_INPUTS = [
     ({"attenuation_db_per_km": -0.1}, "attenuation_db_per_km = -0.1: must be >= 0"),
     ({"min_period_s": -1e-6}, "min_period_s = -1e-06: must be >= 0"),
     ({"radius_km": 5.0}, "network: topology 'line' takes no options; got radius_km"),
-    ({"path": "g.txt"}, "path: only the 'file' topology reads a file, not 'line'"),
+    ({"path": "g.txt"}, "path = 'g.txt': only the 'file' topology reads a file, not 'line'"),
 ]
 
 

@@ -276,9 +276,7 @@ def test_bad_partitions_are_config_errors_that_name_the_rule(
 
 def test_bad_scheduler_options_for_gate_pairs_name_the_field() -> None:
     raw = _raw(qpus_per_replica=2, scheduler_params={"ceas": {"pair_cost": -1}})
-    with pytest.raises(
-        ConfigError, match=r"partition\.scheduler_params\.ceas\.pair_cost = -1"
-    ):
+    with pytest.raises(ConfigError, match=r"partition\.scheduler_params\.ceas\.pair_cost = -1"):
         from_dict(raw)
 
 

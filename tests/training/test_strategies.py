@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -249,3 +251,25 @@ def test_a_config_composes_its_own_strategy() -> None:
         from_dict({"training": {"compositions": {"x": {"weighting": "loud"}}}})
     with pytest.raises(ConfigError, match=r"training\.compositions\.x: unknown aggregator"):
         from_dict({"training": {"compositions": {"x": {"aggregator": "avg"}}}})
+
+
+def test_a_plugin_strategy_missing_part_of_the_protocol_is_named() -> None:
+    from qceas.training.strategies import STRATEGIES, make_strategy
+
+    class Old:
+        needs_qfi = False
+        authenticates = False
+
+        def aggregate(self, delivery: Delivery) -> Any:
+            raise NotImplementedError
+
+    STRATEGIES.register("old-protocol-plugin")(Old)
+    try:
+        with pytest.raises(
+            TypeError,
+            match=r"^strategy 'old-protocol-plugin': Old lacks "
+            r"scheduler, gate_scheduler \(a Strategy has",
+        ):
+            make_strategy("old-protocol-plugin", {})
+    finally:
+        STRATEGIES._entries.pop("old-protocol-plugin")

@@ -138,3 +138,10 @@ def test_a_step_runs_the_phases_in_the_order_of_the_round(
         monkeypatch.setattr(trainer, phase, spy)
     trainer.step()
     assert order == ["_apply_faults", "_plan", "_compute", "_secure", "_agree", "_record"]
+
+
+@pytest.mark.parametrize("rounds", [1.5, "5", -1, True])
+def test_run_names_a_bad_round_count(rounds: object) -> None:
+    trainer = Trainer(build_scenario(from_dict({"training": {"rounds": 2}}), 0), "fedavg")
+    with pytest.raises(ValueError, match=r"^rounds = .*: must be an integer >= 0"):
+        trainer.run(rounds)  # type: ignore[arg-type]

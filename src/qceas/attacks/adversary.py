@@ -45,6 +45,20 @@ from qceas.physics import qber
 from qceas.streams import BYZANTINE, stream
 
 
+def _outbid(
+    claimed: NDArray[np.float64],
+    mask: NDArray[np.bool_],
+    factor: float,
+    honest: NDArray[np.bool_],
+) -> NDArray[np.float64]:
+    """``identity.inflate_qfi`` on a round's claims: the masked identities claim
+    ``factor`` × the largest honest claim, every other claim stays as it was computed.
+    A QFI trace is >= 0 but may round to about −1e-17 for a parameter that moves
+    nothing; the helper, which refuses negative claims, sees those as 0."""
+    outbid = inflate_qfi(np.maximum(claimed, 0.0), mask, factor, honest=honest)
+    return np.where(mask, outbid, claimed)
+
+
 def byzantine_nodes(n_nodes: int, fraction: float, seed: int) -> NDArray[np.bool_]:
     """A fixed random set of round(fraction·n) Byzantine nodes for a scenario seed."""
     count = int(np.floor(fraction * n_nodes + 0.5))
@@ -144,11 +158,11 @@ class Adversary:
                 vectors[k:] = honest_rows.mean(axis=0)
         if byz.any():
             if self.spec.qfi_inflation > 0:
-                claimed = inflate_qfi(claimed, byz, self.spec.qfi_inflation, honest=honest)
+                claimed = _outbid(claimed, byz, self.spec.qfi_inflation, honest)
             elif n_sybils:
                 sybil = np.zeros(m, dtype=bool)
                 sybil[self.sybils.ids] = True
-                claimed = inflate_qfi(claimed, sybil, 1.0, honest=honest)
+                claimed = _outbid(claimed, sybil, 1.0, honest)
         return Outgoing(vectors, claimed, size, byz.copy(), silent)
 
     def in_transit(self, identity: int, vector: NDArray[np.float64]) -> NDArray[np.float64] | None:

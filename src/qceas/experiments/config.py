@@ -86,6 +86,7 @@ class ExperimentConfig(RunConfig):
 
     def __post_init__(self) -> None:
         freeze_fields(self)
+        self._check_plugins()
         if not isinstance(self.name, str) or not self.name:
             raise fail("name", self.name, "must be a non-empty string")
         integer("seed", self.seed, 0, MAX_SEED)

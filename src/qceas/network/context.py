@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from qceas._rules import is_real
 from qceas.network._uses import USES
 from qceas.network.demand import Demand, as_importance
 from qceas.network.interface import PAIR_USES, PURIFICATIONS, Context
@@ -71,7 +72,7 @@ def make_context(
         )
     if slot_s is None:
         slot_s = period / math.floor(period / longest * (1 + EPS))
-    if not (_is_real(slot_s) and math.isfinite(slot_s) and slot_s > 0):
+    if not (is_real(slot_s) and math.isfinite(slot_s) and slot_s > 0):
         raise ValueError(f"slot_s = {slot_s!r}: must be a finite number > 0")
     slot_s = float(slot_s)
     if slot_s < longest * (1 - EPS):
@@ -85,7 +86,7 @@ def make_context(
             f"slot_s = {slot_s:g}: must divide the round period {period:g} s into "
             f"a whole number of slots (it gives {ratio:.4g}); try {period / math.floor(ratio):g}"
         )
-    if not (_is_real(sift) and 0 < sift <= 1):
+    if not (is_real(sift) and 0 < sift <= 1):
         raise ValueError(f"sift = {sift!r}: must be in (0, 1]")
     _check_relay_memory(network)
     if purification not in PURIFICATIONS:
@@ -130,12 +131,6 @@ def make_context(
         sift=float(sift),
         purification=purification,
         pair_use=USES[use],
-    )
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
     )
 
 

@@ -50,6 +50,8 @@ class Greedy:
     """
 
     name = "greedy"
+    #: Set by :meth:`prepare` from the context when left out (``cutoff_s``).
+    FROM_CONTEXT = ("cutoff_s",)
 
     def __init__(self, cutoff_s: float | None = None) -> None:
         self.cutoff_s = check_seconds("cutoff_s", cutoff_s, allow_none=True)
@@ -89,12 +91,8 @@ class RandomPolicy:
     name = "random"
 
     def __init__(self, attempt_probability: float = 0.5, discard_probability: float = 0.01) -> None:
-        self.attempt_probability = check_probability(
-            "attempt_probability", attempt_probability
-        )
-        self.discard_probability = check_probability(
-            "discard_probability", discard_probability
-        )
+        self.attempt_probability = check_probability("attempt_probability", attempt_probability)
+        self.discard_probability = check_probability("discard_probability", discard_probability)
 
     def prepare(self, context: Context) -> None:
         del context

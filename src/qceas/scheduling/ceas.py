@@ -131,6 +131,9 @@ class CEASScheduler:
     """
 
     name = "ceas"
+    #: Options whose default is set by :meth:`prepare` from the context: a config may
+    #: leave them out, not give them as null (``qceas.scheduling.config``).
+    FROM_CONTEXT = ("utility", "max_memory", "max_demand")
 
     def __init__(
         self,
@@ -257,8 +260,8 @@ class CEASScheduler:
             cap += 1
         if math.comb(cap + 1 + link.memory, link.memory) > per_layer:
             raise ValueError(
-                f"ceas: horizon = {link.horizon}, demand = {link.demand}, memory = "
-                f"{link.memory} exceed ceas.max_states = {self.max_states:,} at any age cap; "
+                f"max_states = {self.max_states:,}: too few for horizon = {link.horizon}, "
+                f"demand = {link.demand}, memory = {link.memory} at any age cap; "
                 "lower the pairs per round (schedule.pairs_per_round; for gate pairs, the "
                 "pairs per shot) or the window, or raise max_states"
             )

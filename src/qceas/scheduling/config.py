@@ -33,6 +33,10 @@ def scheduler_options(path: str, value: Any) -> None:
         if not isinstance(options, Mapping):
             raise fail(f"{path}.{name}", options, "must be a mapping")
         check_options(f"{path}.{name}", SCHEDULERS, name, options)
+        for key in getattr(SCHEDULERS.factory(name), "FROM_CONTEXT", ()):
+            if key in options and options[key] is None:
+                rule = "leave it out for its default (set from the network it schedules)"
+                raise fail(f"{path}.{name}.{key}", None, rule)
         try:
             SCHEDULERS.get(name, **dict(options))
         except (TypeError, ValueError) as exc:  # the policy names its own argument

@@ -247,11 +247,16 @@ class RunConfig:
     def __post_init__(self) -> None:
         freeze_fields(self)
         integer("seed", self.seed, 0, MAX_SEED)
+        self._check_plugins()
         self._check_sections()
+
+    def _check_plugins(self) -> None:
+        """The names a section holds of a registry above its own package (the policies
+        of ``schedule``), checked first, as if the section had checked them itself."""
+        check_policies(self.schedule)
 
     def _check_sections(self) -> None:
         """The rules that need more than one section (module docstring)."""
-        check_policies(self.schedule)
         self.key_schedule()
         self.noise.node_models(self.nodes.count, self.model.n_qubits)
         check_feasible(self.adversary, self.nodes.count)
@@ -278,9 +283,11 @@ class RunConfig:
         merged = dataclasses.asdict(self.schedule) | dict(self.security.key_schedule)
         try:
             schedule = ScheduleConfig(**merged)
-            check_policies(schedule)
         except ConfigError as exc:
             raise ConfigError(f"security.key_schedule: {exc}") from None
+        # Policies and options the key schedule sets itself (the schedule's own are
+        # checked already): named where the user wrote them.
+        check_policies(schedule, "security.key_schedule")
         return schedule
 
     def _check_partition(self) -> None:

@@ -190,8 +190,9 @@ def network_simulation(scenario: Scenario, strategy: str, scheduler: str) -> Sim
     rng = run_stream(scenario.seed, strategy, KEY_NETWORK)
     try:
         return Simulation(context, policy, rng=rng)
-    except ValueError as exc:  # e.g. a CEAS class too large for ceas.max_states
-        raise under(f"schedule.params.{scheduler}", exc) from None
+    except ValueError as exc:  # e.g. a CEAS class too large for max_states
+        where = "security.key_schedule" if "params" in cfg.security.key_schedule else "schedule"
+        raise under(f"{where}.params.{scheduler}", exc) from None
 
 
 def ready_times(scenario: Scenario) -> NDArray[np.float64]:

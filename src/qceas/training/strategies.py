@@ -275,7 +275,18 @@ def make_strategy(name: str, compositions: Mapping[str, Mapping[str, Any]]) -> S
         spec = dict(compositions[name])
         spec["params"] = tuple(dict(spec.get("params", {})).items())
         return Composition(**spec)
-    return STRATEGIES.get(name)
+    strategy = STRATEGIES.get(name)
+    missing = [a for a in _PROTOCOL if not hasattr(strategy, a)]
+    if missing:  # a plugin written to an older protocol: say what it lacks, once
+        raise TypeError(
+            f"strategy {name!r}: {type(strategy).__name__} lacks {', '.join(missing)} "
+            f"(a Strategy has {', '.join(_PROTOCOL)}; scheduler and gate_scheduler may be None)"
+        )
+    return strategy
+
+
+#: What every strategy has (the :class:`Strategy` protocol).
+_PROTOCOL = ("needs_qfi", "authenticates", "scheduler", "gate_scheduler", "aggregate")
 
 
 def composed(**fields: Any) -> Callable[[], Composition]:

@@ -201,6 +201,10 @@ class Trainer:
             records: the records so far (a trainer resumed from a checkpoint), which
                 the loop appends to; default: a fresh trainer's round-0 record.
         """
+        if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 0:
+            raise ValueError(
+                f"rounds = {rounds!r}: must be an integer >= 0 (the round to stop after)"
+            )
         if records is None:
             if self.round:
                 raise ValueError(

@@ -185,7 +185,10 @@ def _builder_kwargs(
         takes = ", ".join(own) or "no options"
         raise ValueError(f"network: topology {topology!r} takes {takes}; got {', '.join(unknown)}")
     if common.get("path") is not None and "path" not in accepted:
-        raise ValueError(f"path: only the 'file' topology reads a file, not {topology!r}")
+        raise ValueError(
+            f"path = {str(common['path'])!r}: only the 'file' topology reads a file, "
+            f"not {topology!r}"
+        )
     return {k: v for k, v in common.items() if k in accepted} | dict(params)
 
 
