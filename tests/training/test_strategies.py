@@ -34,16 +34,10 @@ def _permute(ev: NodeEvaluation, order: np.ndarray) -> NodeEvaluation:
 
 
 def _delivery(rng: np.random.Generator, k: int, p: int = 3) -> Delivery:
-    return Delivery(
-        updates=rng.normal(size=(k, p)),
-        claims=rng.uniform(0.1, 1.0, size=k),
-        sizes=rng.integers(1, 50, size=k).astype(float),
-        accepted=np.ones(k, dtype=bool),
-        byzantine=np.zeros(k, dtype=bool),
-        refused_no_key=0,
-        rejected=0,
-        tampered=0,
-        aborted_keys=0,
+    return Delivery.unattacked(
+        rng.normal(size=(k, p)),
+        rng.uniform(0.1, 1.0, size=k),
+        rng.integers(1, 50, size=k).astype(float),
     )
 
 
