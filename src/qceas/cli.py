@@ -19,12 +19,9 @@ from qceas.experiments.interrupted import Interrupted
 from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.report import write_report
 from qceas.experiments.results import summary_table
-from qceas.experiments.sweep import check_points, run_sweep
-from qceas.network.setup import context_of, demand_of, network_of
-from qceas.partition.layout import describe
+from qceas.experiments.sweep import run_sweep
+from qceas.experiments.validate import validate
 from qceas.registry import UnknownNameError
-from qceas.training.key_supply import authenticated_schedulers, network_simulation, ready_times
-from qceas.training.scenario import build_scenario
 
 
 def one_line(text: str) -> str:
@@ -172,43 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\n".join(scenario_names()))
             return 0
         if args.command == "validate":
-            config = resolve(args.target)
-            scenario = build_scenario(config, config.seed)
-            try:
-                network = network_of(config.network, config.nodes.count, config.seed)
-                ready = ready_times(scenario) if config.schedule.ready == "compute" else None
-                demand = demand_of(config.schedule, config.nodes.count, config.seed, ready_s=ready)
-                for scheduler in authenticated_schedulers(config):  # the key-supply network
-                    network_simulation(scenario, "validate", scheduler)
-                check_points(config.sweep_points() if config.sweep else [])
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
-            context = context_of(config.schedule, network, demand)
-            print(
-                f"{args.target}: valid ({config.nodes.count} nodes, "
-                f"{scenario.model.num_params} parameters, "
-                f"{scenario.dataset.x_train.shape[0]} training / "
-                f"{scenario.dataset.x_test.shape[0]} test samples, "
-                f"strategies {', '.join(config.training.strategies)}; network "
-                f"{config.network.topology} with {network.n_links} links, up to "
-                f"{int(network.hops.max())} hops, slot {context.slot_s:.3g} s, "
-                f"{context.round_slots} slots per round)"
-            )
-            if config.partition.qpus_per_replica > 1:
-                batch = config.training.batch_size
-                sizes = [y.shape[0] for _, y in scenario.shards]
-                samples = max(sizes) if batch is None else min(batch, max(sizes))
-                shots = max(n.shots or config.compute.shots for n in scenario.noises)
-                print(
-                    describe(
-                        config.model,
-                        config.partition,
-                        config.nodes.count,
-                        samples,
-                        shots,
-                        qfi=config.compute.qfi_circuits,
-                    )
-                )
+            for line in validate(resolve(args.target), args.target):
+                print(line)
             return 0
         if args.command == "network":
             return _network_command(args)
