@@ -53,7 +53,6 @@ from qceas._rules import (
     ConfigError,
     FrozenMapping,
     fail,
-    freeze_fields,
     integer,
     known,
     plain,
@@ -84,17 +83,14 @@ class ExperimentConfig(RunConfig):
     #: its own directory.
     sweep: Mapping[str, Sequence[Any]] = field(default_factory=FrozenMapping)
 
-    def __post_init__(self) -> None:
-        freeze_fields(self)
-        self._check_plugins()
+    def _check_fields(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise fail("name", self.name, "must be a non-empty string")
-        integer("seed", self.seed, 0, MAX_SEED)
+        super()._check_fields()
         integer("seeds", self.seeds, 1, MAX_COUNT)
         if self.seed + self.seeds - 1 > MAX_SEED:
             raise fail("seeds", self.seeds, f"seed + seeds - 1 must be <= {MAX_SEED}")
         self._check_sweep()
-        self._check_sections()
 
     def run(self) -> RunConfig:
         """The run config of this experiment (what changes a number)."""

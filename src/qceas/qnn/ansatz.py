@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from qceas._rules import is_integer
 from qceas.qnn.pauli import transfer_matrix
 
 Encoding = Literal["angle", "reupload"]
@@ -61,11 +62,6 @@ def ry_batch(angles: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
 
 
-def is_int(value: object) -> bool:
-    """An integer (Python or numpy), but not a bool."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
 def _kron_all(mats: list[NDArray[np.complex128]]) -> NDArray[np.complex128]:
     out = mats[0]
     for m in mats[1:]:
@@ -93,11 +89,11 @@ class Ansatz:
     topology: Topology = "ring"
 
     def __post_init__(self) -> None:
-        if not is_int(self.n_qubits) or not 1 <= self.n_qubits <= MAX_QUBITS:
+        if not is_integer(self.n_qubits) or not 1 <= self.n_qubits <= MAX_QUBITS:
             raise ValueError(
                 f"model.n_qubits = {self.n_qubits!r}: must be an integer in [1, {MAX_QUBITS}]"
             )
-        if not is_int(self.layers) or self.layers < 1:
+        if not is_integer(self.layers) or self.layers < 1:
             raise ValueError(f"model.layers = {self.layers!r}: must be an integer >= 1")
         for field, value, allowed in (
             ("encoding", self.encoding, ENCODINGS),

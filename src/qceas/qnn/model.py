@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qceas.qnn.ansatz import Ansatz, is_int
+from qceas._rules import is_integer
+from qceas.qnn.ansatz import Ansatz
 from qceas.qnn.fisher import qfi_mixed, qfi_pure
 from qceas.qnn.noise import NoiseModel
 from qceas.qnn.partition import BlockError
@@ -120,7 +121,7 @@ class QNN:
             entangler=entangler,  # type: ignore[arg-type]
             topology=topology,  # type: ignore[arg-type]
         )
-        if not is_int(n_classes):
+        if not is_integer(n_classes):
             raise ValueError(f"model.n_classes = {n_classes!r}: must be an integer")
         if isinstance(output_scale, bool) or not isinstance(output_scale, int | float):
             raise ValueError(f"model.output_scale = {output_scale!r}: must be a number > 0")

@@ -33,7 +33,7 @@ from typing import cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qceas.qnn.ansatz import is_int
+from qceas._rules import is_integer
 
 
 def _per_qubit(name: str, value: float | Sequence[float], n_qubits: int) -> tuple[float, ...]:
@@ -98,14 +98,14 @@ class NoiseModel:
         return cls.build(n_qubits)
 
     def __post_init__(self) -> None:
-        if not is_int(self.n_qubits) or self.n_qubits < 1:
+        if not is_integer(self.n_qubits) or self.n_qubits < 1:
             raise ValueError(f"n_qubits = {self.n_qubits!r}: must be an integer >= 1")
         for name in ("depolarizing", "amplitude_damping", "readout_error"):
             value = getattr(self, name)
             value = 0.0 if isinstance(value, tuple) and len(value) == 0 else value
             object.__setattr__(self, name, _per_qubit(name, value, self.n_qubits))
         shots = self.shots
-        if shots is not None and (not is_int(shots) or shots < 1):
+        if shots is not None and (not is_integer(shots) or shots < 1):
             raise ValueError(f"shots = {shots!r}: must be a positive integer or null")
         object.__setattr__(self, "shots", None if shots is None else int(shots))
 

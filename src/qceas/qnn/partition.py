@@ -39,8 +39,9 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from qceas._rules import is_integer
 from qceas.physics.teleport import PAULIS, teleported_cnot
-from qceas.qnn.ansatz import Ansatz, is_int
+from qceas.qnn.ansatz import Ansatz
 from qceas.qnn.pauli import pauli_digits
 
 # Products of single-qubit Paulis up to phase: _PRODUCT[a, b] = index of σ_a σ_b.
@@ -66,7 +67,7 @@ class Partition:
 
     def __post_init__(self) -> None:
         qpus = tuple(self.qpu_of)
-        if not qpus or not all(is_int(k) and k >= 0 for k in qpus):
+        if not qpus or not all(is_integer(k) and k >= 0 for k in qpus):
             raise ValueError(
                 f"partition.qpu_of = {self.qpu_of!r}: must be a non-empty list of QPU "
                 "indices >= 0, one per qubit"
@@ -76,11 +77,11 @@ class Partition:
         cap = self.capacity
         if cap is None:
             return
-        limits = np.full(held.size, cap) if is_int(cap) else np.asarray(cap, dtype=object)
+        limits = np.full(held.size, cap) if is_integer(cap) else np.asarray(cap, dtype=object)
         if (
             limits.ndim != 1
-            or not all(is_int(c) and c >= 0 for c in limits)
-            or (not is_int(cap) and limits.size < held.size)
+            or not all(is_integer(c) and c >= 0 for c in limits)
+            or (not is_integer(cap) and limits.size < held.size)
         ):
             raise ValueError(
                 f"partition.capacity = {cap!r}: must be an integer >= 0 or one per QPU "
@@ -98,7 +99,7 @@ class Partition:
     @classmethod
     def contiguous(cls, n_qubits: int, n_qpus: int, capacity: int | None = None) -> Partition:
         """Qubits in order, split into ``n_qpus`` blocks as even as possible."""
-        if not (is_int(n_qpus) and 1 <= n_qpus <= n_qubits):
+        if not (is_integer(n_qpus) and 1 <= n_qpus <= n_qubits):
             raise ValueError(f"n_qpus = {n_qpus!r}: must be an integer in [1, {n_qubits}]")
         sizes = np.full(n_qpus, n_qubits // n_qpus) + (np.arange(n_qpus) < n_qubits % n_qpus)
         return cls(tuple(int(k) for k in np.repeat(np.arange(n_qpus), sizes)), capacity)

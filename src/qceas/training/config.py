@@ -206,24 +206,6 @@ class FaultsConfig:
             integer(f"faults.aggregator_restarts[{i}]", r, 1, MAX_COUNT)
 
 
-#: The sections of a run, in the order of a config file.
-RUN_SECTIONS: dict[str, type] = {
-    "model": ModelConfig,
-    "data": DataConfig,
-    "nodes": NodesConfig,
-    "noise": NoiseConfig,
-    "optimizer": OptimizerConfig,
-    "training": TrainingConfig,
-    "adversary": AdversaryConfig,
-    "security": SecurityConfig,
-    "network": NetworkConfig,
-    "schedule": ScheduleConfig,
-    "compute": ComputeConfig,
-    "partition": PartitionConfig,
-    "faults": FaultsConfig,
-}
-
-
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that changes the numbers of one (strategy, seed) run: the base seed
@@ -246,9 +228,13 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         freeze_fields(self)
-        integer("seed", self.seed, 0, MAX_SEED)
         self._check_plugins()
+        self._check_fields()
         self._check_sections()
+
+    def _check_fields(self) -> None:
+        """The config's own top-level fields (the sections checked theirs)."""
+        integer("seed", self.seed, 0, MAX_SEED)
 
     def _check_plugins(self) -> None:
         """The names a section holds of a registry above its own package (the policies
@@ -300,6 +286,14 @@ class RunConfig:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 
+
+#: The sections of a run, in the order of a config file (each field's default is its
+#: section class).
+RUN_SECTIONS: dict[str, type] = {
+    f.name: f.default_factory  # type: ignore[misc]
+    for f in fields(RunConfig)
+    if f.name != "seed"
+}
 
 __all__ = [
     "RUN_SECTIONS",

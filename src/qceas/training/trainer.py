@@ -50,7 +50,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas._rules import ConfigError
+from qceas._rules import ConfigError, is_integer
 from qceas.attacks.adversary import Adversary
 from qceas.engine import Engine
 from qceas.engine.local import LocalEngine
@@ -201,7 +201,7 @@ class Trainer:
             records: the records so far (a trainer resumed from a checkpoint), which
                 the loop appends to; default: a fresh trainer's round-0 record.
         """
-        if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 0:
+        if not is_integer(rounds) or rounds < 0:
             raise ValueError(
                 f"rounds = {rounds!r}: must be an integer >= 0 (the round to stop after)"
             )
