@@ -30,7 +30,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "qceas"
 FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"physics", "registry", "reproducibility", "_version"}),
     frozenset({"_rules", "streams"}),  # config rules (read plugin registries), stream tags
-    frozenset({"qnn", "data", "attacks", "consensus"}),
+    frozenset({"qnn", "data", "attacks", "consensus", "agreement"}),
     frozenset({"network", "engine"}),
     frozenset({"scheduling"}),
     frozenset({"security", "partition"}),

@@ -1,5 +1,5 @@
-"""Command line: ``qceas run``, ``qceas network``, ``qceas report``, ``qceas validate``,
-``qceas scenarios``.
+"""Command line: ``qceas run``, ``qceas network``, ``qceas consensus``, ``qceas report``,
+``qceas validate``, ``qceas scenarios``.
 
 A thin layer over ``qceas.experiments``: it parses arguments, turns config errors into
 one clear line on stderr (exit code 2) and prints the summary table.
@@ -15,6 +15,7 @@ from pathlib import Path
 from qceas.config import ConfigError, ExperimentConfig, from_dict, parse_text
 from qceas.engine import ENGINES, EngineError
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
+from qceas.experiments.consensus_run import consensus_table, run_consensus
 from qceas.experiments.interrupted import Interrupted
 from qceas.experiments.network_run import network_table, run_network
 from qceas.experiments.report import write_report
@@ -89,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     net.add_argument("--no-sweep", action="store_true", help="skip the coherence-time sweep")
     net.add_argument("--quiet", action="store_true", help="no progress lines")
+    cons = sub.add_parser(
+        "consensus",
+        help="run the EPR-pair quantum Byzantine agreement alone over the consensus grid",
+    )
+    cons.add_argument(
+        "target", help="built-in scenario name (e.g. consensus) or config file with a consensus section"
+    )
+    cons.add_argument("--out", required=True, help="output directory")
+    cons.add_argument("--instances", type=int, default=None, help="agreements per point (overrides config)")
+    cons.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    cons.add_argument("--quiet", action="store_true", help="no progress lines")
     rep = sub.add_parser("report", help="write one self-contained HTML report of a results dir")
     rep.add_argument("directory", help="a directory written by `qceas run` or `qceas network`")
     rep.add_argument("--output", default=None, help="output file (default: DIR/report.html)")
@@ -159,6 +171,23 @@ def _network_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _consensus_command(args: argparse.Namespace) -> int:
+    config = resolve(args.target)
+    if args.instances is not None:
+        config = from_dict({"consensus": {"instances": args.instances}}, base=config)
+    outcome = run_consensus(
+        config,
+        args.out,
+        plot=not args.no_plots,
+        progress=None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(consensus_table(outcome.summary))
+    if outcome.reused:
+        print(f"(reused {outcome.reused} finished point(s) from {outcome.out})")
+    print(f"results in {outcome.out}/ (consensus_summary.json, consensus_points.csv, *.png)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qceas`` command; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -174,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "network":
             return _network_command(args)
+        if args.command == "consensus":
+            return _consensus_command(args)
         if args.command == "report":
             print(f"report written to {write_report(args.directory, args.output)}")
             return 0

@@ -58,15 +58,24 @@ from qceas._rules import (
     plain,
     show,
 )
+from qceas.agreement.config import ConsensusConfig
 from qceas.engine.base import NODES_PER_BATCH
 from qceas.engine.config import EngineConfig
 from qceas.training.config import RUN_SECTIONS, RunConfig
 
 #: Every section of a config file, by name.
-SECTIONS: dict[str, type] = {**RUN_SECTIONS, "engine": EngineConfig}
+SECTIONS: dict[str, type] = {**RUN_SECTIONS, "engine": EngineConfig, "consensus": ConsensusConfig}
 
 #: The top-level keys of a config file, in their order.
-TOP_LEVEL: tuple[str, ...] = ("name", "seed", "seeds", *RUN_SECTIONS, "engine", "sweep")
+TOP_LEVEL: tuple[str, ...] = (
+    "name",
+    "seed",
+    "seeds",
+    *RUN_SECTIONS,
+    "engine",
+    "consensus",
+    "sweep",
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,9 @@ class ExperimentConfig(RunConfig):
     name: str = "quick"
     seeds: int = 1
     engine: EngineConfig = field(default_factory=EngineConfig)
+    #: The grid of ``qceas consensus`` (``qceas.agreement.config``); no training number
+    #: depends on it.
+    consensus: ConsensusConfig = field(default_factory=ConsensusConfig)
     #: A sweep: ``{"section.field": [values]}``; several keys make a grid. A key may
     #: also be a section name with a list of partial sections, e.g. ``adversary:
     #: [{attack: ipm, params: {epsilon: 10}}, {attack: alie}]``, to vary fields that
@@ -106,6 +118,11 @@ class ExperimentConfig(RunConfig):
                 raise ConfigError(
                     f"sweep.{key}: not a config field (write section.field, e.g. "
                     "adversary.fraction, or a section name with a list of partial sections)"
+                )
+            if section == "consensus":
+                raise ConfigError(
+                    f"sweep.{key}: the consensus section is a grid already; give its "
+                    "fields lists instead of sweeping them"
                 )
             if section == "engine":
                 raise ConfigError(
@@ -185,7 +202,7 @@ class ExperimentConfig(RunConfig):
 
     def _fingerprint(self, evaluation: int) -> str:
         body = self.to_dict()
-        for key in ("name", "seeds", "sweep", "engine"):
+        for key in ("name", "seeds", "sweep", "engine", "consensus"):
             body.pop(key)
         if evaluation >= 3:
             body["evaluation"] = evaluation

@@ -191,3 +191,47 @@ def plot_sweep_network(
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_consensus(points: Sequence[Mapping[str, object]], out: Path) -> None:
+    """``consensus_vs_fidelity.png`` and ``consensus_vs_tuples.png``: agreement and
+    abort rates (95% intervals as bars) against F and against M, one line per
+    (players, tolerance, rule, attack) — the other fields at their first value."""
+    for axis, other, name in (
+        ("fidelity", "tuples", "consensus_vs_fidelity.png"),
+        ("tuples", "fidelity", "consensus_vs_tuples.png"),
+    ):
+        xs = sorted({float(p[axis]) for p in points})  # type: ignore[arg-type]
+        if len(xs) < 2:
+            continue
+        fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.0), dpi=120, sharex=True)
+        lines: dict[tuple[object, ...], list[Mapping[str, object]]] = {}
+        for p in points:
+            label = (p["players"], p["tolerance"], p["rule"], p["attack"], p[other])
+            lines.setdefault(label, []).append(p)
+        for label, members in lines.items():
+            members = sorted(members, key=lambda p: float(p[axis]))  # type: ignore[arg-type]
+            x = [float(p[axis]) for p in members]  # type: ignore[arg-type]
+            for ax, metric in zip(axes, ("agreement", "abort"), strict=True):
+                rate = [p[metric] for p in members]
+                mean = np.array([r["mean"] for r in rate])  # type: ignore[index]
+                lo = np.array([r["ci95"][0] for r in rate])  # type: ignore[index]
+                hi = np.array([r["ci95"][1] for r in rate])  # type: ignore[index]
+                ax.errorbar(
+                    x,
+                    mean,
+                    yerr=[mean - lo, hi - mean],
+                    marker="o",
+                    capsize=2,
+                    label=f"n={label[0]}, δ={label[1]}, {label[2]}, {label[3]}, {other}={label[4]}",
+                )
+        for ax, metric in zip(axes, ("agreement", "abort"), strict=True):
+            ax.set_xlabel("pair fidelity F (Werner)" if axis == "fidelity" else "tuples M")
+            ax.set_ylabel(f"{metric} rate")
+            ax.set_ylim(-0.02, 1.02)
+            ax.grid(True, alpha=0.3)
+        axes[0].legend(loc="best", fontsize=6)
+        fig.suptitle(f"EPR-pair QDBA against {axis}")
+        fig.tight_layout()
+        fig.savefig(out / name)
+        plt.close(fig)
