@@ -95,10 +95,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run the EPR-pair quantum Byzantine agreement alone over the consensus grid",
     )
     cons.add_argument(
-        "target", help="built-in scenario name (e.g. consensus) or config file with a consensus section"
+        "target",
+        help="built-in scenario name (e.g. consensus) or config file with a consensus section",
     )
     cons.add_argument("--out", required=True, help="output directory")
-    cons.add_argument("--instances", type=int, default=None, help="agreements per point (overrides config)")
+    cons.add_argument(
+        "--instances", type=int, default=None, help="agreements per point (overrides config)"
+    )
     cons.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     cons.add_argument("--quiet", action="store_true", help="no progress lines")
     rep = sub.add_parser("report", help="write one self-contained HTML report of a results dir")

@@ -26,9 +26,12 @@ tag        entropy                      what it draws
 0x4E7      [seed, crc(s), 0x4E7]        its key-supply network simulation
 0x6A7E     [seed, crc(s), 0x6A7E]       its gate-pair link simulation
 0x5407     [seed, crc(s), 0x5407, t, k] node k's shots in round t
+0xDBA      [seed, h(p), 0xDBA, k]       batch k of ``qceas consensus`` grid point p
 =========  ===========================  =============================================
 
-crc(s) is the CRC-32 of the strategy's name (``zlib.crc32``).
+crc(s) is the CRC-32 of the strategy's name (``zlib.crc32``); h(p) is the first 16 hex
+digits of the SHA-256 of the point's values, instances, ``count_alpha`` and seed, mod
+2^63 (``qceas.experiments.consensus_run``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ import zlib
 import numpy as np
 
 NETWORK = 101
+#: ``qceas consensus``: batch k of a grid point (``qceas.agreement.digest``).
+CONSENSUS = 0xDBA
 READY_TIMES = 102
 NETWORK_SIMULATION = 103
 SLOWDOWNS = 104
@@ -67,6 +72,7 @@ def run_stream(seed: int, strategy: str, *tags: int) -> np.random.Generator:
 
 __all__ = [
     "BYZANTINE",
+    "CONSENSUS",
     "FAULTY_NODES",
     "GATE_LINKS",
     "GATE_PAIRS",

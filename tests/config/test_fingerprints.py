@@ -21,6 +21,10 @@ PINNED = {
     "byzantine-signflip": "0b3e44df3c739e1a",
     "byzantine-sweep": "823daa0964cc7daf",
     "coherence-sweep": "3db12aaf9b639852",
+    # The consensus scenarios set only the consensus section (no training number):
+    # the defaults' fingerprint.
+    "consensus": "9723a15c617792dd",
+    "consensus-attacks": "9723a15c617792dd",
     "faults": "704fdb89a058b147",
     "heterogeneity-sweep": "c55a7ce1836a3b9b",
     "heterogeneous": "f581a5cdf6fd3f5e",

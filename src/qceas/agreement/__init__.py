@@ -13,4 +13,13 @@ from qceas.agreement.config import ConsensusConfig
 from qceas.agreement.digest import Point, Tally, simulate
 from qceas.agreement.protocol import BOT, Protocol, run_batch
 
-__all__ = ["ATTACKS", "BOT", "ConsensusConfig", "Point", "Protocol", "Tally", "run_batch", "simulate"]
+__all__ = [
+    "ATTACKS",
+    "BOT",
+    "ConsensusConfig",
+    "Point",
+    "Protocol",
+    "Tally",
+    "run_batch",
+    "simulate",
+]

@@ -153,6 +153,7 @@ class ConsensusConfig:
             f"tolerance {show(tol)}"
         )
         if values["tuples"] == "auto":
+            assert target is not None  # __post_init__: auto needs a target
             m = bounds.min_tuples(values["players"], eps, tol, alpha, target)
             if m is None:
                 raise fail(
@@ -168,7 +169,11 @@ class ConsensusConfig:
             forged = bounds.forgery(m, tol, alpha)[0]
             if max(honest, forged) > target:
                 need = bounds.min_tuples(values["players"], eps, tol, alpha, target)
-                hint = f"needs tuples >= {need}" if need else "no M does: raise the tolerance above the Z error"
+                hint = (
+                    f"needs tuples >= {need}"
+                    if need
+                    else "no M does: raise the tolerance above the Z error"
+                )
                 raise fail(
                     "consensus.tuples",
                     m,

@@ -24,9 +24,7 @@ import numpy as np
 
 from qceas.agreement.attacks import ATTACKS
 from qceas.agreement.protocol import BOT, Protocol, run_batch
-
-#: Tag of the consensus streams (``qceas.streams`` lists the others).
-CONSENSUS_STREAM = 0xDBA
+from qceas.streams import CONSENSUS
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,9 @@ class Point:
                 "at least one loyal lieutenant)"
             )
         if self.attack not in ATTACKS:
-            raise ValueError(f"attack = {self.attack!r}: must be one of {', '.join(ATTACKS.names())}")
+            raise ValueError(
+                f"attack = {self.attack!r}: must be one of {', '.join(ATTACKS.names())}"
+            )
         if not 1 <= self.digest_bits <= 256:
             raise ValueError(f"digest_bits = {self.digest_bits}: must be in [1, 256]")
 
@@ -85,7 +85,9 @@ class Tally:
         self.seconds += other.seconds
 
 
-def outcomes(final: np.ndarray, value: np.ndarray, commander_traitor: bool) -> dict[str, np.ndarray]:
+def outcomes(
+    final: np.ndarray, value: np.ndarray, commander_traitor: bool
+) -> dict[str, np.ndarray]:
     """Per agreement: ``final (G, b, Ll)`` of the loyal lieutenants, C's digest
     ``value (G, b)``. ``agreement``: every loyal lieutenant decides (C's digest if C
     is loyal; one common digest otherwise); ``abort``: some loyal lieutenant decides
@@ -107,9 +109,11 @@ def outcomes(final: np.ndarray, value: np.ndarray, commander_traitor: bool) -> d
     return {"agreement": agreement, "abort": abort, "inconsistent": inconsistent, "wrong": wrong}
 
 
-def simulate(point: Point, entropy: list[int], *, start: int = 0, count: int | None = None) -> Tally:
+def simulate(
+    point: Point, entropy: list[int], *, start: int = 0, count: int | None = None
+) -> Tally:
     """Run ``count`` agreements (default all of ``point.instances``) from agreement
-    ``start``; batch k draws from ``[*entropy, CONSENSUS_STREAM, k]``, so any split
+    ``start``; batch k draws from ``[*entropy, CONSENSUS, k]``, so any split
     of the instances into calls gives the same numbers."""
     proto = point.protocol
     bits = point.digest_bits
@@ -121,7 +125,7 @@ def simulate(point: Point, entropy: list[int], *, start: int = 0, count: int | N
     tally = Tally()
     first, last = start // per_batch, (start + total - 1) // per_batch
     for k in range(first, last + 1):
-        rng = np.random.default_rng([*entropy, CONSENSUS_STREAM, k])
+        rng = np.random.default_rng([*entropy, CONSENSUS, k])
         began = time.perf_counter()
         active_bits = rng.random((per_batch, bits)) < 0.5
         none = ~active_bits.any(axis=1)
@@ -145,7 +149,9 @@ def simulate(point: Point, entropy: list[int], *, start: int = 0, count: int | N
         part = Tally(instances=hi - lo)
         for name, flags in found.items():
             setattr(part, name, int(flags[lo:hi].sum()))
-        groups = {name: v.reshape(per_batch, bits).sum(axis=1)[lo:hi] for name, v in result.forged.items()}
+        groups = {
+            name: v.reshape(per_batch, bits).sum(axis=1)[lo:hi] for name, v in result.forged.items()
+        }
         part.forged_checks = int(groups["checks"].sum())
         part.forged_bit_passed = int(groups["bit_passed"].sum())
         part.forged_conflict_passed = int(groups["conflict_passed"].sum())

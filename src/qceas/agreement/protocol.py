@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -150,7 +151,7 @@ class Pool:
     owner: np.ndarray
 
     @staticmethod
-    def forged_id(lieutenants: int, i: int | np.ndarray, x: int | np.ndarray, kind: int) -> np.ndarray:
+    def forged_id(lieutenants: int, i: Any, x: Any, kind: int) -> np.ndarray:
         return np.asarray(lieutenants + 4 * np.asarray(i) + 2 * np.asarray(x) + kind)
 
 
@@ -187,12 +188,10 @@ class Attack:
         """Orders (B, L), masks (B, L, M) and rows (B, L, M, L) C sends."""
         return honest_commander(c, value)
 
-    def round2(
-        self, co: Coalition, d1: np.ndarray, pool: Pool
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def round2(self, co: Coalition, d1: np.ndarray, pool: Pool) -> tuple[np.ndarray, np.ndarray]:
         """Claims (B, L, L) and evidence ids (B, L, L) of every sender (rows of loyal
         senders are overwritten by the protocol)."""
-        claims = np.broadcast_to(d1[:, :, None], d1.shape + (d1.shape[1],)).copy()
+        claims = np.broadcast_to(d1[:, :, None], (*d1.shape, d1.shape[1])).copy()
         ids = np.broadcast_to(np.arange(d1.shape[1])[None, :, None], claims.shape).copy()
         return claims, ids
 
@@ -201,7 +200,7 @@ class Attack:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Claims (B, L, L) and proof ids (B, L, L, 2) (−1: none) of every sender."""
         lieutenants = d2.shape[1]
-        claims = np.broadcast_to(d2[:, :, None], d2.shape + (lieutenants,)).copy()
+        claims = np.broadcast_to(d2[:, :, None], (*d2.shape, lieutenants)).copy()
         ids = np.broadcast_to(proofs[:, :, None, :], (*claims.shape, 2)).copy()
         return claims, ids
 
@@ -210,7 +209,11 @@ def honest_commander(c: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.n
     """A loyal commander's round 1: order ``value`` to all, ``S_i = {k: c[k,i] = v}``."""
     batch, _, lieutenants = c.shape
     orders = np.broadcast_to(value[:, None], (batch, lieutenants)).astype(np.uint8)
-    return orders, vectors_for(c, orders), np.broadcast_to(c[:, None], (batch, lieutenants, *c.shape[1:]))
+    return (
+        orders,
+        vectors_for(c, orders),
+        np.broadcast_to(c[:, None], (batch, lieutenants, *c.shape[1:])),
+    )
 
 
 def vectors_for(c: np.ndarray, orders: np.ndarray) -> np.ndarray:
@@ -220,12 +223,14 @@ def vectors_for(c: np.ndarray, orders: np.ndarray) -> np.ndarray:
 
 @dataclass
 class BatchResult:
-    """Decisions of one batch: ``final (B, L)`` in {0, 1, BOT}, C's value (−1 when C is
-    a traitor), the loyal lieutenants, and counts of forged-evidence checks."""
+    """Decisions of one batch: ``final (B, L)`` in {0, 1, BOT} (``first``: after the
+    commander check), C's value (−1 when C is a traitor), the loyal lieutenants, and
+    counts of forged-evidence checks in round 2."""
 
     final: np.ndarray
     value: np.ndarray
     loyal: np.ndarray
+    first: np.ndarray
     forged: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -288,7 +293,9 @@ def run_batch(
     attack acts (C is honest elsewhere)."""
     lieutenants, tuples = proto.lieutenants, proto.tuples
     eps = np.broadcast_to(np.asarray(eps, dtype=float), (lieutenants,))
-    eps_x = eps if eps_x is None else np.broadcast_to(np.asarray(eps_x, dtype=float), (lieutenants,))
+    eps_x = (
+        eps if eps_x is None else np.broadcast_to(np.asarray(eps_x, dtype=float), (lieutenants,))
+    )
     active = np.ones(batch, dtype=bool) if active is None else active
     classical = source == "classical"
     c = rng.integers(0, 2, size=(batch, tuples, lieutenants), dtype=np.uint8)
@@ -308,7 +315,9 @@ def run_batch(
     loyal_idx = np.flatnonzero(~traitor)
     second = np.zeros(lieutenants, dtype=bool)
     second[loyal_idx[(len(loyal_idx) + 1) // 2 :]] = True
-    co = Coalition(traitor, commander_traitor, belief, np.zeros((batch, lieutenants), np.uint8), second, rng)
+    co = Coalition(
+        traitor, commander_traitor, belief, np.zeros((batch, lieutenants), np.uint8), second, rng
+    )
 
     if commander_traitor and attack.commander_side:
         orders, masks, rows = attack.commander(c, value, co, active)
@@ -368,6 +377,7 @@ def run_batch(
         final=final,
         value=np.where(commander_traitor, -1, value.astype(np.int64)),
         loyal=~traitor,
+        first=d1,
         forged={
             "checks": sent.sum(axis=(1, 2)),
             "bit_passed": (sent & bit).sum(axis=(1, 2)),

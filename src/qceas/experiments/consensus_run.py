@@ -78,7 +78,9 @@ def _bounds(values: dict[str, Any], spec: ConsensusConfig) -> dict[str, float]:
         "count_floor": bounds.count_floor(m, alpha),
         "check_failure": bounds.honest_failure(m, eps, tol, alpha),
         "check_failure_chernoff": bounds.honest_chernoff(m, eps, tol, alpha),
-        "instance_failure_union": bounds.instance_failure_bound(values["players"], m, eps, tol, alpha),
+        "instance_failure_union": bounds.instance_failure_bound(
+            values["players"], m, eps, tol, alpha
+        ),
         "bit_forgery": forged,
         "bit_forgery_tuples": reveal,
         "bit_forgery_chernoff": bounds.forgery_chernoff(m, tol, alpha),
@@ -168,14 +170,23 @@ def _skipped(spec: ConsensusConfig) -> list[str]:
 
 def _csv(entries: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
-    fields = [*GRID, *RATES, *(f"{r}_ci95_high" for r in RATES), "pairs", "seconds", "check_failure"]
+    fields = [
+        *GRID,
+        *RATES,
+        *(f"{r}_ci95_high" for r in RATES),
+        "pairs",
+        "seconds",
+        "check_failure",
+    ]
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for e in entries:
         row = {f: e[f] for f in GRID}
         row.update({r: e[r]["mean"] for r in RATES})
         row.update({f"{r}_ci95_high": e[r]["ci95"][1] for r in RATES})
-        row.update(pairs=e["pairs"], seconds=e["seconds"], check_failure=e["bounds"]["check_failure"])
+        row.update(
+            pairs=e["pairs"], seconds=e["seconds"], check_failure=e["bounds"]["check_failure"]
+        )
         writer.writerow(row)
     return buf.getvalue()
 

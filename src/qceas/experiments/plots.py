@@ -206,6 +206,7 @@ def plot_consensus(points: Sequence[Mapping[str, object]], out: Path) -> None:
             continue
         fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.0), dpi=120, sharex=True)
         lines: dict[tuple[object, ...], list[Mapping[str, object]]] = {}
+        label: tuple[object, ...]
         for p in points:
             label = (p["players"], p["tolerance"], p["rule"], p["attack"], p[other])
             lines.setdefault(label, []).append(p)
