@@ -84,7 +84,8 @@ def _claim_all(
 
 
 class _Liar(Attack):
-    kind = CONFLICT
+    def __init__(self, name: str = "lie", kind: int = CONFLICT) -> None:
+        self.name, self.kind = name, kind
 
     def round2(self, co: Coalition, d1: np.ndarray, pool: Pool) -> tuple[np.ndarray, np.ndarray]:
         claims, ids = super().round2(co, d1, pool)
@@ -115,18 +116,13 @@ def none() -> Attack:
 @ATTACKS.register("lie")
 def lie() -> Attack:
     """Claim the other order, forged against the conflict check."""
-    attack = _Liar()
-    attack.name = "lie"
-    return attack
+    return _Liar("lie", CONFLICT)
 
 
 @ATTACKS.register("adopt")
 def adopt() -> Attack:
     """Claim the other order, forged against the bit check."""
-    attack = _Liar()
-    attack.kind = ADOPT
-    attack.name = "adopt"
-    return attack
+    return _Liar("adopt", ADOPT)
 
 
 class _Abort(Attack):
@@ -158,7 +154,8 @@ def abort() -> Attack:
 
 
 class _Split(_Liar):
-    name = "split"
+    def __init__(self) -> None:
+        super().__init__("split", CONFLICT)
 
     def round2(self, co: Coalition, d1: np.ndarray, pool: Pool) -> tuple[np.ndarray, np.ndarray]:
         claims, ids = Attack.round2(self, co, d1, pool)
@@ -194,10 +191,10 @@ def split() -> Attack:
 
 
 class _Equivocate(Attack):
-    name = "equivocate"
     commander_side = True
-    crafted = False
-    bad_vector = False
+
+    def __init__(self, name: str, *, crafted: bool = False, bad_vector: bool = False) -> None:
+        self.name, self.crafted, self.bad_vector = name, crafted, bad_vector
 
     def commander(
         self, c: np.ndarray, value: np.ndarray, co: Coalition, active: np.ndarray
@@ -221,25 +218,19 @@ class _Equivocate(Attack):
 @ATTACKS.register("equivocate")
 def equivocate() -> Attack:
     """Different orders to two groups, each with its genuine vector."""
-    return _Equivocate()
+    return _Equivocate("equivocate")
 
 
 @ATTACKS.register("equivocate_crafted")
 def equivocate_crafted() -> Attack:
     """Different orders, vectors random at the other group's positions."""
-    attack = _Equivocate()
-    attack.crafted = True
-    attack.name = "equivocate_crafted"
-    return attack
+    return _Equivocate("equivocate_crafted", crafted=True)
 
 
 @ATTACKS.register("bad_vector")
 def bad_vector() -> Attack:
     """The same order to all, a failing vector to the second group."""
-    attack = _Equivocate()
-    attack.bad_vector = True
-    attack.name = "bad_vector"
-    return attack
+    return _Equivocate("bad_vector", bad_vector=True)
 
 
 __all__ = ["ATTACKS"]
