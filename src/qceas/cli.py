@@ -96,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     cons.add_argument(
         "target",
-        help="built-in scenario name (e.g. consensus) or config file with a consensus section",
+        nargs="?",
+        default="consensus",
+        help="built-in scenario name or config file with a consensus section (default: consensus)",
     )
     cons.add_argument("--out", required=True, help="output directory")
     cons.add_argument(
