@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from qceas.config import ConfigError, ExperimentConfig, from_dict, parse_text
@@ -160,6 +160,13 @@ def _with_overrides(
     return from_dict(raw, base=config) if raw else config
 
 
+def _progress(args: argparse.Namespace) -> Callable[[str], None] | None:
+    """Progress lines on stderr, unless ``--quiet``."""
+    if args.quiet:
+        return None
+    return lambda line: print(line, file=sys.stderr, flush=True)
+
+
 def _network_command(args: argparse.Namespace) -> int:
     config = _with_overrides(args, "schedule", "policies", args.names)
     outcome = run_network(
@@ -167,7 +174,7 @@ def _network_command(args: argparse.Namespace) -> int:
         args.out,
         sweep=not args.no_sweep,
         plot=not args.no_plots,
-        progress=None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True),
+        progress=_progress(args),
     )
     print(network_table(outcome.summary))
     if outcome.reused:
@@ -184,7 +191,7 @@ def _consensus_command(args: argparse.Namespace) -> int:
         config,
         args.out,
         plot=not args.no_plots,
-        progress=None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True),
+        progress=_progress(args),
     )
     print(consensus_table(outcome.summary))
     if outcome.reused:

@@ -55,6 +55,8 @@ channels already give.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from qceas.agreement.protocol import (
@@ -83,6 +85,13 @@ def _claim_all(
         ids[:, i, :] = Pool.forged_id(lieutenants, i, value[:, i], kind)[:, None]
 
 
+def _show(ids: np.ndarray, i: Any, value: np.ndarray, proof: Any) -> None:
+    """Traitor i shows everyone ``proof`` (a pool id, or one per instance) as its
+    round-3 proof for ``value (B,)``."""
+    b = np.arange(len(value))
+    ids[b, i, :, value] = np.broadcast_to(proof, value.shape)[:, None]
+
+
 class _Liar(Attack):
     def __init__(self, name: str = "lie", kind: int = CONFLICT) -> None:
         self.name, self.kind = name, kind
@@ -101,9 +110,7 @@ class _Liar(Attack):
             lie = 1 - co.orders[:, i]
             claims[:, i, :] = lie[:, None]
             ids[:, i, :, :] = -1
-            forged = Pool.forged_id(lieutenants, i, lie, self.kind)
-            b = np.arange(len(lie))
-            ids[b, i, :, lie] = forged[:, None]
+            _show(ids, i, lie, Pool.forged_id(lieutenants, i, lie, self.kind))
         return claims, ids
 
 
@@ -138,12 +145,11 @@ class _Abort(Attack):
     ) -> tuple[np.ndarray, np.ndarray]:
         claims, ids = super().round3(co, d2, proofs, pool)
         lieutenants = co.traitor.size
-        b = np.arange(d2.shape[0])
         for i in np.flatnonzero(co.traitor):
             order = co.orders[:, i]
             claims[:, i, :] = BOT
-            ids[b, i, :, order] = i
-            ids[b, i, :, 1 - order] = Pool.forged_id(lieutenants, i, 1 - order, CONFLICT)[:, None]
+            _show(ids, i, order, i)
+            _show(ids, i, 1 - order, Pool.forged_id(lieutenants, i, 1 - order, CONFLICT))
         return claims, ids
 
 
@@ -171,12 +177,11 @@ class _Split(_Liar):
     ) -> tuple[np.ndarray, np.ndarray]:
         claims, ids = Attack.round3(self, co, d2, proofs, pool)
         lied_claims, lied_ids = _Liar.round3(self, co, d2, proofs, pool)
-        b = np.arange(d2.shape[0])
         for i in np.flatnonzero(co.traitor):
             order = co.orders[:, i]
             claims[:, i, :] = order[:, None]
             ids[:, i, :, :] = -1
-            ids[b, i, :, order] = i
+            _show(ids, i, order, i)
         to_second = co.second[None, None, :] & co.traitor[None, :, None]
         return (
             np.where(to_second, lied_claims, claims),

@@ -11,11 +11,10 @@ that pair one with a loyal commander are left out (``points`` says which).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qceas._rules import ConfigError, fail, freeze_fields, integer, is_number, show
+from qceas._rules import ConfigError, choice, fail, freeze_fields, integer, is_number, show
 from qceas.agreement import bounds
 from qceas.agreement.attacks import ATTACKS
 from qceas.agreement.digest import Point
@@ -114,13 +113,13 @@ class ConsensusConfig:
         elif name == "traitors":
             integer(path, v, 0, MAX_PLAYERS)
         elif name == "commander":
-            _choice(path, v, COMMANDERS)
+            choice(path, v, COMMANDERS)
         elif name == "attack":
-            _choice(path, v, tuple(ATTACKS.names()))
+            choice(path, v, tuple(ATTACKS.names()))
         elif name == "rule":
-            _choice(path, v, RULES)
+            choice(path, v, RULES)
         elif name == "source":
-            _choice(path, v, SOURCES)
+            choice(path, v, SOURCES)
         elif name == "source_test":
             if not is_number(v) or not 0 <= v <= 1:
                 raise fail(path, v, "must be a fraction in [0, 1]")
@@ -139,11 +138,22 @@ class ConsensusConfig:
         out = []
         for combo in itertools.product(*grid.values()):
             values = dict(zip(grid, combo, strict=True))
-            if ATTACKS.get(values["attack"]).commander_side and values["commander"] == "loyal":
+            if _needs_traitor_commander(values):
                 continue
             values["tuples"] = self._tuples(values)
             out.append(values)
         return out
+
+    def skipped(self) -> list[str]:
+        """Why grid combinations are left out of ``points`` (one line per attack)."""
+        grid = self.grid()
+        if "loyal" not in grid["commander"]:
+            return []
+        return [
+            f"attack {a} with commander loyal (a commander attack)"
+            for a in grid["attack"]
+            if _needs_traitor_commander({"attack": a, "commander": "loyal"})
+        ]
 
     def _tuples(self, values: dict[str, Any]) -> int:
         eps = float(werner_errors(values["fidelity"])[0])
@@ -205,9 +215,9 @@ class ConsensusConfig:
         )
 
 
-def _choice(path: str, value: Any, allowed: Sequence[str]) -> None:
-    if not isinstance(value, str) or value not in allowed:
-        raise fail(path, value, f"must be one of {', '.join(allowed)}")
+def _needs_traitor_commander(values: dict[str, Any]) -> bool:
+    """A commander attack paired with a loyal commander: not a point of the grid."""
+    return ATTACKS.get(values["attack"]).commander_side and values["commander"] == "loyal"
 
 
 __all__ = ["COMMANDERS", "GRID", "ConsensusConfig"]

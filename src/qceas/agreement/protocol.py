@@ -246,19 +246,28 @@ def _evidence(pool: Pool, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _checks(
-    proto: Protocol, pool: Pool, ids: np.ndarray, value: np.ndarray, own: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    proto: Protocol,
+    pool: Pool,
+    ids: np.ndarray,
+    value: np.ndarray,
+    own: np.ndarray,
+    *,
+    bit_check: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray]:
     """``(bit check, conflict check)`` (B, F, T) of evidence ``ids`` for ``value`` at
-    every recipient, whose own bits are ``own (B, M, L)`` and own vector pool entry j."""
+    every recipient, whose own bits are ``own (B, M, L)`` and own vector pool entry j
+    (the bit check is None with ``bit_check=False``: round 3 needs only the other)."""
     mask, at_owner, at_recipient, owner = _evidence(pool, ids)
     batch, _, recipients = ids.shape
     v = value[..., None]
     form = ~np.any(mask & (at_owner != v), axis=-1)
     count = mask.sum(-1)
     sound = form & (count >= proto.count) & (ids >= 0) & (owner != np.arange(recipients))
-    mine = own.transpose(0, 2, 1)[:, None]  # (B, 1, T, M)
-    mismatch = (mask & (at_recipient == mine)).sum(-1)
-    bit = sound & (mismatch <= bounds.allowed(count, proto.tolerance))
+    bit = None
+    if bit_check:
+        mine = own.transpose(0, 2, 1)[:, None]  # (B, 1, T, M)
+        mismatch = (mask & (at_recipient == mine)).sum(-1)
+        bit = sound & (mismatch <= bounds.allowed(count, proto.tolerance))
     b = np.arange(batch)[:, None, None]
     t = np.arange(recipients)[None, None, :]
     theirs = mask & (at_recipient == (1 - v))
@@ -340,6 +349,7 @@ def run_batch(
     off = ~np.eye(lieutenants, dtype=bool)[None]
     definite = d1 < BOT
     bit, conflict = _checks(proto, pool, ids, np.minimum(claims, 1), own)
+    assert bit is not None
     claimed = (claims < BOT) & off
     against = claimed & (claims == (1 - d1)[:, None, :]) & definite[:, None, :]
     proven = against & conflict if proto.rule == "paper" else against
@@ -365,7 +375,7 @@ def run_batch(
     if proto.rule == "paper":
         wanted = np.broadcast_to((1 - y)[:, None, :], ids3.shape[:3]).astype(np.int64)
         other = np.take_along_axis(ids3, wanted[..., None], axis=3)[..., 0]
-        _, conflict3 = _checks(proto, pool, other, wanted.astype(np.uint8), own)
+        _, conflict3 = _checks(proto, pool, other, wanted.astype(np.uint8), own, bit_check=False)
         overturned = (conflict3 & off & (other >= 0)).any(axis=1)
     else:
         overturned = ((claims3 < BOT) & (claims3 != y[:, None, :]) & off).any(axis=1)

@@ -121,6 +121,7 @@ def run_consensus(
     units = out / "consensus_points"
     units.mkdir(parents=True, exist_ok=True)
     points = spec.points()
+    varying = [f for f, values in spec.grid().items() if len(values) > 1]
     entries, reused = [], 0
     for k, values in enumerate(points, 1):
         key = _key(values, spec, config.seed)
@@ -135,7 +136,7 @@ def run_consensus(
             write_atomic(unit, json.dumps(entry, indent=1))
         entries.append(entry)
         if progress is not None:
-            shown = ", ".join(f"{f}={values[f]}" for f in GRID if len(spec.grid()[f]) > 1)
+            shown = ", ".join(f"{f}={values[f]}" for f in varying)
             progress(
                 f"[{k}/{len(points)}] {shown or 'point'}: agreement "
                 f"{entry['agreement']['mean']:.4f} abort {entry['abort']['mean']:.4f} "
@@ -147,7 +148,7 @@ def run_consensus(
         "instances": spec.instances,
         "count_alpha": spec.count_alpha,
         "points": entries,
-        "skipped": _skipped(spec),
+        "skipped": spec.skipped(),
     }
     write_atomic(out / "consensus_summary.json", json.dumps(summary, indent=1))
     write_atomic(out / "consensus_points.csv", _csv(entries))
@@ -156,16 +157,6 @@ def run_consensus(
 
         plot_consensus(entries, out)
     return ConsensusOutcome(summary, out, reused)
-
-
-def _skipped(spec: ConsensusConfig) -> list[str]:
-    grid = spec.grid()
-    if "loyal" not in grid["commander"]:
-        return []
-    from qceas.agreement.attacks import ATTACKS
-
-    side = [a for a in grid["attack"] if ATTACKS.get(a).commander_side]
-    return [f"attack {a} with commander loyal (a commander attack)" for a in side]
 
 
 def _csv(entries: list[dict[str, Any]]) -> str:
