@@ -283,6 +283,15 @@ def _first(flags: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.where(flags.any(axis=1), chosen, -1)
 
 
+def second_group(traitor: np.ndarray) -> np.ndarray:
+    """(L,) the loyal lieutenants an equivocating commander sends the other order:
+    the later half of the loyal positions (the earlier half keeps C's value)."""
+    loyal = np.flatnonzero(~np.asarray(traitor, dtype=bool))
+    second = np.zeros(len(traitor), dtype=bool)
+    second[loyal[(len(loyal) + 1) // 2 :]] = True
+    return second
+
+
 def run_batch(
     proto: Protocol,
     eps: np.ndarray,
@@ -295,11 +304,14 @@ def run_batch(
     eps_x: np.ndarray | None = None,
     source: str = "honest",
     active: np.ndarray | None = None,
+    value: np.ndarray | None = None,
 ) -> BatchResult:
     """``batch`` binary instances over links of Z error ``eps (L,)`` (X error
     ``eps_x``, default ``eps``) with the coalition ``traitor (L,)`` (+ C if
     ``commander_traitor``) playing ``attack``; ``active (B,)`` says where a commander
-    attack acts (C is honest elsewhere)."""
+    attack acts (C is honest elsewhere). ``value (B,)``: C's value per instance (the
+    order to the first group where C equivocates; :func:`second_group` is the other);
+    default drawn at random."""
     lieutenants, tuples = proto.lieutenants, proto.tuples
     eps = np.broadcast_to(np.asarray(eps, dtype=float), (lieutenants,))
     eps_x = (
@@ -316,14 +328,14 @@ def run_batch(
         x_errors = rng.binomial(proto.test_pairs, np.broadcast_to(p_x, (batch, lieutenants)))
         distrust = x_errors > bounds.allowed(proto.test_pairs, proto.tolerance)
 
-    value = rng.integers(0, 2, size=batch, dtype=np.uint8)
+    if value is None:
+        value = rng.integers(0, 2, size=batch, dtype=np.uint8)
+    value = np.asarray(value, dtype=np.uint8)
     knows = commander_traitor or classical
     belief = c.copy() if knows else rng.integers(0, 2, size=c.shape, dtype=np.uint8)
     if not knows:
         belief[:, :, traitor] = 1 - own[:, :, traitor]
-    loyal_idx = np.flatnonzero(~traitor)
-    second = np.zeros(lieutenants, dtype=bool)
-    second[loyal_idx[(len(loyal_idx) + 1) // 2 :]] = True
+    second = second_group(traitor)
     co = Coalition(
         traitor, commander_traitor, belief, np.zeros((batch, lieutenants), np.uint8), second, rng
     )

@@ -47,9 +47,19 @@ class AdversaryConfig:
 
     def __post_init__(self) -> None:
         freeze_fields(self)
-        if not is_number(self.fraction) or not 0 <= self.fraction < 0.5:
-            raise fail("adversary.fraction", self.fraction, "must be in [0, 0.5)")
+        if not is_number(self.fraction) or not 0 <= self.fraction < 1:
+            raise fail("adversary.fraction", self.fraction, "must be in [0, 1)")
         choice("adversary.attack", self.attack, ["none", *ATTACKS.names()])
+        if self.attack != "none" and self.fraction >= 0.5:
+            # A Byzantine majority that forges updates is beyond any aggregation rule;
+            # without an update attack the coalition still acts as leaders and in
+            # agreement (leader section), which is defined at any size.
+            raise fail(
+                "adversary.fraction",
+                self.fraction,
+                f"must be < 0.5 with an update attack ({self.attack}); use attack none "
+                "for a larger coalition that attacks leadership only",
+            )
         if not isinstance(self.params, Mapping):
             raise fail("adversary.params", self.params, "must be a mapping")
         if self.attack == "none" and self.params:

@@ -246,6 +246,7 @@ LATER_SECTIONS: tuple[str, ...] = (
     "compute",
     "partition",
     "faults",
+    "leader",
 )
 #: Fields added to existing sections later: left out of the fingerprint at their defaults.
 LATER_FIELDS: dict[str, dict[str, Any]] = {

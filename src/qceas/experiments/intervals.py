@@ -120,6 +120,9 @@ RECORD_QUANTITIES: Mapping[str, Quantity] = {
     "grad_norm": NONNEGATIVE,
     "key_pairs": NONNEGATIVE,
     "key_fidelity": UNIT,
+    "consensus_pairs": NONNEGATIVE,
+    "consensus_messages": NONNEGATIVE,
+    "consensus_fidelity": UNIT,
     "gate_fidelity": UNIT,
 }
 

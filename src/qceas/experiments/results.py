@@ -64,7 +64,20 @@ METRIC_COLUMNS = (
     "link_outage",
     "restarted",
     "rounds_lost",
+    "leader",
+    "leader_byzantine",
+    "consensus_abort",
+    "consensus_pairs",
+    "consensus_messages",
+    "consensus_fidelity",
+    "rejected_proposals",
+    "stale_nodes",
+    "poisoned_nodes",
+    "forked",
+    "honest_models",
 )
+#: The columns of a led round (``leader.mode``; ``qceas.training.leadership``).
+LEADER_COLUMNS = METRIC_COLUMNS[-11:]
 NODE_COLUMNS = ("strategy", "seed", "round", "node", "qfi", "weight", "loss")
 #: Rounds averaged for the "tail" accuracy, which is steadier than the last round alone.
 TAIL_ROUNDS = 5
@@ -144,6 +157,48 @@ def load_run(out: Path, strategy: str, seed: int, fingerprint: str) -> list[Roun
     ]
 
 
+def consensus_summary(recs: Sequence[Sequence[RoundRecord]]) -> dict[str, Any]:
+    """The ``consensus`` entry of a strategy whose rounds had a leader
+    (``qceas.training.leadership``): per seed over its rounds, the abort rate, the
+    pairs and classical messages per round spent on agreement, the share of rounds
+    led by a Byzantine leader, of forked rounds (honest nodes applied different
+    proposals) and of diverged rounds (honest nodes hold more than one model after it,
+    stale ones included), each with a 95% CI over seeds; and totals over seeds and rounds of rejected
+    proposals, stale and poisoned node-rounds."""
+    rounds = [list(r[1:]) for r in recs]
+    trials = sum(len(r) for r in rounds) or None
+
+    def share(name: str) -> dict[str, Any]:
+        values = [float(np.mean([bool(getattr(x, name)) for x in r])) for r in rounds]
+        return mean_ci95(values, intervals.PROPORTION, trials)
+
+    def per_round(name: str) -> dict[str, Any]:
+        return mean_ci95(
+            [float(np.mean([getattr(x, name) for x in r])) for r in rounds], intervals.NONNEGATIVE
+        )
+
+    diverged = [float(np.mean([x.honest_models >= 2 for x in r])) for r in rounds]
+    return {
+        "abort_rate": share("consensus_abort"),
+        "byzantine_led": share("leader_byzantine"),
+        "fork_rate": share("forked"),
+        "diverged_rate": mean_ci95(diverged, intervals.PROPORTION, trials),
+        "pairs_per_round": per_round("consensus_pairs"),
+        "messages_per_round": per_round("consensus_messages"),
+        "pair_fidelity": mean_ci95(
+            [_nanmean([x.consensus_fidelity for x in r]) for r in rounds], intervals.UNIT
+        ),
+        "rejected_proposals": int(sum(x.rejected_proposals for r in rounds for x in r)),
+        "stale_node_rounds": int(sum(x.stale_nodes for r in rounds for x in r)),
+        "poisoned_node_rounds": int(sum(x.poisoned_nodes for r in rounds for x in r)),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A record field as a table cell (booleans as 0/1)."""
+    return int(value) if isinstance(value, bool) else value
+
+
 def _stat(values: Sequence[float], fn: Any) -> float:
     return float(fn(values)) if len(values) else float("nan")
 
@@ -184,6 +239,7 @@ def metric_rows(strategy: str, seed: int, records: Iterable[RoundRecord]) -> lis
                 "link_outage": r.link_outage,
                 "restarted": int(r.restarted),
                 "rounds_lost": r.rounds_lost,
+                **{name: _plain(getattr(r, name)) for name in LEADER_COLUMNS},
             }
         )
     return rows
@@ -349,6 +405,8 @@ def summarize(
                 for name in ("crashed", "late", "link_outage", "restarted", "rounds_lost")
             },
         }
+        if any(x.leader >= 0 for r in recs for x in r):
+            out["strategies"][strategy]["consensus"] = consensus_summary(recs)
         if all(np.isfinite(r[-1].hardware_test_accuracy) for r in recs):
             # The mean over nodes of shares of the same held-out samples.
             out["strategies"][strategy]["final_hardware_accuracy"] = mean_ci95(

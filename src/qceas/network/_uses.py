@@ -19,6 +19,14 @@ whatever its fidelity, with 0 key bits (its fidelity becomes the gate's error). 
 shot needs all of its pairs in memory when it starts, so a flow spends its stored
 pairs only when they cover its whole remaining demand, and nothing is used on
 arrival.
+
+``agreement`` (:class:`AgreementUse`): a pair is measured in Z on arrival for the
+EPR-pair quantum Byzantine agreement (:mod:`qceas.agreement`; the outcomes are kept as
+classical lists, so nothing waits in memory once both ends measured). Every requested
+consumption goes ahead, on arrival too, as for key; every pair with correlation left
+(F > 1/4, Werner parameter w > 0) meets a unit of demand, with 0 key bits: its Z error
+ε = 2(1 − F)/3 = (1 − w)/2 is what the agreement's checks tolerate up to δ, so there is
+no hard threshold per pair.
 """
 
 from __future__ import annotations
@@ -89,5 +97,24 @@ class GateUse:
         return bits, np.ones(bits.shape, dtype=bool)
 
 
+class AgreementUse:
+    """Pairs measured in Z for agreement: every consumption, on arrival too; demand met
+    by every pair with w > 0, with 0 key bits."""
+
+    name = "agreement"
+    purpose = PURPOSE["agreement"]
+
+    def admit(
+        self, consume: BoolArray, on_herald: BoolArray, remaining: IntArray
+    ) -> tuple[BoolArray, BoolArray]:
+        del remaining
+        return consume, on_herald
+
+    def worth(self, context: Context, fidelity: FloatArray) -> tuple[FloatArray, BoolArray]:
+        del context
+        f = np.asarray(fidelity, dtype=float)
+        return np.zeros(f.shape), f > 0.25
+
+
 #: The consume policy of each ``use``, in :data:`~qceas.network.interface.PAIR_USES` order.
-USES: dict[str, PairUse] = {"key": KeyUse(), "gate": GateUse()}
+USES: dict[str, PairUse] = {"key": KeyUse(), "gate": GateUse(), "agreement": AgreementUse()}

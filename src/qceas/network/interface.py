@@ -37,7 +37,7 @@ BoolArray: TypeAlias = NDArray[np.bool_]
 #: Purification protocols the simulator can run (``Context.purification``).
 PURIFICATIONS: tuple[str, ...] = ("none", "bbpssw", "dejmps")
 #: What consumed pairs are for (``Context.use``).
-PAIR_USES: tuple[str, ...] = ("key", "gate")
+PAIR_USES: tuple[str, ...] = ("key", "gate", "agreement")
 
 
 # --------------------------------------------------------------------- context
@@ -78,7 +78,11 @@ class Context:
             (its fidelity becomes the gate's error, :mod:`qceas.qnn.partition`), a
             flow consumes only when its stored pairs cover its whole remaining demand
             (the shot needs them all at once), and never on arrival; consumed pairs
-            are recorded with 0 key bits. Read from ``pair_use``.
+            are recorded with 0 key bits; ``agreement`` — measured in Z on arrival
+            for quantum Byzantine agreement (:mod:`qceas.agreement`), so every
+            consumption goes ahead, on arrival too, and every pair with any
+            correlation left (F > 1/4) meets a unit of demand, with 0 key bits (its
+            Z error 2(1 − F)/3 enters the agreement's checks). Read from ``pair_use``.
         pair_use: the consume policy of ``use`` that the engine applies
             (``network/_uses.py``), chosen once by :func:`make_context`.
     """
@@ -111,7 +115,7 @@ class Context:
 
     @property
     def use(self) -> str:
-        """``key`` or ``gate`` (:data:`PAIR_USES`)."""
+        """``key``, ``gate`` or ``agreement`` (:data:`PAIR_USES`)."""
         return self.pair_use.name
 
     def key_bits(self, fidelity: ArrayLike) -> FloatArray:

@@ -18,7 +18,7 @@ consumed for a purpose.
 
 Fates (:data:`FATES`):
 
-* ``consumed``: consumed for its purpose (key, witness, gate) and served it;
+* ``consumed``: consumed for its purpose (key, witness, gate, agreement) and served it;
 * ``aborted``: consumed for key above the QBER threshold, so the distillation
   aborted and no key came of it (waste: the pair was too old or too noisy);
 * ``expired``: discarded when it could no longer serve (zero key bits left);
@@ -56,7 +56,7 @@ FATE: dict[str, int] = {name: i for i, name in enumerate(FATES)}
 #: Final fates that count against utilization, in report order.
 WASTE: tuple[str, ...] = ("aborted", "expired", "discarded", "purification_failed", "unused")
 
-PURPOSES: tuple[str, ...] = ("none", "key", "witness", "gate")
+PURPOSES: tuple[str, ...] = ("none", "key", "witness", "gate", "agreement")
 #: Purpose codes by name.
 PURPOSE: dict[str, int] = {name: i for i, name in enumerate(PURPOSES)}
 

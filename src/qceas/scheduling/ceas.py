@@ -117,7 +117,8 @@ class CEASScheduler:
             w = (4F − 1)/3 of a pair spent on a teleported gate,
             :mod:`qceas.qnn.partition`), so that no pair is "dead" before it is fully
             mixed, and a fresher pair is still worth more. None (the default): the
-            context's own use, ``Context.use``.
+            context's own use, ``Context.use``; ``gate`` for agreement pairs too (their
+            Z correlation 1 − 2ε is w, what the agreement's checks rest on).
         max_demand: the MDP tracks at most this many outstanding pairs; a node that
             needs more is planned as if it needed ``max_demand`` (>= 1). Beyond what
             memory can hold ahead of the window, a large demand is met by pairs used
@@ -176,7 +177,9 @@ class CEASScheduler:
         self._ctx = context
         utility, max_memory, max_demand = self._options
         gate = context.use == "gate"
-        self.utility = utility or ("gate" if gate else "key")
+        # Agreement pairs are worth their Werner parameter w = 1 − 2ε, the Z
+        # correlation the checks rest on (the gate utility), and are used like key.
+        self.utility = utility or ("gate" if gate or context.use == "agreement" else "key")
         self.max_memory = max_memory or (context.demand.pairs if gate else 2)
         self.max_demand = max_demand or (context.demand.pairs if gate else 8)
         net = context.network

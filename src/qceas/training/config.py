@@ -14,6 +14,7 @@ sweep and engine, none of which changes a number — is
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -25,6 +26,7 @@ from qceas._rules import (
     MAX_SEED,
     ConfigError,
     FrozenMapping,
+    boolean,
     choice,
     fail,
     freeze_fields,
@@ -35,6 +37,9 @@ from qceas._rules import (
     text_hint,
     unit,
 )
+from qceas.agreement.attacks import ATTACKS
+from qceas.agreement.broadcast import ATTACKS as BROADCAST_ATTACKS
+from qceas.agreement.protocol import RULES
 from qceas.attacks.config import AdversaryConfig, check_feasible
 from qceas.data.config import DataConfig
 from qceas.network.config import NetworkConfig, ScheduleConfig
@@ -206,10 +211,83 @@ class FaultsConfig:
             integer(f"faults.aggregator_restarts[{i}]", r, 1, MAX_COUNT)
 
 
+#: How rounds are led (``LeaderConfig.mode``).
+LEADER_MODES: tuple[str, ...] = ("none", "aggregator", "fixed", "rotate")
+#: What a Byzantine leader does (``LeaderConfig.attack``).
+LEADER_ATTACKS: tuple[str, ...] = ("equivocate", "poison")
+#: Where the agreement's Bell pairs come from (``LeaderConfig.pairs``).
+LEADER_PAIRS: tuple[str, ...] = ("fixed", "network")
+
+
+@dataclass(frozen=True)
+class LeaderConfig:
+    """Rounds with no trusted aggregator (``qceas.training.leadership``).
+
+    ``mode``: ``none`` (one aggregator every node trusts: the rounds as before),
+    ``aggregator`` (the aggregator, the network's hub, leads every round and is
+    Byzantine where ``byzantine_aggregator``), ``fixed`` (one QPU leads until an
+    aborted round passes leadership on) or ``rotate`` (leadership passes every round).
+    A Byzantine leader (the aggregator so marked, or a QPU of the adversary's) plays
+    ``attack``: ``equivocate`` (its honest proposal to half of the honest nodes,
+    a poisoned one to the rest) or ``poison`` (the poisoned one to all); the poisoned
+    proposal steps back by ``poison_scale`` × the honest step. How the nodes agree
+    is the strategy's (``Composition.agreement``: ``trusted``, ``broadcast`` or
+    ``qdba``). QDBA agrees on a ``digest_bits``-bit digest with ``tuples`` (M) per
+    instance, tolerance δ, decision ``rule``, its coalition's ``commander_attack``
+    (a Byzantine leader's equivocation) and ``lieutenant_attack`` (traitors behind an
+    honest leader), and the conjugate-basis test on ``source_test`` × M extra pairs;
+    its pairs have ``fidelity`` (``pairs: fixed``) or come from a network simulation
+    of the ``network`` section (``pairs: network``), ``round_period_s`` of generation
+    per round. Bracha's broadcast plays ``broadcast_attack``.
+    """
+
+    mode: str = "none"
+    byzantine_aggregator: bool = False
+    attack: str = "equivocate"
+    poison_scale: float = 1.0
+    digest_bits: int = 16
+    tuples: int = 112
+    tolerance: float = 0.0
+    rule: str = "paper"
+    commander_attack: str = "equivocate_crafted"
+    lieutenant_attack: str = "lie"
+    source_test: float = 0.0
+    pairs: str = "fixed"
+    fidelity: float = 1.0
+    round_period_s: float = 0.02
+    broadcast_attack: str = "split"
+
+    def __post_init__(self) -> None:
+        freeze_fields(self)
+        choice("leader.mode", self.mode, LEADER_MODES)
+        boolean("leader.byzantine_aggregator", self.byzantine_aggregator)
+        choice("leader.attack", self.attack, LEADER_ATTACKS)
+        positive("leader.poison_scale", self.poison_scale, MAX_SCALE)
+        integer("leader.digest_bits", self.digest_bits, 1, 256)
+        integer("leader.tuples", self.tuples, 1, 100_000)
+        if not is_number(self.tolerance) or not 0.0 <= self.tolerance < 0.5:
+            raise fail(
+                "leader.tolerance",
+                self.tolerance,
+                "must be in [0, 0.5) (at 1/2 a forger guessing every bit passes)",
+            )
+        choice("leader.rule", self.rule, RULES)
+        commander = [n for n in ATTACKS.names() if ATTACKS.get(n).commander_side]
+        choice("leader.commander_attack", self.commander_attack, commander)
+        lieutenant = [n for n in ATTACKS.names() if not ATTACKS.get(n).commander_side]
+        choice("leader.lieutenant_attack", self.lieutenant_attack, lieutenant)
+        unit("leader.source_test", self.source_test)
+        choice("leader.pairs", self.pairs, LEADER_PAIRS)
+        if not is_number(self.fidelity) or not 0.25 <= self.fidelity <= 1.0:
+            raise fail("leader.fidelity", self.fidelity, "must be in [0.25, 1] (a Werner pair)")
+        positive("leader.round_period_s", self.round_period_s, 3600.0)
+        choice("leader.broadcast_attack", self.broadcast_attack, BROADCAST_ATTACKS)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that changes the numbers of one (strategy, seed) run: the base seed
-    and the thirteen sections, with the rules that need several of them."""
+    and the fourteen sections, with the rules that need several of them."""
 
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -225,6 +303,7 @@ class RunConfig:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     partition: PartitionConfig = field(default_factory=PartitionConfig)
     faults: FaultsConfig = field(default_factory=FaultsConfig)
+    leader: LeaderConfig = field(default_factory=LeaderConfig)
 
     def __post_init__(self) -> None:
         freeze_fields(self)
@@ -253,6 +332,28 @@ class RunConfig:
                     f"faults.aggregator_restarts[{i}]",
                     r,
                     f"must be a round of the run (training.rounds = {self.training.rounds})",
+                )
+        if self.leader.mode != "none":
+            players = self.nodes.count + (self.leader.mode == "aggregator")
+            if players < 3:
+                raise fail(
+                    "nodes.count",
+                    self.nodes.count,
+                    f"leader.mode = {self.leader.mode} needs >= 3 players (the leader and 2)",
+                )
+            traitors = math.floor(self.adversary.fraction * self.nodes.count + 0.5)
+            if traitors > self.nodes.count - 2:
+                raise fail(
+                    "adversary.fraction",
+                    self.adversary.fraction,
+                    f"makes {traitors} of nodes.count = {self.nodes.count} Byzantine; "
+                    "agreement needs at least 2 honest QPUs (traitors <= players - 2)",
+                )
+            if self.faults.aggregator_restarts:
+                raise fail(
+                    "faults.aggregator_restarts",
+                    self.faults.aggregator_restarts,
+                    f"must be empty with leader.mode = {self.leader.mode} (no aggregator)",
                 )
         if (
             self.model.readout == "binary"
@@ -298,6 +399,7 @@ RUN_SECTIONS: dict[str, type] = {
 __all__ = [
     "RUN_SECTIONS",
     "FaultsConfig",
+    "LeaderConfig",
     "NodesConfig",
     "OptimizerConfig",
     "RunConfig",

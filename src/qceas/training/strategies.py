@@ -46,6 +46,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from qceas.agreement.protocol import RULES
 from qceas.consensus import AGGREGATORS
 from qceas.consensus.ceas import CEASRule
 from qceas.registry import Registry, UnknownOptionError
@@ -178,6 +179,10 @@ class CEASStrategy:
         return result.aggregate, result.weights
 
 
+#: How the nodes agree on a leader's proposal where no aggregator is trusted
+#: (``leader.mode`` other than ``none``; ``qceas.training.leadership``).
+AGREEMENTS: tuple[str, ...] = ("trusted", "broadcast", "qdba")
+
 #: How a composed strategy weights the updates it aggregates.
 WEIGHTINGS: tuple[str, ...] = ("size", "qfi", "verified_qfi")
 
@@ -200,6 +205,13 @@ class Composition:
             to the finite updates that arrived, with the weights; ``verified_qfi`` runs
             it as the CEAS rule's inner aggregator.
         params: options of the aggregator (e.g. ``f`` for krum).
+        agreement: how nodes accept a leader's proposal when ``leader.mode`` is not
+            ``none`` (:data:`AGREEMENTS`): ``trusted`` (each applies what it received),
+            ``broadcast`` (Bracha's classical broadcast of its digest) or ``qdba``
+            (quantum detectable Byzantine agreement on its digest). A registered
+            strategy without the attribute is ``trusted``.
+        rule: the QDBA decision rule (``paper`` or ``strict``) of this strategy;
+            None: ``leader.rule``.
     """
 
     scheduler: str | None = None
@@ -207,6 +219,8 @@ class Composition:
     weighting: str = "verified_qfi"
     aggregator: str = "median"
     params: tuple[tuple[str, Any], ...] = ()
+    agreement: str = "trusted"
+    rule: str | None = None
 
     def __post_init__(self) -> None:
         from qceas.scheduling import SCHEDULERS
@@ -220,6 +234,12 @@ class Composition:
             raise ValueError(
                 f"weighting = {self.weighting!r}: must be one of {', '.join(WEIGHTINGS)}"
             )
+        if self.agreement not in AGREEMENTS:
+            raise ValueError(
+                f"agreement = {self.agreement!r}: must be one of {', '.join(AGREEMENTS)}"
+            )
+        if self.rule is not None and self.rule not in RULES:
+            raise ValueError(f"rule = {self.rule!r}: must be one of {', '.join(RULES)}")
         params = dict(self.params)
         object.__setattr__(self, "params", tuple(sorted(params.items())))
         if self.aggregator in AGGREGATORS:

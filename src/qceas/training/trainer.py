@@ -45,7 +45,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -60,9 +60,11 @@ from qceas.qnn.model import NodeEvaluation
 from qceas.qnn.partition import BlockError
 from qceas.qnn.readout import class_probabilities, loss_and_cotangent
 from qceas.reproducibility import deterministic
-from qceas.streams import GATE_PAIRS, SHOTS, run_entropy, run_stream
+from qceas.streams import CONSENSUS, GATE_PAIRS, SHOTS, run_entropy, run_stream
+from qceas.training.agreement_pairs import AgreementPairs, agreement_pairs_of
 from qceas.training.faults import FaultPlan, RoundFaults
 from qceas.training.key_supply import KeySupply, key_supply_of
+from qceas.training.leadership import Leadership, ModelState, Outcome, poisoned
 from qceas.training.optimizers import OPTIMIZERS, Optimizer
 from qceas.training.scenario import Scenario
 from qceas.training.strategies import Strategy, make_strategy, qfi_scalar
@@ -100,6 +102,17 @@ class RoundRecord:
     link_outage: int = 0
     restarted: bool = False
     rounds_lost: int = 0
+    leader: int = -1
+    leader_byzantine: bool = False
+    consensus_abort: bool = False
+    consensus_pairs: int = 0
+    consensus_messages: int = 0
+    consensus_fidelity: float = float("nan")
+    rejected_proposals: int = 0
+    stale_nodes: int = 0
+    poisoned_nodes: int = 0
+    forked: bool = False
+    honest_models: int = 1
 
 
 class Callback(Protocol):
@@ -172,6 +185,26 @@ class Trainer:
         self.faults = FaultPlan(cfg.faults, scenario.n_nodes, scenario.seed)
         # The aggregator's own checkpoint, which a restart fault goes back to.
         self._aggregator_saved = (0, self.params.copy(), copy.deepcopy(self.opt_state))
+        # Rounds with no trusted aggregator (qceas.training.leadership): every node's
+        # model state, as an id into `models`.
+        self.leadership: Leadership | None = None
+        self.agreement_pairs: AgreementPairs | None = None
+        if cfg.leader.mode != "none":
+            self.leadership = Leadership(
+                cfg.leader,
+                getattr(self.strategy, "agreement", "trusted"),
+                self.adversary.byzantine[: scenario.n_nodes],
+                run_stream(scenario.seed, strategy, CONSENSUS),
+                rule=getattr(self.strategy, "rule", None),
+            )
+            if self.leadership.agreement == "qdba":
+                self.agreement_pairs = agreement_pairs_of(
+                    scenario, strategy, self.strategy, self.leadership
+                )
+            self.models: dict[int, ModelState] = {0: ModelState(self.params, self.opt_state)}
+            # (n,) the model each player holds (the aggregator too, where it leads).
+            self.holds = np.zeros(self.leadership.n_nodes, dtype=np.int64)
+            self._next_model = 1
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
@@ -234,9 +267,13 @@ class Trainer:
         gates = self._plan()
         evaluation = self._compute(gates)
         delivery = self._secure(evaluation, faults)
-        aggregate, weights, skipped = self._agree(delivery)
+        if self.leadership is None:
+            aggregate, weights, skipped = self._agree(delivery)
+            led = None
+        else:
+            aggregate, weights, skipped, led = self._agree_led(delivery)
         return self._record(
-            evaluation, delivery, aggregate, weights, skipped, gates, faults, rounds_lost
+            evaluation, delivery, aggregate, weights, skipped, gates, faults, rounds_lost, led
         )
 
     # ------------------------------------------------------------------ phases
@@ -260,16 +297,37 @@ class Trainer:
     def _compute(self, gates: RoundGates | None) -> NodeEvaluation:
         """Every node's loss, gradient and (if needed) QFI at θ_t, on the engine."""
         sc = self.scenario
-        return self.engine.evaluate_nodes(
-            sc.model,
-            self.params,
-            self._batch(),
-            sc.noises,
-            qfi=self.strategy.needs_qfi or sc.config.training.track_qfi,
-            node_rngs=self._shot_streams(),
-            data_sizes=self.shard_sizes,
-            blocks=None if gates is None else gates.blocks,
-        )
+        qfi = self.strategy.needs_qfi or sc.config.training.track_qfi
+        batch, rngs = self._batch(), self._shot_streams()
+        blocks = None if gates is None else gates.blocks
+        if self.leadership is None:
+            return self.engine.evaluate_nodes(
+                sc.model,
+                self.params,
+                batch,
+                sc.noises,
+                qfi=qfi,
+                node_rngs=rngs,
+                data_sizes=self.shard_sizes,
+                blocks=blocks,
+            )
+        # Every node at its own model: one call per model state held.
+        parts = []
+        qpus = self.holds[: sc.n_nodes]
+        for model in np.unique(qpus):
+            nodes = np.flatnonzero(qpus == model)
+            part = self.engine.evaluate_nodes(
+                sc.model,
+                self.models[int(model)].params,
+                [batch[k] for k in nodes],
+                [sc.noises[k] for k in nodes],
+                qfi=qfi,
+                node_rngs=None if rngs is None else [rngs[k] for k in nodes],
+                data_sizes=self.shard_sizes[nodes],
+                blocks=None if blocks is None else [blocks[k] for k in nodes],
+            )
+            parts.append((nodes, part))
+        return _merge(parts, sc.n_nodes)
 
     def _secure(self, evaluation: NodeEvaluation, faults: RoundFaults | None) -> Delivery:
         """The adversary's forgeries, this round's keys and the channel: what reaches
@@ -316,6 +374,61 @@ class Trainer:
             self._aggregator_saved = (self.round, self.params.copy(), copy.deepcopy(self.opt_state))
         return aggregate, weights, skipped
 
+    def _agree_led(
+        self, delivery: Delivery
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], bool, _Led]:
+        """A round with no trusted aggregator (``qceas.training.leadership``): the
+        leader aggregates and proposes, the nodes agree and apply or keep their state."""
+        lead = self.leadership
+        assert lead is not None
+        k = self.scenario.n_nodes
+        leader, byzantine = lead.leader, lead.leader_byzantine
+        aggregate, weights = self.strategy.aggregate(delivery)
+        if self.key_supply is not None:
+            self.key_supply.observe(weights[:k])
+        skipped = not bool(np.all(np.isfinite(aggregate)))
+        # The round's pairs are generated (and spent) whether or not a proposal comes.
+        links = None if self.agreement_pairs is None else self.agreement_pairs.errors(leader)
+        if skipped:
+            # No proposal: nothing to agree on, every node keeps its state; the pairs
+            # generated for the round were still spent.
+            weights = np.zeros_like(weights)
+            outcome = Outcome(np.full(k, -1, dtype=np.int64), False, 0, 0, 0)
+        else:
+            mine = self.models[int(self.holds[leader])]
+            params, opt_state = self.optimizer.step(mine.params, aggregate, mine.opt_state)
+            honest = ModelState(params, opt_state)
+            proposals = (honest, poisoned(mine, honest, self.scenario.config.leader.poison_scale))
+            outcome = lead.agree(proposals, None if links is None else links.eps)
+            ids = []
+            for proposal in proposals:
+                self.models[self._next_model] = proposal
+                ids.append(self._next_model)
+                self._next_model += 1
+            applied = outcome.applied
+            self.holds = np.where(applied >= 0, np.asarray(ids)[np.maximum(applied, 0)], self.holds)
+            self.models = {m: self.models[m] for m in np.unique(self.holds).tolist()}
+        lead.end_round(outcome.abort)
+        self.round += 1
+        honest_nodes = ~lead.byzantine[:k]
+        held = self.holds[:k][honest_nodes] if honest_nodes.any() else self.holds[:k]
+        models, counts = np.unique(held, return_counts=True)
+        # θ of the trainer (hardware metrics, checkpoints): the honest majority's model.
+        majority = self.models[int(models[np.argmax(counts)])]
+        self.params, self.opt_state = majority.params, majority.opt_state
+        led = _Led(
+            leader=leader,
+            byzantine=byzantine,
+            outcome=outcome,
+            pairs=outcome.pairs if links is None else links.pairs,
+            fidelity=float("nan") if links is None else links.fidelity,
+            stale=int(np.sum(honest_nodes & (outcome.applied[:k] < 0))),
+            poisoned=int(np.sum(honest_nodes & (outcome.applied[:k] == 1))),
+            forked=bool({0, 1} <= set(outcome.applied[:k][honest_nodes].tolist())),
+            models=int(models.size),
+        )
+        return aggregate, weights, skipped, led
+
     def _record(
         self,
         evaluation: NodeEvaluation,
@@ -326,11 +439,13 @@ class Trainer:
         gates: RoundGates | None,
         faults: RoundFaults | None,
         rounds_lost: int,
+        led: _Led | None = None,
     ) -> RoundRecord:
-        """The record of the round just ended (θ is θ_{t+1})."""
+        """The record of the round just ended (θ is θ_{t+1}; with a leader, the test
+        scores are the mean over honest nodes of their own models' scores)."""
         sc = self.scenario
         k = sc.n_nodes
-        test_loss, test_acc = self.test_metrics()
+        test_loss, test_acc = self.test_metrics() if led is None else self.honest_test_metrics()
         hw_loss, hw_acc = (
             self.hardware_test_metrics(None if gates is None else gates.blocks)
             if sc.config.training.test_on_hardware
@@ -371,6 +486,7 @@ class Trainer:
             link_outage=0 if faults is None else int(faults.outage.sum()),
             restarted=False if faults is None else faults.restart,
             rounds_lost=rounds_lost,
+            **({} if led is None else led.fields()),
         )
 
     # ------------------------------------------------------------------ helpers
@@ -406,6 +522,28 @@ class Trainer:
             self.scenario.model.expectations(self.params, self.scenario.dataset.x_test)
         )
 
+    def honest_test_metrics(self) -> tuple[float, float]:
+        """Test loss and accuracy (ideal circuit) of every honest node's own model,
+        averaged over the honest nodes (leader mode)."""
+        assert self.leadership is not None
+        k = self.scenario.n_nodes
+        held = self.holds[:k][~self.leadership.byzantine[:k]]
+        if held.size == 0:
+            return self.test_metrics()
+        models, counts = np.unique(held, return_counts=True)
+        scores = np.array(
+            [
+                self._test_scores(
+                    self.scenario.model.expectations(
+                        self.models[int(m)].params, self.scenario.dataset.x_test
+                    )
+                )
+                for m in models
+            ]
+        )
+        mean = counts @ scores / counts.sum()
+        return float(mean[0]), float(mean[1])
+
     def _test_scores(self, expect: NDArray[np.float64]) -> tuple[float, float]:
         """Mean loss and accuracy on the held-out split of measured expectations."""
         model, y = self.scenario.model, self.scenario.dataset.y_test
@@ -427,3 +565,61 @@ class Trainer:
         ]
         losses, accs = zip(*scores, strict=True)
         return float(np.mean(losses)), float(np.mean(accs))
+
+
+@dataclass(frozen=True)
+class _Led:
+    """What a led round adds to its record (``Trainer._agree_led``)."""
+
+    leader: int
+    byzantine: bool
+    outcome: Outcome
+    pairs: int
+    fidelity: float
+    stale: int
+    poisoned: int
+    forked: bool
+    models: int
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "leader": self.leader,
+            "leader_byzantine": self.byzantine,
+            "consensus_abort": self.outcome.abort,
+            "consensus_pairs": self.pairs,
+            "consensus_messages": self.outcome.messages,
+            "consensus_fidelity": self.fidelity,
+            "rejected_proposals": self.outcome.rejected,
+            "stale_nodes": self.stale,
+            "poisoned_nodes": self.poisoned,
+            "forked": self.forked,
+            "honest_models": self.models,
+        }
+
+
+def _merge(parts: list[tuple[NDArray[np.int64], NodeEvaluation]], n_nodes: int) -> NodeEvaluation:
+    """One evaluation of all nodes from evaluations of disjoint node sets."""
+
+    def gather(name: str) -> NDArray[Any] | None:
+        first = getattr(parts[0][1], name)
+        if first is None:
+            return None
+        out = np.zeros((n_nodes, *first.shape[1:]), dtype=first.dtype)
+        for nodes, part in parts:
+            out[nodes] = getattr(part, name)
+        return out
+
+    def need(name: str) -> NDArray[Any]:
+        out = gather(name)
+        if out is None:
+            raise ValueError(f"evaluation without {name}")
+        return out
+
+    return NodeEvaluation(
+        loss=need("loss"),
+        gradient=need("gradient"),
+        qfi=gather("qfi"),
+        accuracy=need("accuracy"),
+        samples=need("samples"),
+        data_sizes=gather("data_sizes"),
+    )
