@@ -163,8 +163,8 @@ def consensus_summary(recs: Sequence[Sequence[RoundRecord]]) -> dict[str, Any]:
     pairs and classical messages per round spent on agreement, the share of rounds
     led by a Byzantine leader, of forked rounds (honest nodes applied different
     proposals) and of diverged rounds (honest nodes hold more than one model after it,
-    stale ones included), each with a 95% CI over seeds; and totals over seeds and rounds of rejected
-    proposals, stale and poisoned node-rounds."""
+    stale ones included), each with a 95% CI over seeds; and totals over seeds and
+    rounds of rejected proposals, stale and poisoned node-rounds."""
     rounds = [list(r[1:]) for r in recs]
     trials = sum(len(r) for r in rounds) or None
 

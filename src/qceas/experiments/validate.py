@@ -11,7 +11,12 @@ where circuits span several QPUs).
 
 from __future__ import annotations
 
+import math
+
 from qceas._rules import ConfigError
+from qceas.agreement import bounds
+from qceas.agreement.broadcast import design_threshold
+from qceas.agreement.protocol import Protocol
 from qceas.experiments.config import ExperimentConfig
 from qceas.experiments.sweep import check_points
 from qceas.network.setup import context_of, demand_of, network_of
@@ -63,7 +68,40 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
                 qfi=config.compute.qfi_circuits,
             )
         )
+    if config.leader.mode != "none":
+        lines.append(leader_line(config))
     return lines
+
+
+def leader_line(config: ExperimentConfig) -> str:
+    """What a led round needs and guarantees (``leader`` section): players, the
+    coalition against Bracha's design threshold, and QDBA's pairs and bounds per
+    agreement (union bounds over the digest's bits, at ``leader.fidelity``)."""
+    spec = config.leader
+    players = config.nodes.count + (spec.mode == "aggregator")
+    traitors = math.floor(config.adversary.fraction * config.nodes.count + 0.5)
+    traitors += spec.mode == "aggregator" and spec.byzantine_aggregator
+    f = design_threshold(players)
+    proto = Protocol(players, spec.tuples, spec.tolerance, spec.rule, source_test=spec.source_test)
+    # Network pairs: the worst fresh pair of the network section (measured on arrival).
+    low = config.network.initial_fidelity
+    fidelity = spec.fidelity if spec.pairs == "fixed" else float(min(_values(low)))
+    eps = 2.0 * (1.0 - fidelity) / 3.0
+    honest = min(1.0, spec.digest_bits * (players - 1) * bounds.honest_failure(
+        spec.tuples, eps, spec.tolerance, proto.count_alpha
+    ))  # fmt: skip
+    forge, _ = bounds.forgery(spec.tuples, spec.tolerance, proto.count_alpha)
+    return (
+        f"leader: {spec.mode}, {players} players, coalition of {traitors} "
+        f"({'within' if traitors <= f else 'beyond'} the broadcast's f = {f}); QDBA "
+        f"{spec.digest_bits} x {proto.pairs} = {spec.digest_bits * proto.pairs} pairs per "
+        f"agreement, honest failure <= {honest:.2g} at F = {fidelity:g} "
+        f"({spec.pairs} pairs), forgery per check <= {forge:.2g}"
+    )
+
+
+def _values(value: object) -> tuple[float, ...]:
+    return tuple(value) if isinstance(value, tuple | list) else (float(value),)  # type: ignore[arg-type]
 
 
 __all__ = ["validate"]

@@ -172,7 +172,7 @@ def agreement_pairs_of(
             ready_s=np.zeros(qpus),
             window_s=spec.round_period_s,
         )
-        context = make_context(network, demand, use="agreement")
+        context = make_context(network, demand, slot_s=spec.slot_s, use="agreement")
     except ValueError as exc:
         raise under("leader", exc) from None
     scheduler = key_scheduler(strategy, cfg)

@@ -238,7 +238,8 @@ class LeaderConfig:
     honest leader), and the conjugate-basis test on ``source_test`` × M extra pairs;
     its pairs have ``fidelity`` (``pairs: fixed``) or come from a network simulation
     of the ``network`` section (``pairs: network``), ``round_period_s`` of generation
-    per round. Bracha's broadcast plays ``broadcast_attack``.
+    per round in slots of ``slot_s`` (None: the longest attempt period). Bracha's
+    broadcast plays ``broadcast_attack``.
     """
 
     mode: str = "none"
@@ -255,6 +256,7 @@ class LeaderConfig:
     pairs: str = "fixed"
     fidelity: float = 1.0
     round_period_s: float = 0.02
+    slot_s: float | None = None
     broadcast_attack: str = "split"
 
     def __post_init__(self) -> None:
@@ -281,6 +283,8 @@ class LeaderConfig:
         if not is_number(self.fidelity) or not 0.25 <= self.fidelity <= 1.0:
             raise fail("leader.fidelity", self.fidelity, "must be in [0.25, 1] (a Werner pair)")
         positive("leader.round_period_s", self.round_period_s, 3600.0)
+        if self.slot_s is not None:
+            positive("leader.slot_s", self.slot_s, 3600.0)
         choice("leader.broadcast_attack", self.broadcast_attack, BROADCAST_ATTACKS)
 
 
