@@ -25,6 +25,8 @@ PINNED = {
     # the defaults' fingerprint.
     "consensus": "9723a15c617792dd",
     "consensus-attacks": "9723a15c617792dd",
+    "consensus-coherence": "33fb31a7599f4649",
+    "consensus-training": "27071bcff9c6c002",
     "faults": "704fdb89a058b147",
     "heterogeneity-sweep": "c55a7ce1836a3b9b",
     "heterogeneous": "f581a5cdf6fd3f5e",

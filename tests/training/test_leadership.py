@@ -44,7 +44,7 @@ def test_honest_leader_every_agreement_applies_its_proposal() -> None:
     eps = np.zeros(10)
     for agreement in ("trusted", "broadcast", "qdba"):
         out = lead(agreement, [3, 4]).agree((P, Q), eps)
-        assert out.applied.tolist() == [0] * 10, agreement
+        assert out.applied.tolist() == [0, 0, 0, -1, -1, 0, 0, 0, 0, 0], agreement
         assert (out.abort, out.rejected) == (False, 0)
     qdba = lead("qdba", [3, 4])
     assert qdba.agree((P, Q), eps).pairs == 8 * 60 * 9 == qdba.pairs_per_agreement
@@ -256,3 +256,27 @@ def test_summary_reports_the_consensus_entry(tmp_path) -> None:
 def test_bad_leader_configs_name_the_field_and_rule(raw: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         from_dict(raw)
+
+
+def test_a_poison_sent_to_all_gives_every_agreement_the_same_trajectory() -> None:
+    """Consistency is not validity: with perfect pairs and no liars, every agreement
+    applies the same poisoned proposals, so the honest nodes' models, and their
+    scores, are the same whatever the agreement (the coalition's own state does not
+    depend on it)."""
+    scores = {}
+    for agreement in ("trusted", "broadcast", "qdba"):
+        cfg = _config(
+            agreement,
+            mode="aggregator",
+            byzantine_aggregator=True,
+            attack="poison",
+            lieutenant_attack="none",
+        )
+        cfg = dataclasses.replace(cfg, adversary=dataclasses.replace(cfg.adversary, fraction=0.0))
+        records = Trainer(build_scenario(cfg.run(), 0), "x").run(4)
+        assert all(r.poisoned_nodes == 8 and not r.consensus_abort for r in records[1:])
+        scores[agreement] = [(r.test_loss, r.test_accuracy) for r in records]
+    assert scores["trusted"] == scores["broadcast"] == scores["qdba"]
+    # The poison compounds: every round steps the honest models uphill.
+    losses = [loss for loss, _ in scores["trusted"]]
+    assert losses[-1] > losses[0]

@@ -46,8 +46,10 @@ What the agreement gives and what it does not: consistency (every honest node th
 applies, applies the same proposal) and, behind an honest leader, validity. Not
 validity of a Byzantine leader's *content*: a poisoned proposal sent to all is agreed
 by every protocol and applied (the poison rows of the training table show it). The
-Byzantine nodes themselves hold P (what they compute does not matter: the adversary
-forges their updates).
+coalition's players hold the honest majority's model after every round (they know
+every model), so a Byzantine leader proposes from the model most honest nodes hold,
+and a poison sent to all compounds round after round. Their own updates are computed
+there too (forged or not, as the ``adversary`` section says).
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ class Outcome:
     """What the agreement of one round decided.
 
     Attributes:
-        applied: (K,) per node: 0 applies P, 1 applies Q, −1 keeps its state.
+        applied: (n,) per player: 0 applies P, 1 applies Q, −1 keeps its state (−1
+            for the coalition, whose states the trainer sets).
         abort: some honest node decided ⊥.
         rejected: honest nodes whose received proposal differs from their decision.
         pairs: Bell pairs the agreement consumed (QDBA only).
@@ -189,7 +192,7 @@ class Leadership:
         sent = self.sent()
         honest = ~self.byzantine
         if self.agreement == "trusted":
-            applied = sent.copy()
+            applied = np.where(self.byzantine, -1, sent).astype(np.int64)
             return Outcome(applied, False, 0, 0, 0)
         digests = [digest(p, self.spec.digest_bits) for p in proposals]
         if self.agreement == "broadcast":
@@ -209,7 +212,7 @@ class Leadership:
         abort = bool(np.any(decided[lieutenants] == -2))
         rejected = int(np.sum(lieutenants & (decided != -2) & (decided != sent)))
         applied = np.where(decided >= 0, decided, -1).astype(np.int64)
-        applied[self.byzantine] = 0
+        applied[self.byzantine] = -1  # the coalition's own states are the trainer's
         return Outcome(applied, abort, rejected, pairs, messages)
 
     def _broadcast(self, sent: NDArray[np.int64]) -> tuple[NDArray[np.int64], int]:

@@ -395,7 +395,10 @@ class Trainer:
             weights = np.zeros_like(weights)
             outcome = Outcome(np.full(k, -1, dtype=np.int64), False, 0, 0, 0)
         else:
-            mine = self.models[int(self.holds[leader])]
+            # A Byzantine leader starts from the honest majority's model (the coalition
+            # knows every model; leadership module docstring).
+            base = self._honest_majority() if byzantine else int(self.holds[leader])
+            mine = self.models[base]
             params, opt_state = self.optimizer.step(mine.params, aggregate, mine.opt_state)
             honest = ModelState(params, opt_state)
             proposals = (honest, poisoned(mine, honest, self.scenario.config.leader.poison_scale))
@@ -407,14 +410,16 @@ class Trainer:
                 self._next_model += 1
             applied = outcome.applied
             self.holds = np.where(applied >= 0, np.asarray(ids)[np.maximum(applied, 0)], self.holds)
-            self.models = {m: self.models[m] for m in np.unique(self.holds).tolist()}
+        # The coalition holds the honest majority's model (leadership module docstring).
+        majority_id = self._honest_majority()
+        self.holds[lead.byzantine] = majority_id
+        self.models = {m: self.models[m] for m in np.unique(self.holds).tolist()}
         lead.end_round(outcome.abort)
         self.round += 1
         honest_nodes = ~lead.byzantine[:k]
-        held = self.holds[:k][honest_nodes] if honest_nodes.any() else self.holds[:k]
-        models, counts = np.unique(held, return_counts=True)
+        models = np.unique(self.holds[:k][honest_nodes])
         # θ of the trainer (hardware metrics, checkpoints): the honest majority's model.
-        majority = self.models[int(models[np.argmax(counts)])]
+        majority = self.models[majority_id]
         self.params, self.opt_state = majority.params, majority.opt_state
         led = _Led(
             leader=leader,
@@ -428,6 +433,15 @@ class Trainer:
             models=int(models.size),
         )
         return aggregate, weights, skipped, led
+
+    def _honest_majority(self) -> int:
+        """The model id most honest QPUs hold (ties: the smaller id, the older)."""
+        assert self.leadership is not None
+        k = self.scenario.n_nodes
+        honest = ~self.leadership.byzantine[:k]
+        held = self.holds[:k][honest] if honest.any() else self.holds[:k]
+        models, counts = np.unique(held, return_counts=True)
+        return int(models[np.argmax(counts)])
 
     def _record(
         self,
