@@ -25,7 +25,7 @@ PINNED = {
     # the defaults' fingerprint.
     "consensus": "9723a15c617792dd",
     "consensus-attacks": "9723a15c617792dd",
-    "consensus-coherence": "33fb31a7599f4649",
+    "consensus-coherence": "98e2c0bdc34a39a6",
     "consensus-training": "27071bcff9c6c002",
     "faults": "704fdb89a058b147",
     "heterogeneity-sweep": "c55a7ce1836a3b9b",
