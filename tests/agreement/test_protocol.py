@@ -3,6 +3,7 @@ the attack the paper's rule cannot stop, and the strict rule's consistency."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -230,3 +231,60 @@ def test_protocol_refuses_impossible_parameters(kwargs: dict[str, object], messa
 def test_a_point_needs_a_loyal_lieutenant() -> None:
     with pytest.raises(ValueError, match=r"traitors = 10: must be in \[0, 9\]"):
         Point(Protocol(11, 112), 0.0, 0.0, traitors=10)
+
+
+def _reference_loyal(
+    proto: Protocol, eps: np.ndarray, seed: int, batch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Loyal commander, loyal lieutenants, tuple by tuple (the module docstring's
+    rules, written independently of ``run_batch``; same draws in the same order):
+    (A) passes with ``|S_j| >= m`` and at most ``floor(delta |S_j|)`` revealed bits
+    equal to L_j's own; a lieutenant that fails adopts v if some lieutenant that
+    passed shows a vector passing L_j's bit check (B_bit); there are no conflicts."""
+    rng = np.random.default_rng(seed)
+    lieutenants, tuples = proto.lieutenants, proto.tuples
+    c = rng.integers(0, 2, size=(batch, tuples, lieutenants), dtype=np.uint8)
+    flips = rng.random((batch, tuples, lieutenants)) < eps
+    value = rng.integers(0, 2, size=batch, dtype=np.uint8)
+    final = np.full((batch, lieutenants), BOT, dtype=np.int64)
+
+    def passes(b: int, owner: int, reader: int) -> bool:
+        shown = [k for k in range(tuples) if c[b, k, owner] == value[b]]
+        own = [1 - c[b, k, reader] ^ int(flips[b, k, reader]) for k in range(tuples)]
+        bad = sum(1 for k in shown if c[b, k, reader] == own[k])
+        return len(shown) >= proto.count and bad <= math.floor(proto.tolerance * len(shown) + 1e-9)
+
+    for b in range(batch):
+        first = [passes(b, j, j) for j in range(lieutenants)]
+        for j in range(lieutenants):
+            if first[j] or any(first[i] and passes(b, i, j) for i in range(lieutenants) if i != j):
+                final[b, j] = value[b]
+    return final, value
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    players=st.integers(3, 7),
+    tuples=st.integers(4, 40),
+    tolerance=st.sampled_from([0.0, 0.1, 0.25]),
+    eps=st.floats(0.0, 0.3),
+    rule=st.sampled_from(["paper", "strict"]),
+    seed=st.integers(0, 2**16),
+)
+def test_loyal_rounds_equal_a_tuple_by_tuple_reference(
+    players: int, tuples: int, tolerance: float, eps: float, rule: str, seed: int
+) -> None:
+    proto = Protocol(players, tuples, tolerance=tolerance, rule=rule, count_alpha=0.01)
+    batch = 6
+    result = run_batch(
+        proto,
+        np.full(proto.lieutenants, eps),
+        ATTACKS.get("none"),
+        np.zeros(proto.lieutenants, dtype=bool),
+        False,
+        np.random.default_rng(seed),
+        batch,
+    )
+    final, value = _reference_loyal(proto, eps, seed, batch)
+    np.testing.assert_array_equal(result.value, value)
+    np.testing.assert_array_equal(result.final, final)

@@ -280,3 +280,14 @@ def test_a_poison_sent_to_all_gives_every_agreement_the_same_trajectory() -> Non
     # The poison compounds: every round steps the honest models uphill.
     losses = [loss for loss, _ in scores["trusted"]]
     assert losses[-1] > losses[0]
+
+
+def test_validate_describes_the_leader_and_consensus_sections() -> None:
+    from qceas.experiments.scenarios import load_scenario
+    from qceas.experiments.validate import validate
+
+    lines = validate(load_scenario("consensus-training"), "consensus-training")
+    assert lines[-1].startswith("leader: rotate, 20 players, coalition of 4 (within the")
+    assert "16 x 2128 = 34048 pairs per agreement" in lines[-1]
+    lines = validate(load_scenario("consensus"), "consensus")
+    assert lines[-1].startswith("consensus: 48 grid point(s) (0 left out), 200-12250 pairs")

@@ -16,6 +16,7 @@ import math
 from qceas._rules import ConfigError
 from qceas.agreement import bounds
 from qceas.agreement.broadcast import design_threshold
+from qceas.agreement.config import ConsensusConfig
 from qceas.agreement.protocol import Protocol
 from qceas.experiments.config import ExperimentConfig
 from qceas.experiments.sweep import check_points
@@ -70,6 +71,14 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
         )
     if config.leader.mode != "none":
         lines.append(leader_line(config))
+    if config.consensus != ConsensusConfig():
+        points = config.consensus.points()
+        pairs = sorted({config.consensus.point(values).pairs for values in points})
+        lines.append(
+            f"consensus: {len(points)} grid point(s) ({len(config.consensus.skipped())} left "
+            f"out), {pairs[0]}-{pairs[-1]} pairs per agreement, "
+            f"{config.consensus.instances} instances each"
+        )
     return lines
 
 
