@@ -45,7 +45,7 @@ def failure(w: float) -> tuple[float, float, float]:
 
 def main() -> None:
     w0 = (4 * F0 - 1) / 3
-    print(f"F0 = {F0}, M = {M}, delta = {DELTA}: eps, one check fails, some check of an agreement fails")
+    print(f"F0 = {F0}, M = {M}, delta = {DELTA}: eps, P(one check fails), P(some check fails)")
     print("| L km | T s | case | eps | check | some check |")
     print("|---|---|---|---|---|---|")
     for length in LENGTHS_KM:
@@ -59,9 +59,7 @@ def main() -> None:
             }
             for name, w in cases.items():
                 eps, one, agree = failure(float(np.clip(w, 0.0, 1.0)))
-                print(
-                    f"| {length:g} | {t_mem:g} | {name} | {eps:.4f} | {one:.3g} | {agree:.3g} |"
-                )
+                print(f"| {length:g} | {t_mem:g} | {name} | {eps:.4f} | {one:.3g} | {agree:.3g} |")
     print(f"(fresh pair: eps = {(1 - w0) / 2:.4f}, check fails {failure(w0)[1]:.3g})")
 
 
