@@ -97,18 +97,12 @@ class GateUse:
         return bits, np.ones(bits.shape, dtype=bool)
 
 
-class AgreementUse:
-    """Pairs measured in Z for agreement: every consumption, on arrival too; demand met
-    by every pair with w > 0, with 0 key bits."""
+class AgreementUse(KeyUse):
+    """Pairs measured in Z for agreement: every consumption, on arrival too, as for key
+    (:meth:`KeyUse.admit`); demand met by every pair with w > 0, with 0 key bits."""
 
     name = "agreement"
     purpose = PURPOSE["agreement"]
-
-    def admit(
-        self, consume: BoolArray, on_herald: BoolArray, remaining: IntArray
-    ) -> tuple[BoolArray, BoolArray]:
-        del remaining
-        return consume, on_herald
 
     def worth(self, context: Context, fidelity: FloatArray) -> tuple[FloatArray, BoolArray]:
         del context
