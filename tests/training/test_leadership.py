@@ -251,6 +251,22 @@ def test_summary_reports_the_consensus_entry(tmp_path) -> None:
             {"training": {"strategies": ["y"], "compositions": {"y": {"agreement": "vote"}}}},
             r"agreement = 'vote': must be one of trusted, broadcast, qdba",
         ),
+        (
+            {"training": {"strategies": ["y"], "compositions": {"y": {"agreement": "qdba"}}}},
+            r"^training\.compositions\.y\.agreement = 'qdba': needs a leader",
+        ),
+        (
+            {"leader": {"mode": "rotate"}, "faults": {"crash_fraction": 0.2}},
+            r"^faults: must be left at its defaults with leader\.mode = rotate",
+        ),
+        (
+            {"leader": {"round_period_s": 0.01, "slot_s": 0.02}},
+            r"^leader\.slot_s = 0\.02: must be <= leader\.round_period_s = 0\.01",
+        ),
+        (
+            {"adversary": {"fraction": 0.6, "attack": "none", "sybils": 1}},
+            r"^adversary\.fraction = 0\.6: must be < 0\.5 with an update attack, QFI",
+        ),
     ],
 )  # fmt: skip
 def test_bad_leader_configs_name_the_field_and_rule(raw: dict, match: str) -> None:
@@ -291,3 +307,20 @@ def test_validate_describes_the_leader_and_consensus_sections() -> None:
     assert "16 x 2128 = 34048 pairs per agreement" in lines[-1]
     lines = validate(load_scenario("consensus"), "consensus")
     assert lines[-1].startswith("consensus: 48 grid point(s) (0 left out), 200-12250 pairs")
+
+
+@pytest.mark.parametrize("pairs", ["fixed", "network"])
+def test_a_led_run_resumed_from_its_pickle_gives_the_same_records(pairs: str) -> None:
+    """What a checkpoint saves (the trainer, pickled) carries every node's model, the
+    leadership and the agreement network."""
+    import pickle
+
+    extra: dict[str, Any] = {"fidelity": 0.95, "tolerance": 0.15, "pairs": pairs}
+    if pairs == "network":
+        extra.update(digest_bits=2, tuples=10, round_period_s=0.02, mode="aggregator")
+    cfg = _config("qdba", **extra)
+    whole = Trainer(build_scenario(cfg.run(), 0), "x").run(4)
+    first = Trainer(build_scenario(cfg.run(), 0), "x")
+    records = first.run(2)
+    resumed = pickle.loads(pickle.dumps(first)).run(4, records=records)
+    assert repr(resumed) == repr(whole)

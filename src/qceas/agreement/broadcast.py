@@ -39,18 +39,27 @@ leader; they share everything) plays one of :data:`ATTACKS`:
 
 * ``split`` — the honest players are split into groups A and B (``second``); every
   traitor sends value a to group A and value b to group B in every round. A Byzantine
-  leader sends its two proposals (a ≠ b); behind an honest leader's value v the
-  coalition sends a = v to A and b = ¬v to B. Group A delivers a when
-  ``h_A + t ≥ E`` and ``h_A + t ≥ 2f + 1`` (the traitors' messages count in full),
-  group B likewise: a fork needs ``t ≥ E − h_B`` for the smaller group, i.e. about
-  ``t ≥ n/3`` at ``f = ⌊(n−1)/3⌋``. Heuristic, not proved optimal: the coalition could
-  split into more groups or send different values in different rounds.
-* ``silent`` — the traitors send nothing (a Byzantine leader sends its first proposal
-  to all): honest players lacking E ECHOs abort. Optimal for forcing aborts behind an
-  honest leader, since any message a traitor sends can only add to a count.
+  leader sends its two proposals (a ≠ b): group A delivers a when ``h_A + t ≥ E`` and
+  ``h_A + t ≥ 2f + 1`` (the traitors' messages count in full), group B likewise, so
+  a fork needs both, i.e. ``t ≥ max(E, 2f + 1) − h_B`` for the smaller group, about
+  ``t ≥ n/3`` at ``f = ⌊(n−1)/3⌋`` (``tests/agreement/test_broadcast.py`` checks this
+  condition exactly). Behind an honest leader's value v the coalition sends a = v to
+  A and b = ¬v to B; B's honest players echo v, so B gets ¬v only through the
+  traitors' READYs and round 4's amplification (``t ≥ f + 1`` READYs of ¬v and no
+  ``f + 1`` of v before it), which happens from about n/2. Heuristic, not proved
+  optimal: the coalition could split into more groups or send different values in
+  different rounds.
+* ``silent`` — the traitors send nothing after INIT (a Byzantine leader's INITs are
+  still ``init``, equivocating or not): honest players lacking E ECHOs abort. Optimal
+  for forcing aborts behind an honest leader, since any message a traitor sends can
+  only add to a count.
 
-Cost: one INIT per player, then ``n − 1`` ECHOs and at most ``2(n − 1)`` READYs per
-honest player: ``O(n²)`` authenticated messages and no pairs.
+Ties (two values with equal counts, both at a quorum; possible only for ``t > f``) go
+to value 0, the honest proposal: this favours the honest side.
+
+Cost: one INIT per player, then ``n − 1`` ECHOs and at most ``n − 1`` READYs (one
+READY, in round 3 or 4) per honest player: ``O(n²)`` authenticated messages and no
+pairs.
 """
 
 from __future__ import annotations

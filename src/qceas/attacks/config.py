@@ -50,16 +50,6 @@ class AdversaryConfig:
         if not is_number(self.fraction) or not 0 <= self.fraction < 1:
             raise fail("adversary.fraction", self.fraction, "must be in [0, 1)")
         choice("adversary.attack", self.attack, ["none", *ATTACKS.names()])
-        if self.attack != "none" and self.fraction >= 0.5:
-            # A Byzantine majority that forges updates is beyond any aggregation rule;
-            # without an update attack the coalition still acts as leaders and in
-            # agreement (leader section), which is defined at any size.
-            raise fail(
-                "adversary.fraction",
-                self.fraction,
-                f"must be < 0.5 with an update attack ({self.attack}); use attack none "
-                "for a larger coalition that attacks leadership only",
-            )
         if not isinstance(self.params, Mapping):
             raise fail("adversary.params", self.params, "must be a mapping")
         if self.attack == "none" and self.params:
@@ -79,6 +69,18 @@ class AdversaryConfig:
         unit("adversary.tamper", self.tamper)
         positive("adversary.tamper_scale", self.tamper_scale, MAX_SCALE)
         unit("adversary.eavesdrop", self.eavesdrop)
+        forges = self.attack != "none" or self.qfi_inflation > 0 or self.sybils > 0
+        if forges and self.fraction >= 0.5:
+            # A Byzantine majority that forges updates is beyond any aggregation rule;
+            # without an update attack the coalition still acts as leaders and in
+            # agreement (leader section), which is defined at any size.
+            raise fail(
+                "adversary.fraction",
+                self.fraction,
+                "must be < 0.5 with an update attack, QFI inflation or Sybils; use "
+                "attack none (and neither) for a larger coalition that attacks leadership "
+                "only",
+            )
 
 
 def check_feasible(adversary: AdversaryConfig, n_nodes: int) -> None:

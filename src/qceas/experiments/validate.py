@@ -22,6 +22,7 @@ from qceas.experiments.config import ExperimentConfig
 from qceas.experiments.sweep import check_points
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.partition.layout import describe
+from qceas.training.agreement_pairs import agreement_context
 from qceas.training.key_supply import authenticated_schedulers, network_simulation, ready_times
 from qceas.training.scenario import build_scenario
 
@@ -40,6 +41,8 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
         demand = demand_of(config.schedule, n, config.seed, ready_s=ready)
         for scheduler in authenticated_schedulers(config):  # the key-supply network
             network_simulation(scenario, "validate", scheduler)
+        if config.leader.mode != "none" and config.leader.pairs == "network":
+            agreement_context(config, config.seed)  # the agreement network
         check_points(config.sweep_points() if config.sweep else [])
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

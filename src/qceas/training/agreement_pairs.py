@@ -23,8 +23,9 @@ Time model of the network supply (what is and is not modelled):
   measured, the outcome is a classical bit and does not decay;
 * the classical messages of the protocol (round 1 from the commander, rounds 2 and 3
   among the lieutenants) follow the round's pair generation; on a star of links of L
-  km they take about 3 one-way fibre delays, 3·L/(2·10⁸ m/s) (15 µs each at 10 km
-  (``qceas.physics``), against a 20 ms round): not simulated, stated;
+  km they take about 3 one-way fibre delays, 3·L/(2·10⁸ m/s) (50 µs each at 10 km,
+  ``qceas.physics.FIBRE_LIGHT_SPEED``; twice that through the hub with QPU leaders),
+  against a 20 ms round: not simulated, stated;
 * heralding delays are not modelled by the network simulator (a fresh pair has its
   fidelity at herald time; the open issue on waiting pairs takes this on).
 
@@ -46,6 +47,7 @@ mean, whose count has the same mean and a variance no smaller than the true
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,10 +58,12 @@ from qceas._rules import ConfigError, under
 from qceas.network import Simulation
 from qceas.network.context import make_context
 from qceas.network.demand import Demand
+from qceas.network.interface import Context
 from qceas.network.setup import network_of
 from qceas.physics import werner_parameter_unchecked
 from qceas.scheduling import SCHEDULERS
 from qceas.streams import CONSENSUS, run_stream
+from qceas.training.config import RunConfig
 from qceas.training.key_supply import key_scheduler
 from qceas.training.leadership import Leadership
 from qceas.training.scenario import Scenario
@@ -150,31 +154,49 @@ class NetworkAgreementPairs:
         return LinkErrors(eps, fidelity, consumed, short)
 
 
+def per_link_pairs(config: RunConfig) -> int:
+    """m = b·(M + test): pairs per leader–player link of one agreement."""
+    spec = config.leader
+    return spec.digest_bits * (spec.tuples + math.ceil(spec.source_test * spec.tuples))
+
+
+def agreement_context(config: RunConfig, seed: int) -> Context:
+    """The agreement network's context (``leader.pairs: network``): the ``network``
+    section, m pairs per QPU per round (m·(n − 1) with QPU leaders), the whole round
+    as window; an impossible setting is a ConfigError naming the ``leader`` field."""
+    spec = config.leader
+    qpus = config.nodes.count
+    aggregator_leads = spec.mode == "aggregator"
+    players = qpus + aggregator_leads
+    need = per_link_pairs(config) * (1 if aggregator_leads else players - 1)
+    try:
+        network = network_of(config.network, qpus, seed)
+        demand = Demand(
+            pairs=need,
+            period_s=spec.round_period_s,
+            rounds=max(1, config.training.rounds),
+            ready_s=np.zeros(qpus),
+            window_s=spec.round_period_s,
+        )
+        return make_context(network, demand, slot_s=spec.slot_s, use="agreement")
+    except ValueError as exc:
+        # The demand is built from the leader section: name its fields.
+        message = str(exc).replace("demand.period_s", "round_period_s")
+        raise under("leader", ValueError(message)) from None
+
+
 def agreement_pairs_of(
     scenario: Scenario, strategy_name: str, strategy: Strategy, leadership: Leadership
 ) -> AgreementPairs:
     """The QDBA pair supply of a run (``leader.pairs``)."""
     cfg = scenario.config
     spec = cfg.leader
-    per_link = spec.digest_bits * (spec.tuples + leadership.protocol.test_pairs)
+    per_link = per_link_pairs(cfg)
     if spec.pairs == "fixed":
         return FixedAgreementPairs(
             spec.fidelity, leadership.n_nodes, per_link * (leadership.n_nodes - 1)
         )
-    qpus = scenario.n_nodes
-    need = per_link if leadership.aggregator_leads else per_link * (leadership.n_nodes - 1)
-    try:
-        network = network_of(cfg.network, qpus, scenario.seed)
-        demand = Demand(
-            pairs=need,
-            period_s=spec.round_period_s,
-            rounds=max(1, cfg.training.rounds),
-            ready_s=np.zeros(qpus),
-            window_s=spec.round_period_s,
-        )
-        context = make_context(network, demand, slot_s=spec.slot_s, use="agreement")
-    except ValueError as exc:
-        raise under("leader", exc) from None
+    context = agreement_context(cfg, scenario.seed)
     scheduler = key_scheduler(strategy, cfg)
     policy = SCHEDULERS.get(scheduler, **dict(cfg.schedule.params.get(scheduler, {})))
     rng = run_stream(scenario.seed, strategy_name, CONSENSUS, NETWORK_STREAM)
@@ -190,5 +212,7 @@ __all__ = [
     "FixedAgreementPairs",
     "LinkErrors",
     "NetworkAgreementPairs",
+    "agreement_context",
     "agreement_pairs_of",
+    "per_link_pairs",
 ]

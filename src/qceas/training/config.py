@@ -50,7 +50,7 @@ from qceas.registry import UnknownOptionError
 from qceas.scheduling.config import check_policies
 from qceas.security.config import SecurityConfig
 from qceas.training.optimizers import OPTIMIZERS
-from qceas.training.strategies import STRATEGIES, Composition
+from qceas.training.strategies import STRATEGIES, Composition, make_strategy
 
 
 @dataclass(frozen=True)
@@ -285,6 +285,12 @@ class LeaderConfig:
         positive("leader.round_period_s", self.round_period_s, 3600.0)
         if self.slot_s is not None:
             positive("leader.slot_s", self.slot_s, 3600.0)
+            if self.slot_s > self.round_period_s:
+                raise fail(
+                    "leader.slot_s",
+                    self.slot_s,
+                    f"must be <= leader.round_period_s = {self.round_period_s:g}",
+                )
         choice("leader.broadcast_attack", self.broadcast_attack, BROADCAST_ATTACKS)
 
 
@@ -351,7 +357,8 @@ class RunConfig:
                     "adversary.fraction",
                     self.adversary.fraction,
                     f"makes {traitors} of nodes.count = {self.nodes.count} Byzantine; "
-                    "agreement needs at least 2 honest QPUs (traitors <= players - 2)",
+                    "agreement needs at least 2 honest QPUs (a loyal lieutenant besides an "
+                    "honest leader)",
                 )
             if self.faults.aggregator_restarts:
                 raise fail(
@@ -359,6 +366,23 @@ class RunConfig:
                     self.faults.aggregator_restarts,
                     f"must be empty with leader.mode = {self.leader.mode} (no aggregator)",
                 )
+            if self.faults != FaultsConfig():
+                # A led round does not read crashes, stragglers or outages yet.
+                raise ConfigError(
+                    f"faults: must be left at its defaults with leader.mode = "
+                    f"{self.leader.mode} (led rounds do not model faults)"
+                )
+        else:
+            for name in self.training.strategies:
+                strategy = make_strategy(name, self.training.compositions)
+                agreement = getattr(strategy, "agreement", "trusted")
+                if agreement != "trusted" or getattr(strategy, "rule", None) is not None:
+                    raise fail(
+                        f"training.compositions.{name}.agreement",
+                        agreement,
+                        "needs a leader (leader.mode other than none); without one every "
+                        "node trusts the aggregator",
+                    )
         if (
             self.model.readout == "binary"
             and self.data.classes is not None

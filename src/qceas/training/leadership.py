@@ -18,7 +18,7 @@ phases 0–4, each node at its own θ_k):
    to the earlier half of the honest nodes (group A), Q to the later half (group B;
    the split of :func:`qceas.agreement.protocol.second_group`); ``poison``: Q to all.
 3. **Agreement** (the strategy's ``agreement``) on the b-bit digest (SHA-256 of the
-   proposal, truncated) among all n = K nodes, the leader as commander:
+   proposal, truncated) among all n players, the leader as commander:
 
    * ``trusted`` — no agreement: every node applies what it received (today's trust
      in the aggregator, where that trust is misplaced);
@@ -41,6 +41,11 @@ phases 0–4, each node at its own θ_k):
    ``honest_models`` (distinct model states among honest nodes after the round: 2 or
    more is a fork), ``poisoned_nodes`` (honest nodes that applied Q), the consensus
    pairs and the classical messages.
+
+The two coalitions' alternatives differ behind an honest leader: QDBA's liars claim
+the complement of every digest bit, so a node they fool decides a digest of neither
+proposal and keeps its state, while Bracha's coalition offers Q, so a node it fools
+applies Q.
 
 What the agreement gives and what it does not: consistency (every honest node that
 applies, applies the same proposal) and, behind an honest leader, validity. Not
@@ -167,7 +172,7 @@ class Leadership:
         return bool(self.byzantine[self.leader])
 
     def sent(self) -> NDArray[np.int64]:
-        """(K,) which proposal the current leader sends each node: 0 P, 1 Q."""
+        """(n,) which proposal the current leader sends each player: 0 P, 1 Q."""
         out = np.zeros(self.n_nodes, dtype=np.int64)
         if not self.leader_byzantine:
             return out

@@ -25,7 +25,11 @@ method of :class:`Trainer` per phase:
    messages through the (authenticated) channel (``qceas.training.transport``);
 5. **agree** (``_agree``): the strategy aggregates what arrived, ĝ with weights w_k;
    the optimizer steps θ_{t+1} from ĝ, and the key network learns the weights (the
-   nodes that count most are served first next round);
+   nodes that count most are served first next round). With ``leader.mode`` set
+   (``_agree_led``, ``qceas.training.leadership``) no aggregator is trusted: the
+   round's leader proposes, the nodes agree (trusted, Bracha's broadcast or QDBA)
+   and each applies the proposal it decided or keeps its own model, at which step 3
+   evaluates it next round;
 6. **record** (``_record``): node-measured train loss, ideal test loss and accuracy
    of θ_{t+1} on the held-out split (with ``training.test_on_hardware``, also on every
    node's own noisy and teleported circuit), per-node QFI scalars and weights, the
@@ -212,6 +216,9 @@ class Trainer:
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
+        # Checkpoints written before led rounds existed have no leadership.
+        state.setdefault("leadership", None)
+        state.setdefault("agreement_pairs", None)
         self.__dict__.update(state)
         self.engine = LocalEngine()
 
@@ -393,7 +400,7 @@ class Trainer:
             # No proposal: nothing to agree on, every node keeps its state; the pairs
             # generated for the round were still spent.
             weights = np.zeros_like(weights)
-            outcome = Outcome(np.full(k, -1, dtype=np.int64), False, 0, 0, 0)
+            outcome = Outcome(np.full(lead.n_nodes, -1, dtype=np.int64), False, 0, 0, 0)
         else:
             # A Byzantine leader starts from the honest majority's model (the coalition
             # knows every model; leadership module docstring).
