@@ -26,6 +26,7 @@ PINNED = {
     "consensus": "9723a15c617792dd",
     "consensus-attacks": "9723a15c617792dd",
     "consensus-coherence": "98e2c0bdc34a39a6",
+    "consensus-fixed": "2d28ac0114dcc2b8",
     "consensus-training": "27071bcff9c6c002",
     "faults": "704fdb89a058b147",
     "heterogeneity-sweep": "c55a7ce1836a3b9b",
