@@ -595,3 +595,42 @@ def test_config_errors_name_the_schedule_field() -> None:
     spec = dataclasses.replace(config.schedule, slot_s=0.004)
     with pytest.raises(ConfigError, match=r"^schedule\.slot_s = 0\.004: must divide the round"):
         context_of(spec, _star(1), _demand(1, period=0.01))
+
+
+def test_signal_delays_decay_pairs_while_heralds_and_swap_outcomes_travel() -> None:
+    """With ``Network.signal_delays`` a link's fresh Werner parameter carries the decay
+    of both memories over one attempt period (the herald's round trip), and a route's
+    end-to-end pair that of its end qubits while the farthest relay's outcome travels:
+    with a fidelity-blind policy and pairs that always count, the draws and decisions
+    are the same, so every end-to-end w is the delay-free one times those factors."""
+    from qceas.scheduling import SCHEDULERS
+
+    net = build_network(
+        "line",
+        3,
+        rng=np.random.default_rng(0),
+        link_length_km=10.0,
+        initial_fidelity=0.95,
+        coherence_time_s=2e-3,
+    )
+    delayed = dataclasses.replace(net, signal_delays=True)
+    demand = _demand(3, rounds=4, period=0.02, window=0.02, pairs=3)
+    tau = 10e3 / 2e8  # 50 µs per link
+    rate = 2 / 2e-3  # both ends at T = 2 ms
+    ctx_off = make_context(net, demand, use="agreement")
+    ctx_on = make_context(delayed, demand, use="agreement")
+    np.testing.assert_allclose(ctx_on.segment_w0, ctx_off.segment_w0 * np.exp(-rate * tau))
+    hops = np.diff(ctx_on.segment_start)  # QPU k is 3 - k links away
+    signal = np.where(hops > 1, (hops - 1) * tau, 0.0)
+    np.testing.assert_allclose(ctx_on.flow_signal, np.exp(-rate * signal))
+    factor = np.exp(-rate * tau * hops) * ctx_on.flow_signal
+    np.testing.assert_allclose(ctx_on.flow_w0, ctx_off.flow_w0 * factor)
+    runs = []
+    for ctx in (ctx_off, ctx_on):
+        result = simulate(ctx, SCHEDULERS.get("oblivious"), rng=np.random.default_rng(3))
+        e2e = result.ledger.e2e
+        runs.append((e2e["flow"], (4 * e2e["fidelity"] - 1) / 3))
+    (flow_off, w_off), (flow_on, w_on) = runs
+    np.testing.assert_array_equal(flow_off, flow_on)
+    assert flow_off.size > 0
+    np.testing.assert_allclose(w_on, w_off * factor[flow_on], rtol=1e-9, atol=1e-12)

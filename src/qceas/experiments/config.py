@@ -253,6 +253,7 @@ LATER_FIELDS: dict[str, dict[str, Any]] = {
     "security": {"key_source": "fixed", "scheduler": "ceas", "key_schedule": {}},
     "training": {"compositions": {}, "test_on_hardware": False},
     "schedule": {"ready": "uniform"},
+    "network": {"signal_delays": False},
 }
 
 

@@ -78,7 +78,10 @@ def network_fingerprint(config: ExperimentConfig, evaluation: int = NETWORK_EVAL
     schedule = dict(body["schedule"])
     schedule.pop("policies")
     schedule.pop("coherence_sweep_s")
-    blob = {"nodes": body["nodes"]["count"], "network": body["network"], "schedule": schedule}
+    network = dict(body["network"])
+    if not network.get("signal_delays"):
+        network.pop("signal_delays", None)  # directories written before it still resume
+    blob = {"nodes": body["nodes"]["count"], "network": network, "schedule": schedule}
     if schedule["ready"] == "uniform":
         schedule.pop("ready")  # directories written before compute times still resume
     else:  # the compute times depend on the circuit, the shards and the shots

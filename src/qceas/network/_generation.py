@@ -200,7 +200,7 @@ def stream(
     decayed = ctx.segment_w0[segs][None, :] * np.exp(
         -ctx.segment_rate[segs][None, :] * np.maximum(made_at[:, local] - herald, 0.0)
     )
-    w_all = np.multiply.reduceat(decayed, starts, axis=1)
+    w_all = np.multiply.reduceat(decayed, starts, axis=1) * ctx.flow_signal[flows][None, :]
     # What counts toward the demand is the context's use (network/_uses.py).
     useful = timely & ctx.pair_use.worth(ctx, fidelity_from_werner_unchecked(w_all))[1]
     got_before: IntArray = np.cumsum(useful, axis=0) - useful

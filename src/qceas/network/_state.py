@@ -332,7 +332,7 @@ class State:
         w_flow = np.ones(self.n)
         np.multiply.at(w_flow, seg_flow, w_seg)
         created = t_swap_flow[flows]
-        w = w_flow[flows]
+        w = w_flow[flows] * ctx.flow_signal[flows]
         new = self.ledger.e2e.append(
             flows.size, flow=flows, created_s=created, fidelity=fidelity_from_werner_unchecked(w)
         )

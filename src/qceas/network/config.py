@@ -20,6 +20,7 @@ from qceas._rules import (
     MAX_SECONDS,
     FrozenMapping,
     attempt_floor,
+    boolean,
     check_options,
     choice,
     fail,
@@ -48,7 +49,8 @@ class NetworkConfig:
     one end of every QPU's pairs); ``aggregator_coherence_time_s`` (a number) replaces
     the aggregator's drawn coherence time, which otherwise decides every pair's decay
     by the luck of one draw; ``params`` go to the topology builder (e.g.
-    ``radius_km``, ``aggregator_degree``).
+    ``radius_km``, ``aggregator_degree``). ``signal_delays``: pairs decay while
+    heralds and swap outcomes travel the fibre (``qceas.network.Network.signal_delays``).
     """
 
     topology: str = "star"
@@ -64,6 +66,7 @@ class NetworkConfig:
     aggregator_memory_slots: int | None = None
     aggregator_coherence_time_s: float | None = None
     min_period_s: float = 1.0e-6
+    signal_delays: bool = False
 
     def __post_init__(self) -> None:
         freeze_fields(self)
@@ -101,6 +104,7 @@ class NetworkConfig:
                 "network.aggregator_coherence_time_s", self.aggregator_coherence_time_s, MAX_SECONDS
             )
         attempt_floor("network.min_period_s", self.min_period_s)
+        boolean("network.signal_delays", self.signal_delays)
 
     def spec(self, name: str) -> Any:
         """A field as ``build_network`` takes it: a range becomes a (low, high) tuple."""

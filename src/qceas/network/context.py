@@ -24,9 +24,9 @@ from numpy.typing import ArrayLike
 from qceas._rules import is_real
 from qceas.network._uses import USES
 from qceas.network.demand import Demand, as_importance
-from qceas.network.interface import PAIR_USES, PURIFICATIONS, Context
+from qceas.network.interface import PAIR_USES, PURIFICATIONS, Context, FloatArray, IntArray
 from qceas.network.topology import Network
-from qceas.physics import werner_parameter_unchecked
+from qceas.physics import FIBRE_LIGHT_SPEED, werner_parameter_unchecked
 
 #: Relative tolerance of the slot arithmetic: a slot "fits" a whole number of attempt
 #: periods or slots a round period despite the rounding of k·period.
@@ -107,8 +107,11 @@ def make_context(
     ends = network.endpoints[seg_link]
     seg_rate = rate_node[ends[:, 0]] + rate_node[ends[:, 1]]
     seg_w0 = werner_parameter_unchecked(network.initial_fidelity[seg_link])
-    flow_w0 = np.multiply.reduceat(seg_w0, seg_start[:-1])
     flow_rate = rate_node[:n] + rate_node[n]
+    flow_signal = np.ones(n)
+    if network.signal_delays:
+        seg_w0, flow_signal = _signal_decay(network, seg_w0, seg_link, seg_start, seg_rate)
+    flow_w0 = np.multiply.reduceat(seg_w0, seg_start[:-1]) * flow_signal
     return Context(
         network=network,
         demand=demand,
@@ -126,12 +129,51 @@ def make_context(
         segment_w0=seg_w0,
         flow_rate=flow_rate,
         flow_w0=flow_w0,
+        flow_signal=flow_signal,
         storage=int(network.memory_slots[:n].max()),
         importance=as_importance(importance, n),
         sift=float(sift),
         purification=purification,
         pair_use=USES[use],
     )
+
+
+def _signal_decay(
+    network: Network,
+    seg_w0: FloatArray,
+    seg_link: IntArray,
+    seg_start: IntArray,
+    seg_rate: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Decay while classical signals travel (``Network.signal_delays``).
+
+    A link's pair is emitted one attempt period τ = L/c before its herald reaches both
+    ends (the attempt period is the signal's round trip, :func:`qceas.physics.attempt_period`),
+    and both memories hold it meanwhile: its Werner parameter at herald time is
+    ``w0·e^{−(Γ_a + Γ_b)·τ}`` (the depolarizing decay of ``qceas.physics.decay``).
+    A route's swaps are Bell measurements at its relays, whose outcomes must reach
+    both end nodes before the end-to-end pair is usable; the last to arrive comes from
+    the relay farthest from an end, ``t = (L_route − min(L_first, L_last))/c`` (0 for
+    one link), and the end qubits decay meanwhile at the flow's Γ_k = 1/T_k + 1/T_N
+    (the relays' qubits are measured): a factor ``e^{−Γ_k·t}`` per flow. The pair is
+    still usable in the slot of its last herald: its availability is not delayed,
+    only its fidelity (a slot is about one attempt period).
+    Source: fibre at 2·10⁸ m/s (``qceas.physics.FIBRE_LIGHT_SPEED``); the timing of
+    heralded generation and swap signalling as in Iñesta et al., npj Quantum Inf. 9,
+    46 (2023), and Coopmans et al., Commun. Phys. 4, 164 (2021).
+    """
+    herald = seg_w0 * np.exp(-seg_rate * network.attempt_period_s[seg_link])
+    lengths = network.length_km[seg_link]
+    route_km = np.add.reduceat(lengths, seg_start[:-1])
+    first, last = lengths[seg_start[:-1]], lengths[seg_start[1:] - 1]
+    hops = np.diff(seg_start)
+    signal_s = np.where(hops > 1, (route_km - np.minimum(first, last)) * 1e3, 0.0) / (
+        FIBRE_LIGHT_SPEED
+    )
+    rate_node = 1.0 / network.coherence_time_s
+    n = network.n_nodes
+    flow_rate = rate_node[:n] + rate_node[n]
+    return herald, np.exp(-flow_rate * signal_s)
 
 
 def _check_relay_memory(network: Network) -> None:

@@ -64,7 +64,12 @@ class Context:
         segment_rate: (S,) Γ = 1/T_a + 1/T_b of each segment's link ends (1/s).
         segment_w0: (S,) Werner parameter of a fresh pair on each segment's link.
         flow_rate: (N,) Γ_k = 1/T_k + 1/T_N of the end-to-end pairs.
-        flow_w0: (N,) ∏ of segment_w0 along each route: a swap of fresh pairs.
+        flow_w0: (N,) ∏ of segment_w0 along each route, times ``flow_signal``: a
+            swap of fresh pairs.
+        flow_signal: (N,) the factor on a flow's end-to-end Werner parameter for the
+            decay of its end qubits while swap outcomes travel (1 unless
+            ``Network.signal_delays``; ``segment_w0`` then holds the decay during
+            the herald).
         storage: M, stored end-to-end pairs per flow at most (max memory of a QPU).
         importance: (N,) initial importance weight of each QPU (≥ 0); a
             :class:`Simulation` may change it between rounds (``set_importance``), and
@@ -103,6 +108,7 @@ class Context:
     segment_w0: FloatArray
     flow_rate: FloatArray
     flow_w0: FloatArray
+    flow_signal: FloatArray
     storage: int
     importance: FloatArray
     sift: float

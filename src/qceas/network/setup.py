@@ -41,6 +41,8 @@ def network_of(spec: NetworkConfig, n: int, seed: int) -> Network:
         coherence = network.coherence_time_s.copy()
         coherence[-1] = spec.aggregator_coherence_time_s
         network = dataclasses.replace(network, coherence_time_s=coherence)
+    if spec.signal_delays:
+        network = dataclasses.replace(network, signal_delays=True)
     return network
 
 

@@ -51,6 +51,11 @@ class Network:
         route_nodes: N arrays; ``route_nodes[k]`` lists nodes k, …, N.
         route_incidence: (N, E) bool, ``True`` where link e lies on ``routes[k]``;
             e.g. end-to-end Werner parameter ``prod(where(route_incidence, w, 1), 1)``.
+        signal_delays: pairs decay while classical signals travel the fibre at
+            ``FIBRE_LIGHT_SPEED``: a link's herald (one attempt period after emission),
+            and a route's swap outcomes on their way to its end nodes
+            (:func:`qceas.network.context.make_context`). False: a fresh pair has its
+            fidelity at herald time and swap outcomes arrive at once.
     """
 
     n_nodes: int
@@ -67,6 +72,7 @@ class Network:
     routes: tuple[IntArray, ...]
     route_nodes: tuple[IntArray, ...]
     route_incidence: NDArray[np.bool_]
+    signal_delays: bool = False
 
     def __post_init__(self) -> None:
         n, e = self.n_nodes, len(self.endpoints)
