@@ -26,8 +26,9 @@ Time model of the network supply (what is and is not modelled):
   km they take about 3 one-way fibre delays, 3·L/(2·10⁸ m/s) (50 µs each at 10 km,
   ``qceas.physics.FIBRE_LIGHT_SPEED``; twice that through the hub with QPU leaders),
   against a 20 ms round: not simulated, stated;
-* heralding delays are not modelled by the network simulator (a fresh pair has its
-  fidelity at herald time; the open issue on waiting pairs takes this on).
+* heralding delays: a fresh pair has its fidelity at herald time, unless
+  ``network.signal_delays`` is set (then it has decayed over the herald's round trip,
+  ``qceas.network.context``).
 
 Who holds the pairs. With ``leader.mode: aggregator`` the commander is the network's
 hub and every QPU's flow to the hub is its link with the commander: QPU j uses the
