@@ -376,10 +376,14 @@ class RunConfig:
             for name in self.training.strategies:
                 strategy = make_strategy(name, self.training.compositions)
                 agreement = getattr(strategy, "agreement", "trusted")
-                if agreement != "trusted" or getattr(strategy, "rule", None) is not None:
+                rule = getattr(strategy, "rule", None)
+                if agreement != "trusted" or rule is not None:
+                    key, value = (
+                        ("agreement", agreement) if agreement != "trusted" else ("rule", rule)
+                    )
                     raise fail(
-                        f"training.compositions.{name}.agreement",
-                        agreement,
+                        f"training.compositions.{name}.{key}",
+                        value,
                         "needs a leader (leader.mode other than none); without one every "
                         "node trusts the aggregator",
                     )
