@@ -634,3 +634,29 @@ def test_signal_delays_decay_pairs_while_heralds_and_swap_outcomes_travel() -> N
     np.testing.assert_array_equal(flow_off, flow_on)
     assert flow_off.size > 0
     np.testing.assert_allclose(w_on, w_off * factor[flow_on], rtol=1e-9, atol=1e-12)
+
+
+def test_validate_warns_of_routes_whose_fresh_pairs_no_consumer_can_use(tmp_path) -> None:
+    """A 4-QPU line of 10 km links at F0 = 0.9: the 2-, 3- and 4-hop routes swap fresh
+    pairs to F = 1/4 + 3/4·w0^h with w0 = 13/15, at or below the key threshold; the
+    warning names the QPU, its route, the hops and both fidelities."""
+    from qceas.config import from_dict
+    from qceas.experiments.validate import validate
+
+    config = from_dict(
+        {
+            "nodes": {"count": 4},
+            "network": {"topology": "line", "initial_fidelity": 0.9, "memory_slots": 4},
+        }
+    )
+    warnings = [line for line in validate(config, "line") if line.startswith("warning:")]
+    w0 = (4 * 0.9 - 1) / 3
+    assert len(warnings) == 3
+    for line, hops in zip(warnings, (4, 3, 2), strict=True):
+        qpu = 4 - hops
+        route = " - ".join(str(v) for v in range(qpu, 5))
+        best = 0.25 + 0.75 * w0**hops
+        assert line == (
+            f"warning: QPU {qpu}'s route {route} ({hops} hops) gives fresh pairs of "
+            f"F = {best:.4f} <= 0.8350, what key pairs need (schedule): no pair of it can serve"
+        )

@@ -6,12 +6,16 @@ cannot plan it, a sweep point whose data does not split. :func:`validate` builds
 a run builds first — the scenario of the first seed, the network and demand of the
 ``schedule`` section, the key-supply network of every authenticating strategy, every
 sweep point's data — and describes it in one line (and a second one on the partition
-where circuits span several QPUs).
+where circuits span several QPUs, one on the leader section, one on the consensus
+grid), with a warning line for every QPU whose route cannot deliver a pair its
+consumer can use (:func:`route_warnings`).
 """
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from qceas._rules import ConfigError
 from qceas.agreement import bounds
@@ -20,8 +24,11 @@ from qceas.agreement.config import ConsensusConfig
 from qceas.agreement.protocol import Protocol
 from qceas.experiments.config import ExperimentConfig
 from qceas.experiments.sweep import check_points
+from qceas.network.interface import Context
+from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.partition.layout import describe
+from qceas.physics import fidelity_from_werner_unchecked
 from qceas.training.agreement_pairs import agreement_context
 from qceas.training.key_supply import authenticated_schedulers, network_simulation, ready_times
 from qceas.training.scenario import build_scenario
@@ -72,8 +79,14 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
                 qfi=config.compute.qfi_circuits,
             )
         )
+    lines.extend(route_warnings(context, "schedule", KEY_FIDELITY_THRESHOLD, "key"))
     if config.leader.mode != "none":
         lines.append(leader_line(config))
+        if config.leader.pairs == "network":
+            # A QDBA check passes only while the pairs' Z error stays below δ.
+            floor = 1.0 - 1.5 * config.leader.tolerance
+            agreement = agreement_context(config, config.seed)
+            lines.extend(route_warnings(agreement, "leader", floor, "agreement"))
     if config.consensus != ConsensusConfig():
         points = config.consensus.points()
         pairs = sorted({config.consensus.point(values).pairs for values in points})
@@ -83,6 +96,27 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
             f"{config.consensus.instances} instances each"
         )
     return lines
+
+
+def route_warnings(context: Context, section: str, needed: float, use: str) -> list[str]:
+    """One warning per QPU whose route cannot deliver a pair its consumer can use:
+    the best end-to-end fidelity, a swap of fresh pairs (decayed over the signals'
+    travel where ``network.signal_delays``), at or below ``needed``."""
+    best = fidelity_from_werner_unchecked(np.asarray(context.flow_w0, dtype=float))
+    verdict = (
+        "no pair of it can serve"
+        if context.purification == "none"
+        else f"only purification ({context.purification}) can lift it"
+    )
+    out = []
+    for k in np.flatnonzero(best <= needed):
+        route = " - ".join(str(int(v)) for v in context.network.route_nodes[k])
+        out.append(
+            f"warning: QPU {int(k)}'s route {route} ({int(context.network.hops[k])} hops) "
+            f"gives fresh pairs of F = {float(best[k]):.4f} <= {needed:.4f}, what {use} "
+            f"pairs need ({section}): {verdict}"
+        )
+    return out
 
 
 def leader_line(config: ExperimentConfig) -> str:
