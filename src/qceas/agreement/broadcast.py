@@ -69,8 +69,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: ⊥ in decision arrays (as :data:`qceas.agreement.protocol.BOT`); values are 0 and 1.
-BOT = 2
+from qceas.agreement.protocol import BOT
+
 #: What the coalition does (module docstring).
 ATTACKS: tuple[str, ...] = ("split", "silent")
 
@@ -140,21 +140,16 @@ def reliable_broadcast(
     to_recipient = np.where(second, b[:, None], a[:, None]).astype(np.uint8)  # (B, n)
     sends = attack == "split"
 
-    # Round 1: what each player holds from the leader (a traitor's copy is moot).
-    got = init
-    # Round 2: ECHO. Honest senders echo `got`; traitors send `to_recipient`.
-    honest_send = np.broadcast_to(honest[:, :, None], (batch, n, n))
-    echo_value = np.where(
-        honest[:, :, None], got[:, :, None], to_recipient[:, None, :]
-    )  # (B, S, R)
-    echo_sends = honest_send | (traitor[:, :, None] & sends)
-    echoes = _counts(echo_sends, echo_value)  # (B, R, 2)
+    # Round 1 gives every player `init` (a traitor's copy is moot). Round 2: ECHO;
+    # honest senders echo what they got, traitors send `to_recipient`.
+    echo_value = np.where(honest[:, :, None], init[:, :, None], to_recipient[:, None, :])
+    echoes = _counts(honest[:, :, None] | (traitor[:, :, None] & sends), echo_value)  # (B, R, 2)
     # Round 3: READY from ECHOs.
     ready3 = (echoes >= echo_quorum).any(-1) & honest
     ready3_value = np.argmax(echoes, axis=-1).astype(np.uint8)
-    r3_send = (ready3[:, :, None] & honest[:, :, None]) | (traitor[:, :, None] & sends)
+    r3_send = ready3[:, :, None] | (traitor[:, :, None] & sends)  # ready3 is honest only
     r3_value = np.where(honest[:, :, None], ready3_value[:, :, None], to_recipient[:, None, :])
-    readies3 = _counts(np.broadcast_to(r3_send, (batch, n, n)), r3_value)
+    readies3 = _counts(r3_send, r3_value)
     # Round 4: amplification by players without a READY yet.
     amplify = ~ready3 & honest & (readies3 >= f + 1).any(-1)
     amp_value = np.argmax(readies3, axis=-1).astype(np.uint8)
@@ -166,7 +161,7 @@ def reliable_broadcast(
     messages = (
         np.where(lead_traitor, 0, n - 1)
         + honest.sum(-1) * (n - 1)
-        + ((ready3 | amplify) & honest).sum(-1) * (n - 1)
+        + (ready3 | amplify).sum(-1) * (n - 1)
     )
     return BroadcastResult(final=final, messages=messages.astype(np.int64))
 

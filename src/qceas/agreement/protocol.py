@@ -124,7 +124,7 @@ class Protocol:
     @property
     def test_pairs(self) -> int:
         """Conjugate-basis test pairs per link."""
-        return math.ceil(self.source_test * self.tuples)
+        return source_test_pairs(self.tuples, self.source_test)
 
     @property
     def pairs(self) -> int:
@@ -281,6 +281,11 @@ def _first(flags: np.ndarray, ids: np.ndarray) -> np.ndarray:
     pick = np.argmax(flags, axis=1)  # (B, T)
     chosen = np.take_along_axis(ids, pick[:, None, :], axis=1)[:, 0, :]
     return np.where(flags.any(axis=1), chosen, -1)
+
+
+def source_test_pairs(tuples: int, source_test: float) -> int:
+    """``⌈source_test·M⌉``: conjugate-basis test pairs per link of one instance."""
+    return math.ceil(source_test * tuples)
 
 
 def second_group(traitor: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qceas.attacks.config import AdversaryConfig
+from qceas.attacks.config import AdversaryConfig, byzantine_count
 from qceas.attacks.identity import inflate_qfi, intercept_resend_qber, sybil_identities, tamper
 from qceas.attacks.updates import ATTACKS, UpdateAttack
 from qceas.physics import qber
@@ -61,7 +61,7 @@ def _outbid(
 
 def byzantine_nodes(n_nodes: int, fraction: float, seed: int) -> NDArray[np.bool_]:
     """A fixed random set of round(fraction·n) Byzantine nodes for a scenario seed."""
-    count = int(np.floor(fraction * n_nodes + 0.5))
+    count = byzantine_count(fraction, n_nodes)
     mask = np.zeros(n_nodes, dtype=bool)
     if count:
         # A stream of its own, so adding an adversary leaves every other draw unchanged.

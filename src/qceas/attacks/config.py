@@ -83,11 +83,16 @@ class AdversaryConfig:
             )
 
 
+def byzantine_count(fraction: float, n_nodes: int) -> int:
+    """round(fraction·n), halves up: how many of ``n_nodes`` real nodes are Byzantine."""
+    return math.floor(fraction * n_nodes + 0.5)
+
+
 def check_feasible(adversary: AdversaryConfig, n_nodes: int) -> None:
     """The attack must be feasible for ``n_nodes`` nodes (checked when the config is
     read, not mid-run): at least 2 honest nodes to observe, and the attack's own rules
     for the Byzantine and Sybil count, exercised by a dry run on placeholder updates."""
-    byzantine = math.floor(adversary.fraction * n_nodes + 0.5)
+    byzantine = byzantine_count(adversary.fraction, n_nodes)
     honest = n_nodes - byzantine
     if (byzantine or adversary.sybils) and adversary.attack != "none" and honest < 2:
         raise ConfigError(
@@ -109,4 +114,4 @@ def check_feasible(adversary: AdversaryConfig, n_nodes: int) -> None:
             ) from None
 
 
-__all__ = ["AdversaryConfig", "check_feasible"]
+__all__ = ["AdversaryConfig", "byzantine_count", "check_feasible"]

@@ -32,6 +32,20 @@ import numpy as np
 from qceas.experiments import intervals
 from qceas.training.trainer import RoundRecord
 
+#: The columns of a led round (``leader.mode``; ``qceas.training.leadership``).
+LEADER_COLUMNS = (
+    "leader",
+    "leader_byzantine",
+    "consensus_abort",
+    "consensus_pairs",
+    "consensus_messages",
+    "consensus_fidelity",
+    "rejected_proposals",
+    "stale_nodes",
+    "poisoned_nodes",
+    "forked",
+    "honest_models",
+)
 METRIC_COLUMNS = (
     "strategy",
     "seed",
@@ -64,20 +78,8 @@ METRIC_COLUMNS = (
     "link_outage",
     "restarted",
     "rounds_lost",
-    "leader",
-    "leader_byzantine",
-    "consensus_abort",
-    "consensus_pairs",
-    "consensus_messages",
-    "consensus_fidelity",
-    "rejected_proposals",
-    "stale_nodes",
-    "poisoned_nodes",
-    "forked",
-    "honest_models",
+    *LEADER_COLUMNS,
 )
-#: The columns of a led round (``leader.mode``; ``qceas.training.leadership``).
-LEADER_COLUMNS = METRIC_COLUMNS[-11:]
 NODE_COLUMNS = ("strategy", "seed", "round", "node", "qfi", "weight", "loss")
 #: Rounds averaged for the "tail" accuracy, which is steadier than the last round alone.
 TAIL_ROUNDS = 5

@@ -13,8 +13,6 @@ consumer can use (:func:`route_warnings`).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from qceas._rules import ConfigError
@@ -22,6 +20,7 @@ from qceas.agreement import bounds
 from qceas.agreement.broadcast import design_threshold
 from qceas.agreement.config import ConsensusConfig
 from qceas.agreement.protocol import Protocol
+from qceas.attacks.config import byzantine_count
 from qceas.experiments.config import ExperimentConfig
 from qceas.experiments.sweep import check_points
 from qceas.network.interface import Context
@@ -124,14 +123,14 @@ def leader_line(config: ExperimentConfig) -> str:
     coalition against Bracha's design threshold, and QDBA's pairs and bounds per
     agreement (union bounds over the digest's bits, at ``leader.fidelity``)."""
     spec = config.leader
-    players = config.nodes.count + (spec.mode == "aggregator")
-    traitors = math.floor(config.adversary.fraction * config.nodes.count + 0.5)
+    players = spec.players(config.nodes.count)
+    traitors = byzantine_count(config.adversary.fraction, config.nodes.count)
     traitors += spec.mode == "aggregator" and spec.byzantine_aggregator
     f = design_threshold(players)
     proto = Protocol(players, spec.tuples, spec.tolerance, spec.rule, source_test=spec.source_test)
     # Network pairs: the worst fresh pair of the network section (measured on arrival).
-    low = config.network.initial_fidelity
-    fidelity = spec.fidelity if spec.pairs == "fixed" else float(min(_values(low)))
+    low = float(np.min(config.network.initial_fidelity))  # a number or a [low, high] range
+    fidelity = spec.fidelity if spec.pairs == "fixed" else low
     eps = 2.0 * (1.0 - fidelity) / 3.0
     honest = min(1.0, spec.digest_bits * (players - 1) * bounds.honest_failure(
         spec.tuples, eps, spec.tolerance, proto.count_alpha
@@ -144,10 +143,6 @@ def leader_line(config: ExperimentConfig) -> str:
         f"agreement, honest failure <= {honest:.2g} at F = {fidelity:g} "
         f"({spec.pairs} pairs), forgery per check <= {forge:.2g}"
     )
-
-
-def _values(value: object) -> tuple[float, ...]:
-    return tuple(value) if isinstance(value, tuple | list) else (float(value),)  # type: ignore[arg-type]
 
 
 __all__ = ["validate"]

@@ -110,7 +110,9 @@ def make_context(
     flow_rate = rate_node[:n] + rate_node[n]
     flow_signal = np.ones(n)
     if network.signal_delays:
-        seg_w0, flow_signal = _signal_decay(network, seg_w0, seg_link, seg_start, seg_rate)
+        seg_w0, flow_signal = _signal_decay(
+            network, seg_w0, seg_link, seg_start, seg_rate, flow_rate
+        )
     flow_w0 = np.multiply.reduceat(seg_w0, seg_start[:-1]) * flow_signal
     return Context(
         network=network,
@@ -144,6 +146,7 @@ def _signal_decay(
     seg_link: IntArray,
     seg_start: IntArray,
     seg_rate: FloatArray,
+    flow_rate: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """Decay while classical signals travel (``Network.signal_delays``).
 
@@ -170,9 +173,6 @@ def _signal_decay(
     signal_s = np.where(hops > 1, (route_km - np.minimum(first, last)) * 1e3, 0.0) / (
         FIBRE_LIGHT_SPEED
     )
-    rate_node = 1.0 / network.coherence_time_s
-    n = network.n_nodes
-    flow_rate = rate_node[:n] + rate_node[n]
     return herald, np.exp(-flow_rate * signal_s)
 
 

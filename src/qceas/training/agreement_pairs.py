@@ -48,7 +48,6 @@ mean, whose count has the same mean and a variance no smaller than the true
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,6 +55,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qceas._rules import ConfigError, under
+from qceas.agreement.protocol import source_test_pairs
 from qceas.network import Simulation
 from qceas.network.context import make_context
 from qceas.network.demand import Demand
@@ -158,7 +158,7 @@ class NetworkAgreementPairs:
 def per_link_pairs(config: RunConfig) -> int:
     """m = b·(M + test): pairs per leader–player link of one agreement."""
     spec = config.leader
-    return spec.digest_bits * (spec.tuples + math.ceil(spec.source_test * spec.tuples))
+    return spec.digest_bits * (spec.tuples + source_test_pairs(spec.tuples, spec.source_test))
 
 
 def agreement_context(config: RunConfig, seed: int) -> Context:
@@ -167,9 +167,8 @@ def agreement_context(config: RunConfig, seed: int) -> Context:
     as window; an impossible setting is a ConfigError naming the ``leader`` field."""
     spec = config.leader
     qpus = config.nodes.count
-    aggregator_leads = spec.mode == "aggregator"
-    players = qpus + aggregator_leads
-    need = per_link_pairs(config) * (1 if aggregator_leads else players - 1)
+    players = spec.players(qpus)
+    need = per_link_pairs(config) * (1 if spec.mode == "aggregator" else players - 1)
     try:
         network = network_of(config.network, qpus, seed)
         demand = Demand(
@@ -192,10 +191,9 @@ def agreement_pairs_of(
     """The QDBA pair supply of a run (``leader.pairs``)."""
     cfg = scenario.config
     spec = cfg.leader
-    per_link = per_link_pairs(cfg)
     if spec.pairs == "fixed":
         return FixedAgreementPairs(
-            spec.fidelity, leadership.n_nodes, per_link * (leadership.n_nodes - 1)
+            spec.fidelity, leadership.n_nodes, leadership.pairs_per_agreement
         )
     context = agreement_context(cfg, scenario.seed)
     scheduler = key_scheduler(strategy, cfg)
@@ -205,7 +203,7 @@ def agreement_pairs_of(
         simulation = Simulation(context, policy, rng=rng)
     except ValueError as exc:
         raise ConfigError(f"schedule.params.{scheduler}: {exc}") from None
-    return NetworkAgreementPairs(simulation, per_link, leadership.aggregator_leads)
+    return NetworkAgreementPairs(simulation, per_link_pairs(cfg), leadership.aggregator_leads)
 
 
 __all__ = [

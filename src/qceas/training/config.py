@@ -14,7 +14,6 @@ sweep and engine, none of which changes a number — is
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -40,7 +39,7 @@ from qceas._rules import (
 from qceas.agreement.attacks import ATTACKS
 from qceas.agreement.broadcast import ATTACKS as BROADCAST_ATTACKS
 from qceas.agreement.protocol import RULES
-from qceas.attacks.config import AdversaryConfig, check_feasible
+from qceas.attacks.config import AdversaryConfig, byzantine_count, check_feasible
 from qceas.data.config import DataConfig
 from qceas.network.config import NetworkConfig, ScheduleConfig
 from qceas.partition.config import PartitionConfig
@@ -293,6 +292,10 @@ class LeaderConfig:
                 )
         choice("leader.broadcast_attack", self.broadcast_attack, BROADCAST_ATTACKS)
 
+    def players(self, qpus: int) -> int:
+        """n, the agreement's players: the QPUs, and the aggregator where it leads."""
+        return qpus + (self.mode == "aggregator")
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -344,14 +347,14 @@ class RunConfig:
                     f"must be a round of the run (training.rounds = {self.training.rounds})",
                 )
         if self.leader.mode != "none":
-            players = self.nodes.count + (self.leader.mode == "aggregator")
+            players = self.leader.players(self.nodes.count)
             if players < 3:
                 raise fail(
                     "nodes.count",
                     self.nodes.count,
                     f"leader.mode = {self.leader.mode} needs >= 3 players (the leader and 2)",
                 )
-            traitors = math.floor(self.adversary.fraction * self.nodes.count + 0.5)
+            traitors = byzantine_count(self.adversary.fraction, self.nodes.count)
             if traitors > self.nodes.count - 2:
                 raise fail(
                     "adversary.fraction",
