@@ -179,7 +179,10 @@ def _network_command(args: argparse.Namespace) -> int:
     print(network_table(outcome.summary))
     if outcome.reused:
         print(f"(reused {outcome.reused} finished unit(s) from {outcome.out})")
-    print(f"results in {outcome.out}/ (network_summary.json, network_policies.csv, ledgers/)")
+    files = "network_summary.json, network_policies.csv"
+    if outcome.summary.get("model") != "chain":
+        files += ", ledgers/"
+    print(f"results in {outcome.out}/ ({files})")
     return 0
 
 

@@ -21,6 +21,7 @@ tag        entropy                      what it draws
 105        [seed, 105]                  the links of teleported gates (partitions)
 106        [seed, 106]                  which nodes are faulty
 107        [seed, 107, t]               whether a straggler is late in round t
+108        [seed, 108]                  a repeater-chain simulation (every policy)
 0xB12      [seed, 0xB12]                the Byzantine nodes
 (none)     [seed, crc(s)]               a strategy's run: minibatches, attacks, keys
 0x4E7      [seed, crc(s), 0x4E7]        its key-supply network simulation
@@ -49,6 +50,7 @@ SLOWDOWNS = 104
 GATE_LINKS = 105
 FAULTY_NODES = 106
 STRAGGLERS = 107
+CHAIN_SIMULATION = 108
 BYZANTINE = 0xB12
 KEY_NETWORK = 0x4E7
 GATE_PAIRS = 0x6A7E
@@ -72,6 +74,7 @@ def run_stream(seed: int, strategy: str, *tags: int) -> np.random.Generator:
 
 __all__ = [
     "BYZANTINE",
+    "CHAIN_SIMULATION",
     "CONSENSUS",
     "FAULTY_NODES",
     "GATE_LINKS",

@@ -20,6 +20,7 @@ PINNED = {
     "byzantine-network": "a3a12e4e5b477829",
     "byzantine-signflip": "0b3e44df3c739e1a",
     "byzantine-sweep": "823daa0964cc7daf",
+    "chain-inesta": "d84bd01ee0ffc8bf",
     "coherence-sweep": "3db12aaf9b639852",
     # The consensus scenarios set only the consensus section (no training number):
     # the defaults' fingerprint.

@@ -252,8 +252,13 @@ LATER_SECTIONS: tuple[str, ...] = (
 LATER_FIELDS: dict[str, dict[str, Any]] = {
     "security": {"key_source": "fixed", "scheduler": "ceas", "key_schedule": {}},
     "training": {"compositions": {}, "test_on_hardware": False},
-    "schedule": {"ready": "uniform"},
-    "network": {"signal_delays": False},
+    "schedule": {"ready": "uniform", "cutoff_slots": None},
+    "network": {
+        "signal_delays": False,
+        "chain_nodes": None,
+        "attempt_success": None,
+        "swap_success": 1.0,
+    },
 }
 
 

@@ -37,10 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from qceas.experiments import intervals, results
-from qceas.experiments.config import ConfigError, ExperimentConfig, dump_yaml
+from qceas.experiments import intervals, network_units, results
+from qceas.experiments.chain_run import chain_table, run_chain
+from qceas.experiments.config import LATER_FIELDS, ConfigError, ExperimentConfig
 from qceas.experiments.interrupted import Interrupted
 from qceas.network import Context, Network, Simulation, summarize
+from qceas.network.config import CHAIN
 from qceas.network.setup import (
     context_of,
     demand_of,
@@ -79,8 +81,12 @@ def network_fingerprint(config: ExperimentConfig, evaluation: int = NETWORK_EVAL
     schedule.pop("policies")
     schedule.pop("coherence_sweep_s")
     network = dict(body["network"])
-    if not network.get("signal_delays"):
-        network.pop("signal_delays", None)  # directories written before it still resume
+    # fields at their defaults are left out, so directories written before them resume
+    for name, default in LATER_FIELDS["network"].items():
+        if network.get(name, default) == default:
+            network.pop(name, None)
+    if schedule.get("cutoff_slots") is None:
+        schedule.pop("cutoff_slots", None)
     blob = {"nodes": body["nodes"]["count"], "network": network, "schedule": schedule}
     if schedule["ready"] == "uniform":
         schedule.pop("ready")  # directories written before compute times still resume
@@ -138,7 +144,10 @@ def run_network(
     out = Path(out)
     seeds = list(seeds) if seeds is not None else [config.seed + k for k in range(config.seeds)]
     fingerprint = network_fingerprint(config)
-    _prepare_directory(out, config, fingerprint)
+    legacy = {network_fingerprint(config, v) for v in range(1, NETWORK_EVALUATION)}
+    network_units.prepare_directory(out, config, fingerprint, legacy)
+    if config.network.topology == CHAIN:
+        return NetworkOutcome(*run_chain(config, out, seeds, fingerprint, progress))
     policies = list(config.schedule.policies)
     sweep_points = [float(t) for t in config.schedule.coherence_sweep_s] if sweep else []
     started = time.perf_counter()
@@ -165,30 +174,32 @@ def run_network(
             if not described:
                 described = describe(network, base_context.slot_s)
             for policy in policies:
-                unit = out / "network_runs" / f"{policy}_seed{seed}.json"
+                path = out / "network_runs" / f"{policy}_seed{seed}.json"
                 main[policy].append(
-                    _unit(
-                        unit,
+                    network_units.unit(
+                        path,
                         fingerprint,
                         counts,
                         progress,
                         f"{policy} seed {seed}",
                         functools.partial(_simulate, config, base_context, policy, seed, out),
+                        _line,
                     )
                 )
             for t in sweep_points:
                 context = context_of(config.schedule, with_coherence_time(network, t), demand)
                 for policy in policies:
-                    unit = out / "network_runs" / f"{policy}_seed{seed}_T{t:.6g}.json"
+                    path = out / "network_runs" / f"{policy}_seed{seed}_T{t:.6g}.json"
                     label = f"{policy} seed {seed} T={t:g} s"
                     swept[policy].setdefault(t, []).append(
-                        _unit(
-                            unit,
+                        network_units.unit(
+                            path,
                             fingerprint,
                             counts,
                             progress,
                             label,
                             functools.partial(_simulate, config, context, policy, seed, None),
+                            _line,
                         )
                     )
     except KeyboardInterrupt:
@@ -235,71 +246,14 @@ def run_network(
     return NetworkOutcome(summary, out, counts["reused"], counts["computed"])
 
 
-def _prepare_directory(out: Path, config: ExperimentConfig, fingerprint: str) -> None:
-    """Check ``out`` holds no results of another config, then create it and write the
-    config (nothing is written where the check fails)."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a directory")
-    legacy = {network_fingerprint(config, v) for v in range(1, NETWORK_EVALUATION)}
-    for unit in sorted((out / "network_runs").glob("*.json")) if out.is_dir() else []:
-        try:
-            written = json.loads(unit.read_text()).get("fingerprint")
-        except (json.JSONDecodeError, OSError, AttributeError):
-            continue  # a unit cut short is recomputed
-        if written in legacy:
-            raise ConfigError(
-                f"--out {out}: holds network results of this config computed by an earlier "
-                "qceas (numbers that depended on the machine's BLAS threads); they are not "
-                "reused: choose another directory or delete it"
-            )
-        if written != fingerprint:
-            raise ConfigError(
-                f"--out {out}: holds network results of a different config (fingerprint "
-                f"{written} != {fingerprint}); choose another directory or delete it"
-            )
-    try:
-        (out / "network_runs").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
-    results.write_atomic(out / "network_config.yaml", dump_yaml(config))
-
-
-def _unit(
-    path: Path,
-    fingerprint: str,
-    counts: dict[str, int],
-    progress: Callable[[str], None] | None,
-    label: str,
-    compute: Callable[[], dict[str, Any]],
-) -> dict[str, Any]:
-    """A finished unit's metrics: read back if saved with this fingerprint, else computed
-    and saved at once (atomically)."""
-    if path.is_file():
-        try:
-            saved = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            saved = {}
-        if saved.get("fingerprint") == fingerprint:
-            counts["reused"] += 1
-            return dict(saved["metrics"])
-        if saved:
-            raise ConfigError(
-                f"--out {path.parent.parent}: holds network results of a different config "
-                f"(fingerprint {saved.get('fingerprint')} != {fingerprint}); choose another "
-                "directory or delete it"
-            )
-    metrics = results.nan_to_null(compute())
-    blob = {"fingerprint": fingerprint, "metrics": metrics}
-    results.write_atomic(path, json.dumps(blob, indent=1, allow_nan=False) + "\n")
-    counts["computed"] += 1
-    if progress is not None:
-        f = metrics["mean_consumed_fidelity"]
-        progress(
-            f"{label}: utilization {metrics['utilization'] or 0.0:.3f}, demand met "
-            f"{metrics['demand_met']:.3f}, F {'n/a' if f is None else f'{f:.4f}'} "
-            f"({metrics['wall_s']:.1f} s)"
-        )
-    return metrics
+def _line(metrics: dict[str, Any]) -> str:
+    """A main run's progress line."""
+    f = metrics["mean_consumed_fidelity"]
+    return (
+        f"utilization {metrics['utilization'] or 0.0:.3f}, demand met "
+        f"{metrics['demand_met']:.3f}, F {'n/a' if f is None else f'{f:.4f}'} "
+        f"({metrics['wall_s']:.1f} s)"
+    )
 
 
 def _simulate(
@@ -401,7 +355,10 @@ def _table(main: dict[str, list[dict[str, Any]]], seeds: Sequence[int]) -> str:
 
 def network_table(summary: dict[str, Any]) -> str:
     """A fixed-width table of the headline metrics per policy (mean over seeds, and the
-    95% CI, or ``1 seed: no CI``, of utilization and demand met)."""
+    95% CI, or ``1 seed: no CI``, of utilization and demand met); a chain's summary
+    gets :func:`~qceas.experiments.chain_run.chain_table`."""
+    if summary.get("model") == "chain":
+        return chain_table(summary)
 
     def show(value: float | None, digits: int) -> str:
         return "n/a" if value is None else f"{value:.{digits}f}"

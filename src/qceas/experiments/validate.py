@@ -21,13 +21,16 @@ from qceas.agreement.broadcast import design_threshold
 from qceas.agreement.config import ConsensusConfig
 from qceas.agreement.protocol import Protocol
 from qceas.attacks.config import byzantine_count
+from qceas.experiments.chain_run import slot_seconds
 from qceas.experiments.config import ExperimentConfig
 from qceas.experiments.sweep import check_points
+from qceas.network.config import CHAIN
 from qceas.network.interface import Context
 from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.partition.layout import describe
 from qceas.physics import fidelity_from_werner_unchecked
+from qceas.scheduling import chain_mdp
 from qceas.training.agreement_pairs import agreement_context
 from qceas.training.key_supply import authenticated_schedulers, network_simulation, ready_times
 from qceas.training.scenario import build_scenario
@@ -39,6 +42,8 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
     Raises:
         ConfigError: naming the field, value and rule of the first check that fails.
     """
+    if config.network.topology == CHAIN:
+        return chain_lines(config, label)
     scenario = build_scenario(config, config.seed)
     n = config.nodes.count
     try:
@@ -93,6 +98,32 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
             f"consensus: {len(points)} grid point(s) ({len(config.consensus.skipped())} left "
             f"out), {pairs[0]}-{pairs[-1]} pairs per agreement, "
             f"{config.consensus.instances} instances each"
+        )
+    return lines
+
+
+def chain_lines(config: ExperimentConfig, label: str) -> list[str]:
+    """What ``qceas network`` runs on a repeater chain: the chain, the slot, and for
+    each policy that plans with the exact MDP the size of its state space (a state
+    space above ``max_states`` is the error the run would stop with)."""
+    chain = config.network.chain(config.schedule.cutoff_slots)
+    cutoff = "none" if chain.cutoff is None else f"{chain.cutoff} slots"
+    lines = [
+        f"{label}: valid (repeater chain of {chain.nodes} nodes, attempt success "
+        f"{chain.p:.4g}, swap success {chain.p_s:.4g}, cutoff {cutoff}, slot "
+        f"{slot_seconds(config):.3g} s; {config.schedule.rounds} deliveries per seed, "
+        f"policies {', '.join(config.schedule.policies)})"
+    ]
+    if "ceas" in config.schedule.policies:
+        options = dict(config.schedule.params.get("ceas", {}))
+        bound = int(options.get("max_states", chain_mdp.MAX_STATES))
+        try:
+            mdp = chain_mdp.build(chain, max_states=bound)
+        except ValueError as exc:
+            raise ConfigError(f"schedule.params.ceas: {exc}") from None
+        lines.append(
+            f"ceas: exact chain MDP, {len(mdp.states)} states and "
+            f"{mdp.P.shape[0]} state-action pairs (max_states {bound})"
         )
     return lines
 

@@ -33,9 +33,11 @@ from qceas._rules import (
     range_spec,
     show,
 )
+from qceas.network.chain import MAX_CHAIN_NODES, Chain
 from qceas.network.interface import PURIFICATIONS
 from qceas.network.topology import BUILDER_ARGUMENTS
 from qceas.network.topology import TOPOLOGIES as NETWORK_TOPOLOGIES
+from qceas.physics import success_probability
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,13 @@ class NetworkConfig:
     by the luck of one draw; ``params`` go to the topology builder (e.g.
     ``radius_km``, ``aggregator_degree``). ``signal_delays``: pairs decay while
     heralds and swap outcomes travel the fibre (``qceas.network.Network.signal_delays``).
+
+    ``topology: chain`` is the homogeneous repeater chain of ``qceas.network.chain``
+    (Iñesta et al. 2023), run only by ``qceas network``: ``chain_nodes`` n >= 3 nodes,
+    ``attempt_success`` p per elementary link and slot (null: from the fibre physics of
+    one ``link_length_km`` link, ½·η²·10^(−α·L/10)), ``swap_success`` p_s, and
+    ``memory_slots: 1`` (one memory per side of a node, as in their model). These three
+    fields belong to that topology only.
     """
 
     topology: str = "star"
@@ -67,19 +76,23 @@ class NetworkConfig:
     aggregator_coherence_time_s: float | None = None
     min_period_s: float = 1.0e-6
     signal_delays: bool = False
+    chain_nodes: int | None = None
+    attempt_success: float | None = None
+    swap_success: float = 1.0
 
     def __post_init__(self) -> None:
         freeze_fields(self)
-        choice("network.topology", self.topology, NETWORK_TOPOLOGIES.names())
+        choice("network.topology", self.topology, (*NETWORK_TOPOLOGIES.names(), CHAIN))
         if not isinstance(self.params, Mapping):
             raise fail("network.params", self.params, "must be a mapping")
-        check_options(
-            "network.params",
-            NETWORK_TOPOLOGIES,
-            self.topology,
-            self.params,
-            exclude=BUILDER_ARGUMENTS,
-        )
+        if self.topology != CHAIN:  # the chain has no builder (``_check_chain``)
+            check_options(
+                "network.params",
+                NETWORK_TOPOLOGIES,
+                self.topology,
+                self.params,
+                exclude=BUILDER_ARGUMENTS,
+            )
         positive("network.link_length_km", self.link_length_km, MAX_KM)
         positive("network.area_km", self.area_km, MAX_KM)
         if self.topology == "file" and not isinstance(self.path, str):
@@ -105,10 +118,73 @@ class NetworkConfig:
             )
         attempt_floor("network.min_period_s", self.min_period_s)
         boolean("network.signal_delays", self.signal_delays)
+        self._check_chain()
+
+    def _check_chain(self) -> None:
+        """The fields of the ``chain`` topology: set there (and only there)."""
+        if self.topology != CHAIN:
+            for name, default in CHAIN_FIELDS.items():
+                value = getattr(self, name)
+                if value != default or isinstance(value, bool):  # True == 1.0
+                    rule = f"only topology '{CHAIN}' uses it (this network is {self.topology!r})"
+                    raise fail(f"network.{name}", value, rule)
+            return
+        if self.chain_nodes is None:
+            raise fail("network.chain_nodes", None, f"topology '{CHAIN}' needs it: nodes >= 3")
+        integer("network.chain_nodes", self.chain_nodes, 3, MAX_CHAIN_NODES)
+        if self.attempt_success is not None:
+            probability_in("network.attempt_success", self.attempt_success)
+        probability_in("network.swap_success", self.swap_success)
+        if self.memory_slots != 1:
+            rule = f"topology '{CHAIN}' has one memory per side of a node: set it to 1"
+            raise fail("network.memory_slots", self.memory_slots, rule)
+        for name in ("attenuation_db_per_km", "efficiency"):
+            if isinstance(getattr(self, name), list | tuple):
+                rule = f"topology '{CHAIN}' is homogeneous: one number, not a range"
+                raise fail(f"network.{name}", getattr(self, name), rule)
+        if self.params:
+            raise fail("network.params", self.params, f"topology '{CHAIN}' takes no params")
+
+    def chain(self, cutoff_slots: int | None) -> Chain:
+        """The repeater chain of a ``chain`` network, with ``schedule.cutoff_slots``."""
+        if self.topology != CHAIN or self.chain_nodes is None:
+            raise ValueError(f"network.topology = {self.topology!r}: not a chain")
+        p = self.attempt_success
+        if p is None:
+            eta = float(self.efficiency)  # type: ignore[arg-type]  # a number (checked)
+            p = float(
+                success_probability(
+                    self.link_length_km,
+                    efficiency_a=eta,
+                    efficiency_b=eta,
+                    attenuation_db_per_km=float(self.attenuation_db_per_km),  # type: ignore[arg-type]
+                )
+            )
+        return Chain(self.chain_nodes, float(p), float(self.swap_success), cutoff_slots)
 
     def spec(self, name: str) -> Any:
         """A field as ``build_network`` takes it: a range becomes a (low, high) tuple."""
         return range_spec(getattr(self, name))
+
+
+#: The repeater-chain topology (``qceas.network.chain``), outside the graph builders.
+CHAIN = "chain"
+
+#: The fields only the chain uses, with their defaults.
+CHAIN_FIELDS: dict[str, Any] = {"chain_nodes": None, "attempt_success": None, "swap_success": 1.0}
+
+
+def probability_in(path: str, value: Any) -> None:
+    """A number in (0, 1]."""
+    if not is_number(value) or not 0 < value <= 1:
+        raise fail(path, value, "must be a number in (0, 1]")
+
+
+def check_chain_schedule(network: NetworkConfig, schedule: ScheduleConfig) -> None:
+    """``schedule.cutoff_slots`` belongs to the chain topology."""
+    if schedule.cutoff_slots is not None and network.topology != CHAIN:
+        rule = f"only topology '{CHAIN}' uses it (this network is {network.topology!r})"
+        raise fail("schedule.cutoff_slots", schedule.cutoff_slots, rule)
 
 
 #: How ready times are set (``ScheduleConfig.ready``).
@@ -132,9 +208,11 @@ class ScheduleConfig:
     (``ready: uniform``: ready times drawn per QPU uniformly in ``ready_fraction`` ×
     (period − window); ``ready: compute``: each QPU's compute-finish time under the
     ``compute`` section, the same every round).
-    ``slot_s: null`` uses the longest attempt period. ``params`` maps a policy name to
-    its options; ``coherence_sweep_s`` lists the common coherence times of the sweep
-    (empty: no sweep).
+    ``slot_s: null`` uses the longest attempt period (for a chain: one link's).
+    ``cutoff_slots``: a chain's cutoff t_cut in slots (null: links never expire); for
+    a chain ``rounds`` is the number of deliveries simulated per seed. ``params`` maps
+    a policy name to its options; ``coherence_sweep_s`` lists the common coherence
+    times of the sweep (empty: no sweep).
     """
 
     policies: tuple[str, ...] = DEFAULT_POLICIES
@@ -149,6 +227,7 @@ class ScheduleConfig:
     sift: float = 0.5
     purification: str = "none"
     coherence_sweep_s: tuple[float, ...] = DEFAULT_COHERENCE_SWEEP
+    cutoff_slots: int | None = None
 
     def __post_init__(self) -> None:
         freeze_fields(self)
@@ -182,12 +261,18 @@ class ScheduleConfig:
             raise fail("schedule.coherence_sweep_s", self.coherence_sweep_s, "must be a list")
         for i, value in enumerate(self.coherence_sweep_s):
             positive(f"schedule.coherence_sweep_s[{i}]", value, MAX_SECONDS)
+        if self.cutoff_slots is not None:
+            integer("schedule.cutoff_slots", self.cutoff_slots, 1, MAX_COUNT)
 
 
 __all__ = [
+    "CHAIN",
+    "CHAIN_FIELDS",
     "DEFAULT_COHERENCE_SWEEP",
     "DEFAULT_POLICIES",
     "READY_MODELS",
     "NetworkConfig",
     "ScheduleConfig",
+    "check_chain_schedule",
+    "probability_in",
 ]

@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 
 from qceas._rules import ConfigError, under
-from qceas.network.config import NetworkConfig, ScheduleConfig
+from qceas.network.config import CHAIN, NetworkConfig, ScheduleConfig
 from qceas.network.context import make_context
 from qceas.network.demand import Demand
 from qceas.network.interface import Context
@@ -31,6 +31,11 @@ _SCHEDULE_ARGUMENTS = ("slot_s =", "sift =", "purification =")
 def network_of(spec: NetworkConfig, n: int, seed: int) -> Network:
     """The network of the ``network`` section ``spec`` for ``n`` QPUs (``nodes.count``)
     and ``seed``."""
+    if spec.topology == CHAIN:
+        raise ConfigError(
+            f"network.topology = '{CHAIN}': the repeater chain (qceas.network.chain) has no "
+            "QPUs or fidelities and runs only in `qceas network`; pick a graph topology here"
+        )
     aggregator = spec.aggregator_memory_slots or 2 * n
     slots = np.r_[np.full(n, spec.memory_slots), aggregator].astype(np.int64)
     try:

@@ -16,6 +16,7 @@ from typing import Any
 from qceas._rules import check_options, choice, fail, under
 from qceas.network.config import ScheduleConfig
 from qceas.scheduling.base import SCHEDULERS
+from qceas.scheduling.chain_policies import CHAIN_POLICIES
 
 
 def scheduler_name(path: str, value: Any) -> None:
@@ -43,12 +44,38 @@ def scheduler_options(path: str, value: Any) -> None:
             raise under(f"{path}.{name}", exc) from None
 
 
-def check_policies(schedule: ScheduleConfig, path: str = "schedule") -> None:
+def check_policies(
+    schedule: ScheduleConfig, path: str = "schedule", *, chain: bool = False
+) -> None:
     """The policies of a ``schedule`` section and their options (``path``: where the
-    section came from)."""
+    section came from; ``chain``: the network is a repeater chain, whose policies are
+    :data:`qceas.scheduling.chain_policies.CHAIN_POLICIES`)."""
+    if chain:
+        _check_chain_policies(schedule, path)
+        return
     for i, name in enumerate(schedule.policies):
         scheduler_name(f"{path}.policies[{i}]", name)
     scheduler_options(f"{path}.params", schedule.params)
+
+
+def _check_chain_policies(schedule: ScheduleConfig, path: str) -> None:
+    names = CHAIN_POLICIES.names()
+    for i, name in enumerate(schedule.policies):
+        if name not in names:
+            rule = f"must be one of {', '.join(names)} (the policies of topology 'chain')"
+            raise fail(f"{path}.policies[{i}]", name, rule)
+    params = schedule.params
+    for name, options in params.items():
+        if name not in names:
+            rule = f"must name one of {', '.join(names)} (the policies of topology 'chain')"
+            raise fail(f"{path}.params", name, rule)
+        if not isinstance(options, Mapping):
+            raise fail(f"{path}.params.{name}", options, "must be a mapping")
+        check_options(f"{path}.params.{name}", CHAIN_POLICIES, name, options)
+        try:
+            CHAIN_POLICIES.get(name, **dict(options))
+        except (TypeError, ValueError) as exc:
+            raise under(f"{path}.params.{name}", exc) from None
 
 
 __all__ = ["check_policies", "scheduler_name", "scheduler_options"]

@@ -41,7 +41,7 @@ from qceas.agreement.broadcast import ATTACKS as BROADCAST_ATTACKS
 from qceas.agreement.protocol import RULES
 from qceas.attacks.config import AdversaryConfig, byzantine_count, check_feasible
 from qceas.data.config import DataConfig
-from qceas.network.config import NetworkConfig, ScheduleConfig
+from qceas.network.config import CHAIN, NetworkConfig, ScheduleConfig, check_chain_schedule
 from qceas.partition.config import PartitionConfig
 from qceas.partition.gate_pairs import check_partition
 from qceas.qnn.config import ComputeConfig, ModelConfig, NoiseConfig
@@ -324,6 +324,22 @@ class RunConfig:
         self._check_fields()
         self._check_sections()
 
+    def _check_chain_unused(self) -> None:
+        """A repeater chain has no QPUs or fidelities: no training pairs come from it."""
+        if self.network.topology != CHAIN:
+            return
+        users = []
+        if self.security.key_source == "network":
+            users.append("security.key_source: network")
+        if self.leader.mode != "none" and self.leader.pairs == "network":
+            users.append("leader.pairs: network")
+        if users:
+            rule = (
+                "the repeater chain runs only in `qceas network` and supplies no pairs to "
+                f"training ({', '.join(users)}): pick a graph topology"
+            )
+            raise fail("network.topology", CHAIN, rule)
+
     def _check_fields(self) -> None:
         """The config's own top-level fields (the sections checked theirs)."""
         integer("seed", self.seed, 0, MAX_SEED)
@@ -331,10 +347,12 @@ class RunConfig:
     def _check_plugins(self) -> None:
         """The names a section holds of a registry above its own package (the policies
         of ``schedule``), checked first, as if the section had checked them itself."""
-        check_policies(self.schedule)
+        check_policies(self.schedule, chain=self.network.topology == CHAIN)
 
     def _check_sections(self) -> None:
         """The rules that need more than one section (module docstring)."""
+        check_chain_schedule(self.network, self.schedule)
+        self._check_chain_unused()
         self.key_schedule()
         self.noise.node_models(self.nodes.count, self.model.n_qubits)
         check_feasible(self.adversary, self.nodes.count)

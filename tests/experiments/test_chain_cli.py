@@ -1,0 +1,156 @@
+"""``qceas network`` on a repeater chain: the summary's delivery times and their
+intervals, resumption, the fingerprint, validation and the errors of bad chains."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qceas.cli import main
+from qceas.config import ConfigError, from_dict
+from qceas.experiments.network_run import network_fingerprint, run_network
+from qceas.scheduling import chain_mdp
+
+CHAIN = {
+    "name": "tiny-chain",
+    "seeds": 2,
+    "network": {
+        "topology": "chain",
+        "chain_nodes": 4,
+        "attempt_success": 0.5,
+        "swap_success": 0.5,
+        "memory_slots": 1,
+    },
+    "schedule": {"cutoff_slots": 2, "policies": ["swap_asap", "ceas"], "rounds": 3000},
+}
+
+
+def test_chain_run_reports_delivery_times_with_intervals_and_exact_values(tmp_path: Path) -> None:
+    outcome = run_network(from_dict(CHAIN), tmp_path)
+    summary = json.loads((tmp_path / "network_summary.json").read_text())
+    assert summary["model"] == "chain"
+    assert outcome.summary == summary
+    assert summary["chain"] == {
+        "nodes": 4,
+        "attempt_success": 0.5,
+        "swap_success": 0.5,
+        "cutoff_slots": 2,
+        "slot_s": 5e-05,  # 10 km at 2e8 m/s
+        "deliveries_per_seed": 3000,
+    }
+    for _name, m in summary["policies"].items():
+        t = m["delivery_time_slots"]
+        assert t["samples"] == 6000
+        assert t["ci95"][0] < t["mean"] < t["ci95"][1]
+        assert m["delivery_time_s"]["mean"] == pytest.approx(t["mean"] * 5e-05)
+        assert set(m["per_seed"]) == {"0", "1"}
+        assert m["exact_within_ci"] == (
+            t["ci95"][0] <= m["exact_delivery_time_slots"] <= t["ci95"][1]
+        )
+        assert m["exact_delivery_time_s"] == pytest.approx(m["exact_delivery_time_slots"] * 5e-05)
+    policies = summary["policies"]
+    # the exact values of their code (tests/oracles/data/inesta_chain_reference.json)
+    assert policies["ceas"]["exact_delivery_time_slots"] == pytest.approx(12.7079001, abs=1e-5)
+    assert policies["swap_asap"]["exact_delivery_time_slots"] == pytest.approx(12.7757671, abs=1e-5)
+    assert not (tmp_path / "ledgers").exists()
+    rows = (tmp_path / "network_policies.csv").read_text().splitlines()
+    assert rows[0] == "policy,seed,deliveries,mean_delivery_slots,wall_s"
+    assert len(rows) == 5
+    assert outcome.computed == 2 + 2 * 2
+    assert outcome.reused == 0
+
+
+def test_chain_run_resumes_and_reproduces(tmp_path: Path) -> None:
+    config = from_dict(CHAIN)
+    first = run_network(config, tmp_path).summary
+    (tmp_path / "network_runs" / "ceas_seed1.json").unlink()
+    again = run_network(config, tmp_path)
+    assert (again.computed, again.reused) == (1, 5)
+    for name in ("swap_asap", "ceas"):
+        assert again.summary["policies"][name]["per_seed"] == first["policies"][name]["per_seed"]
+
+
+def test_chain_fields_change_the_fingerprint_and_leave_other_networks_alone() -> None:
+    base = from_dict(CHAIN)
+    other = from_dict({**CHAIN, "schedule": {**CHAIN["schedule"], "cutoff_slots": 3}})
+    assert network_fingerprint(base) != network_fingerprint(other)
+    star = from_dict({"network": {"topology": "star"}})
+    # the star's fingerprint does not see the chain fields at their defaults
+    blob = star.to_dict()
+    assert blob["network"]["chain_nodes"] is None
+    assert network_fingerprint(star) == network_fingerprint(from_dict({}))
+
+
+def test_validate_describes_the_chain_and_its_mdp(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps(CHAIN))
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "repeater chain of 4 nodes, attempt success 0.5, swap success 0.5, cutoff 2 slots" in out
+    states = len(chain_mdp.build(from_dict(CHAIN).network.chain(2)).states)
+    assert f"ceas: exact chain MDP, {states} states" in out
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"schedule": {"policies": ["oblivious"]}},
+            "schedule.policies[0] = 'oblivious': must be one of ceas, swap_asap, wait "
+            "(the policies of topology 'chain')",
+        ),
+        (
+            {"schedule": {"params": {"ceas": {"max_states": 0}}}},
+            "schedule.params.ceas.max_states = 0: must be an integer >= 1",
+        ),
+        ({"schedule": {"params": {"ceas": {"cutoff_s": 1}}}}, "schedule.params.ceas"),
+        (
+            {"network": {"memory_slots": 2}},
+            "network.memory_slots = 2: topology 'chain' has one memory per side",
+        ),
+        (
+            {"network": {"chain_nodes": None}},
+            "network.chain_nodes = None: topology 'chain' needs it",
+        ),
+        (
+            {"network": {"efficiency": [0.5, 0.9]}},
+            "network.efficiency = [0.5, 0.9]: topology 'chain' is homogeneous",
+        ),
+        ({"network": {"swap_success": 0}}, "network.swap_success = 0: must be a number in (0, 1]"),
+    ],
+)
+def test_bad_chains_are_one_line_naming_the_field(change, message, tmp_path: Path, capsys) -> None:
+    raw = {key: dict(value) if isinstance(value, dict) else value for key, value in CHAIN.items()}
+    for section, fields in change.items():
+        raw[section] = {**raw[section], **fields}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(raw))
+    assert main(["network", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_chain_fields_on_a_graph_network_and_a_chain_in_training_are_refused(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError, match=r"network\.swap_success = 0\.5: only topology 'chain'"):
+        from_dict({"network": {"swap_success": 0.5}})
+    with pytest.raises(ConfigError, match=r"schedule\.cutoff_slots = 3: only topology 'chain'"):
+        from_dict({"schedule": {"cutoff_slots": 3}})
+    keyed = {**CHAIN, "security": {"key_source": "network"}}
+    with pytest.raises(ConfigError, match=r"network.topology = 'chain': .*security.key_source"):
+        from_dict(keyed)
+
+
+def test_a_chain_too_large_for_its_mdp_stops_before_simulating(tmp_path: Path, capsys) -> None:
+    raw = {**CHAIN, "schedule": {**CHAIN["schedule"], "params": {"ceas": {"max_states": 10}}}}
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(raw))
+    assert main(["network", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "schedule.params.ceas: the chain MDP has more than max_states = 10 states" in err
