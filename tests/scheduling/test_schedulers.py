@@ -112,6 +112,21 @@ def test_route_success_closed_forms() -> None:
     q1, q2 = 0.3, 0.6
     expected_max = 1 / q1 + 1 / q2 - 1 / (q1 + q2 - q1 * q2)
     assert route_success(np.array([q1, q2])) == pytest.approx(1 / expected_max, rel=1e-9)
+    # slow links: a sum over slots would need millions of terms
+    q = 1e-6
+    expected_max = 2 / q - 1 / (1 - (1 - q) ** 2)
+    assert route_success(np.array([q, q])) == pytest.approx(1 / expected_max, rel=1e-6)
+
+
+def test_route_success_equals_the_sum_over_slots() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        q = 10 ** rng.uniform(-2, 0, int(rng.integers(2, 6)))
+        t = np.arange(20_000, dtype=float)[:, None]
+        expected_max = (1.0 - np.prod(1.0 - (1.0 - q[None, :]) ** t, axis=1)).sum()
+        assert route_success(q) == pytest.approx(1 / expected_max, rel=1e-12)
+    with pytest.raises(ValueError, match="17 links; at most 16"):
+        route_success(np.full(17, 0.5))
 
 
 # ------------------------------------------------------------------- CEAS itself

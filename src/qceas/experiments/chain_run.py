@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,13 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from qceas.experiments import intervals, results
+from qceas.experiments import intervals
 from qceas.experiments.config import ConfigError, ExperimentConfig
 from qceas.experiments.interrupted import Interrupted
-from qceas.experiments.network_units import unit
+from qceas.experiments.network_units import unit, write_summary
 from qceas.network.chain import Chain, simulate
 from qceas.physics import attempt_period
-from qceas.reproducibility import environment
 from qceas.scheduling.chain_policies import CHAIN_POLICIES, ChainScheduler
 from qceas.streams import CHAIN_SIMULATION, stream
 
@@ -112,14 +110,9 @@ def run_chain(
         "policies": {
             p: _aggregate(units[p], exact[p], seeds, slot_s) for p in config.schedule.policies
         },
-        "wall_s": time.perf_counter() - started,
-        "reused_units": counts["reused"],
-        "computed_units": counts["computed"],
-        "environment": environment(),
     }
-    text = json.dumps(results.nan_to_null(summary), indent=2, allow_nan=False)
-    results.write_atomic(out / "network_summary.json", text + "\n")
-    results.write_atomic(out / "network_policies.csv", _table(units, seeds))
+    wall_s = time.perf_counter() - started
+    write_summary(out, summary, counts, wall_s, _table(units, seeds))
     return summary, out, counts["reused"], counts["computed"]
 
 

@@ -50,7 +50,7 @@ from qceas.network.setup import (
     simulation_rng,
     with_coherence_time,
 )
-from qceas.reproducibility import deterministic, environment
+from qceas.reproducibility import deterministic
 from qceas.scheduling import SCHEDULERS
 from qceas.training.key_supply import ready_times_of
 
@@ -231,14 +231,9 @@ def run_network(
         },
         "policies": {p: _aggregate(main[p], seeds, demanded) for p in policies},
         "sweep": sweep_summary,
-        "wall_s": time.perf_counter() - started,
-        "reused_units": counts["reused"],
-        "computed_units": counts["computed"],
-        "environment": environment(),
     }
-    text = json.dumps(results.nan_to_null(summary), indent=2, allow_nan=False)
-    results.write_atomic(out / "network_summary.json", text + "\n")
-    results.write_atomic(out / "network_policies.csv", _table(main, seeds))
+    wall_s = time.perf_counter() - started
+    network_units.write_summary(out, summary, counts, wall_s, _table(main, seeds))
     if plot and sweep_points:
         from qceas.experiments.plots import plot_utilization_sweep
 

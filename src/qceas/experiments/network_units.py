@@ -11,6 +11,7 @@ from typing import Any
 
 from qceas.experiments import results
 from qceas.experiments.config import ConfigError, ExperimentConfig, dump_yaml
+from qceas.reproducibility import environment
 
 
 def prepare_directory(
@@ -78,4 +79,21 @@ def unit(
     return metrics
 
 
-__all__ = ["prepare_directory", "unit"]
+def write_summary(
+    out: Path, summary: dict[str, Any], counts: dict[str, int], wall_s: float, table: str
+) -> dict[str, Any]:
+    """Add the run's record (wall time, units reused and computed, environment) to
+    ``summary`` and write ``network_summary.json`` and ``network_policies.csv``."""
+    summary |= {
+        "wall_s": wall_s,
+        "reused_units": counts["reused"],
+        "computed_units": counts["computed"],
+        "environment": environment(),
+    }
+    text = json.dumps(results.nan_to_null(summary), indent=2, allow_nan=False)
+    results.write_atomic(out / "network_summary.json", text + "\n")
+    results.write_atomic(out / "network_policies.csv", table)
+    return summary
+
+
+__all__ = ["prepare_directory", "unit", "write_summary"]

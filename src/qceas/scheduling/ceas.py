@@ -76,18 +76,25 @@ def _round3(x: float) -> float:
     return float(f"{x:.3g}")
 
 
-def route_success(slot_success: np.ndarray, *, max_slots: int = 100_000) -> float:
+def route_success(slot_success: np.ndarray) -> float:
     """Per-slot success of a route as one channel: 1/E[max_i G_i], G_i ~ Geom(q_i).
 
-    ``E[max] = Σ_{t≥0} (1 − ∏_i (1 − (1 − q_i)^t))``, summed until the term is
-    negligible (or ``max_slots``).
+    By inclusion–exclusion over the links, with P(G_i > t) = (1 − q_i)^t,
+
+        E[max_i G_i] = Σ_{t≥0} (1 − ∏_i (1 − (1 − q_i)^t))
+                     = Σ_{∅≠S⊆links} (−1)^{|S|+1} / (1 − ∏_{i∈S} (1 − q_i)),
+
+    exact, in 2^h − 1 terms for h links (a route of more than 16 links is refused).
     """
     q = np.asarray(slot_success, dtype=float)
     if q.size == 1:
         return float(q[0])
-    t = np.arange(max_slots, dtype=float)[:, None]
-    tail = 1.0 - np.prod(1.0 - (1.0 - q[None, :]) ** t, axis=1)
-    return float(1.0 / tail.sum())
+    if q.size > 16:
+        raise ValueError(f"route_success: {q.size} links; at most 16 (2^h terms)")
+    subsets = (np.arange(1, 2**q.size)[:, None] >> np.arange(q.size)[None, :]) & 1
+    fail_all = np.prod(np.where(subsets == 1, 1.0 - q[None, :], 1.0), axis=1)
+    signs = np.where(subsets.sum(axis=1) % 2 == 1, 1.0, -1.0)
+    return float(1.0 / np.sum(signs / (1.0 - fail_all)))
 
 
 @dataclass(frozen=True)
