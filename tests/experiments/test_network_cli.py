@@ -155,3 +155,23 @@ def test_ctrl_c_during_a_network_run_is_one_line_and_the_rerun_resumes(
     monkeypatch.setattr(network_run, "_simulate", simulate)
     assert main(argv) == 0
     assert "reused 2 finished unit(s)" in capsys.readouterr().out
+
+
+def test_network_summary_breaks_metrics_down_by_route_length(tmp_path: Path) -> None:
+    raw = {**TINY, "nodes": {"count": 3}, "network": {"topology": "line", "coherence_time_s": 1.0}}
+    summary = run_network(from_dict(raw), tmp_path, plot=False).summary
+    for name, metrics in summary["policies"].items():
+        by_hops = metrics["by_hops"]
+        assert sorted(by_hops) == ["1", "2", "3"], name  # a line: QPU k is 3 - k links away
+        assert [by_hops[h]["qpus"] for h in ("1", "2", "3")] == [1, 1, 1]
+        for entry in by_hops.values():
+            assert 0.0 <= entry["demand_met"] <= 1.0
+            for key in ("utilization", "above_threshold", "mean_consumed_fidelity"):
+                assert entry[key] is None or 0.0 <= entry[key] <= 1.0
+        # the QPUs' demand met, weighted by their share, is the network's
+        assert sum(e["demand_met"] for e in by_hops.values()) / 3 == pytest.approx(
+            metrics["demand_met"]
+        )
+        swept = summary["sweep"]["by_hops"][name]
+        assert sorted(swept) == ["1", "2", "3"]
+        assert all(len(v) == 2 for v in swept["1"].values())

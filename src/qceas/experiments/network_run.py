@@ -8,9 +8,10 @@ finished unit, so an interrupted run resumes and a finished one is rebuilt from 
 files. Outputs:
 
 * ``network_summary.json``: ``{"scenario", "seeds", "fingerprint", "network",
-  "policies": {name: {metric: mean over seeds, ..., "per_seed": {...}, "ci95": {...},
-  "ci_method": {...}, "ci_note": {...}}},
-  "sweep": {"coherence_time_s": [...], "policies": {name: {metric: [...]}}}}``, where
+  "policies": {name: {metric: mean over seeds, ..., "by_hops": {hops: {metric: mean}},
+  "per_seed": {...}, "ci95": {...}, "ci_method": {...}, "ci_note": {...}}},
+  "sweep": {"coherence_time_s": [...], "policies": {name: {metric: [...]}},
+  "by_hops": {name: {hops: {metric: [...]}}}}}``, where
   ``ci95`` holds the 95% CI over seeds of each headline metric
   (``qceas.experiments.intervals``; null with one seed, ``ci_note`` then saying
   ``1 seed: no CI``) and ``ci_method`` the method that made it;
@@ -57,6 +58,14 @@ from qceas.training.key_supply import ready_times_of
 #: Metrics averaged over seeds in the summary and plotted in the sweep.
 HEADLINE = ("utilization", "mean_consumed_fidelity", "demand_met", "consumed_fraction")
 _SWEPT = ("utilization", "demand_met", "mean_consumed_fidelity")
+#: Metrics of each route length (``qceas.network.metrics.by_hops``), means over seeds.
+BY_HOPS_METRICS = (
+    "qpus",
+    "utilization",
+    "mean_consumed_fidelity",
+    "above_threshold",
+    "demand_met",
+)
 
 
 @dataclass(frozen=True)
@@ -217,6 +226,7 @@ def run_network(
             }
             for p in policies
         },
+        "by_hops": {p: _swept_by_hops(swept[p], sweep_points) for p in policies},
     }
     summary = {
         "scenario": config.name,
@@ -278,6 +288,25 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return float(np.mean(finite)) if finite else None
 
 
+def _swept_by_hops(
+    units: dict[float, list[dict[str, Any]]], points: Sequence[float]
+) -> dict[str, dict[str, list[float | None]]]:
+    """Per route length, each ``BY_HOPS_METRICS`` entry over the sweep points (mean
+    over the seeds that have that length; units saved before ``by_hops`` add none)."""
+    lengths = sorted({h for t in points for u in units[t] for h in u.get("by_hops", {})}, key=int)
+    return {
+        h: {
+            m: [
+                _mean([u["by_hops"][h][m] for u in units[t] if h in u.get("by_hops", {})])
+                for t in points
+            ]
+            for m in BY_HOPS_METRICS
+            if m != "qpus"
+        }
+        for h in lengths
+    }
+
+
 def _demanded(context: Context) -> int:
     """End-to-end pairs demanded in a run: R pairs per QPU per round (the denominator
     of ``demand_met`` in ``qceas.network.metrics.summarize``)."""
@@ -300,6 +329,15 @@ def _aggregate(
             out[key] = {c: _mean([u[key][c] for u in units]) for c in value}
         elif key == "key_bits_per_node":
             out[key] = {s: _mean([u[key][s] for u in units]) for s in value}
+        elif key == "by_hops":  # seeds may differ in their route lengths
+            lengths = sorted({h for u in units for h in u.get(key, {})}, key=int)
+            out[key] = {
+                h: {
+                    m: _mean([u[key][h][m] for u in units if h in u.get(key, {})])
+                    for m in BY_HOPS_METRICS
+                }
+                for h in lengths
+            }
     out["per_seed"] = {
         m: {str(s): u[m] for s, u in zip(seeds, units, strict=True)} for m in HEADLINE
     }

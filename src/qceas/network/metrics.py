@@ -14,6 +14,10 @@
   (served and aborted alike).
 * **demand_met**: key-yielding pairs consumed in time ÷ pairs demanded.
 * **key_bits** per node, and the **waste** by cause, in link pairs.
+* **by_hops**: per route length h (the QPUs whose route has h links), the same
+  utilization, mean consumed fidelity and demand met over those QPUs' pairs, and
+  ``above_threshold``, the fraction of their consumed end-to-end pairs with
+  F > 1 − 3/2·e_th (key-yielding, :data:`KEY_FIDELITY_THRESHOLD`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,38 @@ from qceas.physics import QBER_THRESHOLD
 
 #: Lowest fidelity that yields key: e(F) = 2(1 − F)/3 at the QBER threshold.
 KEY_FIDELITY_THRESHOLD = 1.0 - 1.5 * QBER_THRESHOLD
+
+
+def by_hops(result: SimulationResult) -> dict[str, dict[str, float | int | None]]:
+    """Per route length (``str(h)``): QPUs, heralded link pairs, utilization, mean
+    consumed fidelity, demand met and the key-yielding share of consumed pairs
+    (None where a group has no pair to take it over)."""
+    ctx, ledger = result.context, result.ledger
+    hops = np.asarray(ctx.network.hops)
+    link_flow = np.asarray(ledger.links["flow"], dtype=np.int64)
+    link_used = ledger.link_fates() == FATE["consumed"]
+    e2e_flow = np.asarray(ledger.e2e["flow"], dtype=np.int64)
+    e2e_fate = np.asarray(ledger.e2e["fate"])
+    consumed = (e2e_fate == FATE["consumed"]) | (e2e_fate == FATE["aborted"])
+    fidelity = np.asarray(ledger.e2e["fate_fidelity"], dtype=float)
+    met = np.asarray(result.met)
+    out: dict[str, dict[str, float | int | None]] = {}
+    for h in np.unique(hops):
+        group = hops == h
+        links = group[link_flow] if link_flow.size else np.zeros(0, dtype=bool)
+        pairs = consumed & group[e2e_flow] if e2e_flow.size else np.zeros(0, dtype=bool)
+        heralded = int(links.sum())
+        f = fidelity[pairs]
+        out[str(int(h))] = {
+            "qpus": int(group.sum()),
+            "heralded_pairs": heralded,
+            "utilization": float(link_used[links].sum()) / heralded if heralded else None,
+            "mean_consumed_fidelity": float(f.mean()) if f.size else None,
+            "above_threshold": float(np.mean(f > KEY_FIDELITY_THRESHOLD)) if f.size else None,
+            "demand_met": float(met[:, group].sum())
+            / (ctx.demand.pairs * ctx.demand.rounds * int(group.sum())),
+        }
+    return out
 
 
 def summarize(result: SimulationResult) -> dict[str, Any]:
@@ -69,6 +105,7 @@ def summarize(result: SimulationResult) -> dict[str, Any]:
             "max": float(key_bits.max()),
         },
         "key_bits_by_node": [float(b) for b in key_bits],
+        "by_hops": by_hops(result),
         "simulated_s": simulated_s,
         "slots": ctx.total_slots,
         "slot_s": ctx.slot_s,
