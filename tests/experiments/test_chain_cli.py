@@ -154,3 +154,15 @@ def test_a_chain_too_large_for_its_mdp_stops_before_simulating(tmp_path: Path, c
     assert main(["network", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "schedule.params.ceas: the chain MDP has more than max_states = 10 states" in err
+
+
+def test_report_of_a_chain_shows_delivery_times(tmp_path: Path) -> None:
+    from qceas.experiments.report import write_report
+
+    run_network(from_dict(CHAIN), tmp_path)
+    html = write_report(tmp_path).read_text()
+    assert "<h2>Repeater chain</h2>" in html
+    assert "4 nodes, attempt success 0.5000, swap success 0.5000, cutoff 2 slots" in html
+    assert "delivery slots (95% CI)" in html
+    assert "12.7079" in html  # ceas's exact value
+    assert "utilization (95% CI)" not in html  # no table of a graph network

@@ -132,3 +132,16 @@ def test_report_of_a_sweep_shows_points_and_the_worst_case(tmp_path: Path) -> No
     assert "ceas" in page.cells
     assert "ipm" in page.cells
     assert len(page.images) == 1  # sweep_accuracy.png
+
+
+def test_report_of_a_multi_hop_network_has_a_table_by_route_length(tmp_path: Path) -> None:
+    raw = {**NETWORK, "network": {"topology": "line", "coherence_time_s": 1.0}}
+    run_network(from_dict(raw), tmp_path, plot=False)
+    html = write_report(tmp_path).read_text()
+    assert "By route length (means over seeds)" in html
+    assert html.count("<td>ceas</td><td>") >= 3  # one row per route length 1, 2, 3
+
+
+def test_report_of_a_star_has_no_table_by_route_length(tmp_path: Path) -> None:
+    run_network(from_dict(NETWORK), tmp_path, plot=False)
+    assert "By route length" not in write_report(tmp_path).read_text()

@@ -165,6 +165,8 @@ def _training_section(summary: Mapping[str, Any]) -> list[str]:
 
 
 def _network_section(summary: Mapping[str, Any]) -> list[str]:
+    if summary.get("model") == "chain":
+        return _chain_section(summary)
     seeds = summary.get("seeds", [])
     out = ["<h2>Network and scheduling</h2>"]
     net = summary.get("network", {})
@@ -205,6 +207,7 @@ def _network_section(summary: Mapping[str, Any]) -> list[str]:
         "waste (link pairs)",
     ]
     out.append(_table(header, rows))
+    out.extend(_by_hops_table(summary.get("policies", {})))
     sweep = summary.get("sweep", {})
     times = sweep.get("coherence_time_s", [])
     if times:
@@ -214,6 +217,68 @@ def _network_section(summary: Mapping[str, Any]) -> list[str]:
             cells = zip(m.get("utilization", []), m.get("demand_met", []), strict=False)
             sweep_rows.append([policy, *(f"{_num(u, 3)} / {_num(d, 3)}" for u, d in cells)])
         out.append(_table(["policy", *(f"T = {_num(t, 6)} s" for t in times)], sweep_rows))
+    return out
+
+
+def _by_hops_table(policies: Mapping[str, Any]) -> list[str]:
+    """Per route length, where the routes have more than one (``by_hops``)."""
+    lengths = sorted({h for m in policies.values() for h in m.get("by_hops", {})}, key=int)
+    if len(lengths) < 2:
+        return []
+    rows = []
+    for policy, m in policies.items():
+        for h in lengths:
+            e = m.get("by_hops", {}).get(h, {})
+            rows.append(
+                [
+                    policy,
+                    _e(h),
+                    _num(e.get("qpus"), 1),
+                    _num(e.get("utilization"), 3),
+                    _num(e.get("mean_consumed_fidelity"), 4),
+                    _num(e.get("above_threshold"), 3),
+                    _num(e.get("demand_met"), 3),
+                ]
+            )
+    header = [
+        "policy",
+        "hops",
+        "QPUs",
+        "utilization",
+        "mean consumed F",
+        "above key F",
+        "demand met",
+    ]
+    return ["<p>By route length (means over seeds):</p>", _table(header, rows)]
+
+
+def _chain_section(summary: Mapping[str, Any]) -> list[str]:
+    """A repeater chain's delivery times (``qceas.experiments.chain_run``)."""
+    chain = summary.get("chain", {})
+    out = [
+        "<h2>Repeater chain</h2>",
+        f"<p>{_e(chain.get('nodes', '?'))} nodes, attempt success "
+        f"{_num(chain.get('attempt_success'), 4)}, swap success "
+        f"{_num(chain.get('swap_success'), 4)}, cutoff {_e(chain.get('cutoff_slots'))} "
+        f"slots, slot {_num(chain.get('slot_s'), 6)} s; {len(summary.get('seeds', []))} "
+        f"seed(s) × {_e(chain.get('deliveries_per_seed', '?'))} deliveries.</p>",
+    ]
+    rows = []
+    for policy, m in summary.get("policies", {}).items():
+        seconds = m.get("delivery_time_s", {})
+        mean_ms = None if seconds.get("mean") is None else 1e3 * seconds["mean"]
+        ci_ms = None if seconds.get("ci95") is None else [1e3 * v for v in seconds["ci95"]]
+        rows.append(
+            [
+                policy,
+                _with_ci(m.get("delivery_time_slots")),
+                _num(m.get("exact_delivery_time_slots"), 4),
+                _e({True: "yes", False: "no", None: "n/a"}[m.get("exact_within_ci")]),
+                _mean_ci(mean_ms, ci_ms, None),
+            ]
+        )
+    header = ["policy", "delivery slots (95% CI)", "exact", "exact in CI", "delivery ms"]
+    out.append(_table(header, rows))
     return out
 
 
