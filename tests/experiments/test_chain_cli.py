@@ -166,3 +166,14 @@ def test_report_of_a_chain_shows_delivery_times(tmp_path: Path) -> None:
     assert "delivery slots (95% CI)" in html
     assert "12.7079" in html  # ceas's exact value
     assert "utilization (95% CI)" not in html  # no table of a graph network
+
+
+def test_a_chain_whose_deliveries_are_too_rare_stops_before_simulating(tmp_path, capsys) -> None:
+    network = {**CHAIN["network"], "attempt_success": 0.001, "swap_success": 0.1}
+    raw = {**CHAIN, "network": network, "schedule": {**CHAIN["schedule"], "cutoff_slots": 1}}
+    path = tmp_path / "rare.json"
+    path.write_text(json.dumps(raw))
+    assert main(["network", str(path), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
+    assert error.startswith("qceas: error: schedule.policies: swap_asap delivers every 1.43e+10")
+    assert "raise network.attempt_success" in error

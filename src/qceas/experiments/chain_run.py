@@ -77,6 +77,7 @@ def run_chain(
                 functools.partial(_exact, scheduler, chain),
                 _exact_line,
             )
+            _check_simulable(policy, exact[policy]["delivery_time_slots"])
             units[policy] = [
                 unit(
                     runs / f"{policy}_seed{seed}.json",
@@ -124,6 +125,21 @@ def _seed_line(m: dict[str, Any]) -> str:
     return f"mean delivery {m['mean_slots']:.4g} slots over {m['deliveries']} ({m['wall_s']:.1f} s)"
 
 
+#: Longest expected delivery time (slots) a chain simulation takes on: each slot costs
+#: tens of microseconds whatever the number of deliveries still waiting.
+MAX_EXPECTED_SLOTS = 1.0e6
+
+
+def _check_simulable(policy: str, expected_slots: float) -> None:
+    """Refuse, before simulating, a chain whose deliveries are too rare to simulate."""
+    if expected_slots > MAX_EXPECTED_SLOTS:
+        raise ConfigError(
+            f"schedule.policies: {policy} delivers every {expected_slots:.3g} slots on average "
+            f"(exact), more than {MAX_EXPECTED_SLOTS:.0e} slots a simulation takes on; raise "
+            "network.attempt_success or network.swap_success, or schedule.cutoff_slots"
+        )
+
+
 class _Lazy:
     """A policy built and prepared only when a unit needs it (a resumed run reuses
     every finished unit without solving the MDP again)."""
@@ -151,9 +167,12 @@ def _simulate(scheduler: _Lazy, chain: Chain, deliveries: int, seed: int) -> dic
     started = time.perf_counter()
     try:
         policy = scheduler.get().prepare(chain)
-        found = simulate(chain, policy, deliveries, stream(seed, CHAIN_SIMULATION))
-    except ValueError as exc:
+    except ValueError as exc:  # e.g. more states than max_states
         raise ConfigError(f"schedule.params.{scheduler.name}: {exc}") from None
+    try:
+        found = simulate(chain, policy, deliveries, stream(seed, CHAIN_SIMULATION))
+    except ValueError as exc:  # deliveries too rare to simulate
+        raise ConfigError(f"network (chain, policy {scheduler.name}): {exc}") from None
     histogram = np.bincount(found.slots)
     return {
         "deliveries": deliveries,
