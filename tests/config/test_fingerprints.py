@@ -21,6 +21,7 @@ PINNED = {
     "byzantine-signflip": "0b3e44df3c739e1a",
     "byzantine-sweep": "823daa0964cc7daf",
     "chain-inesta": "d84bd01ee0ffc8bf",
+    "chain-memory": "61f591d2cb753850",
     "coherence-sweep": "3db12aaf9b639852",
     # The consensus scenarios set only the consensus section (no training number):
     # the defaults' fingerprint.

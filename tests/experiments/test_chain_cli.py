@@ -177,3 +177,32 @@ def test_a_chain_whose_deliveries_are_too_rare_stops_before_simulating(tmp_path,
     error = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
     assert error.startswith("qceas: error: schedule.policies: swap_asap delivers every 1.43e+10")
     assert "raise network.attempt_success" in error
+
+
+def test_chain_pairs_get_fidelity_and_key_where_the_memory_is_given(tmp_path: Path) -> None:
+    network = {**CHAIN["network"], "initial_fidelity": 0.97, "coherence_time_s": 0.01}
+    schedule = {**CHAIN["schedule"], "coherence_sweep_s": [0.001, 1.0]}
+    summary = run_network(
+        from_dict({**CHAIN, "network": network, "schedule": schedule}), tmp_path
+    ).summary
+    assert "fidelity_note" not in summary
+    w_max = ((4 * 0.97 - 1) / 3) ** 3  # three fresh links, no storage
+    for m in summary["policies"].values():
+        f = m["delivered_fidelity"]
+        assert 0.25 < f["ci95"][0] <= f["mean"] <= f["ci95"][1] <= 0.25 + 0.75 * w_max
+        assert 0.0 <= m["key_fraction"]["mean"] <= 1.0
+        assert 0.0 <= m["above_key_threshold"] <= 1.0
+        seconds = m["delivery_time_s"]["mean"]
+        assert m["key_bits_per_s"] == pytest.approx(m["key_fraction"]["mean"] / seconds)
+    sweep = summary["sweep"]
+    assert sweep["coherence_time_s"] == [0.001, 1.0]
+    for v in sweep["policies"].values():
+        low, high = v["delivered_fidelity"]
+        assert low < high  # longer memories, better pairs, same deliveries
+
+
+def test_chain_pairs_have_no_fidelity_while_the_memory_is_a_range(tmp_path: Path) -> None:
+    summary = run_network(from_dict(CHAIN), tmp_path).summary
+    assert "initial_fidelity and network.coherence_time_s are ranges" in summary["fidelity_note"]
+    assert summary["policies"]["ceas"]["delivered_fidelity"] is None
+    assert summary["sweep"] == {"coherence_time_s": [], "policies": {}}

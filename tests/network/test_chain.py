@@ -152,3 +152,28 @@ def test_bad_chains_name_the_field(kwargs, message):
 def test_bad_trials():
     with pytest.raises(ValueError, match="trials = 0"):
         simulate(Chain(3, 0.5), swap_all, 0, np.random.default_rng(0))
+
+
+def test_storage_of_a_three_node_delivery_is_twice_the_wait_between_its_links():
+    # n = 3, p_s = 1, no cutoff: the first link's two qubits wait |G1 − G2| slots for the
+    # other, and the swap delivers at once: D = 2|G1 − G2|, E|G1 − G2| = 2q/(p(2 − p)).
+    p = 0.3
+    q = 1.0 - p
+    found = simulate(Chain(3, p), swap_all, 60_000, np.random.default_rng(8))
+    assert np.all(found.qubit_slots % 2 == 0)
+    assert abs(z_score(found.qubit_slots.astype(float), 4 * q / (p * (2 - p)))) < 4.0
+
+
+def test_storage_counts_every_qubit_of_a_chained_delivery():
+    # certain links, a cutoff of 1 and no swaps until every link exists: all links are
+    # generated in slot 1 and swapped at once, so nothing waited (D = 0); with p_s = 1
+    # and a node that never swaps before slot 2, each of its two links waits one slot.
+    found = simulate(Chain(4, 1.0, 1.0, 3), swap_all, 5, np.random.default_rng(0))
+    assert found.qubit_slots.tolist() == [0] * 5
+
+    def late(chain, right, age, can):
+        return can if age[:, 0].max(initial=0) >= 1 else np.zeros_like(can)
+
+    found = simulate(Chain(4, 1.0, 1.0, 3), late, 3, np.random.default_rng(0))
+    assert found.slots.tolist() == [2] * 3
+    assert found.qubit_slots.tolist() == [6] * 3  # three links × two qubits × one slot

@@ -13,6 +13,17 @@ unit); per policy a unit ``<policy>_exact.json`` holds its exact expected delive
      samples}, "delivery_time_s": {mean, ci95}, "exact_delivery_time_slots",
      "exact_delivery_time_s", "exact_within_ci", "per_seed": {seed: mean}}}, ...}
 
+Where ``network.initial_fidelity`` F0 and ``network.coherence_time_s`` T are numbers
+(not ranges), every policy's entry also has the delivered pairs' fidelity (from each
+delivery's storage D, ``qceas.network.chain``: w = w0^(n−1)·e^(−D·slot/T)):
+``delivered_fidelity`` {mean, ci95}, ``key_fraction`` {mean, ci95} (secret bits per
+pair, 1 − 2·h2(e), e = 2(1 − F)/3, Shor–Preskill), ``above_key_threshold`` (share of
+pairs with F > 0.835) and ``key_bits_per_s`` = mean key fraction / mean delivery time
+(renewal–reward: one delivery at a time, restarting from an empty chain); and
+``sweep`` gives the same over ``schedule.coherence_sweep_s`` from the same deliveries
+(delivery times do not depend on T; their storage does not either, only its cost).
+Otherwise these entries are null and ``fidelity_note`` says why.
+
 ``ci95`` is the t-interval of the mean over all deliveries of all seeds (they are
 independent and identically distributed); ``exact_within_ci`` says whether the exact
 value lies inside it (the Monte Carlo check of the simulation against the MDP). Seconds
@@ -28,6 +39,7 @@ import functools
 import io
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +50,13 @@ from qceas.experiments.config import ConfigError, ExperimentConfig
 from qceas.experiments.interrupted import Interrupted
 from qceas.experiments.network_units import unit, write_summary
 from qceas.network.chain import Chain, simulate
-from qceas.physics import attempt_period
+from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
+from qceas.physics import (
+    attempt_period,
+    qber_unchecked,
+    secret_fraction_unchecked,
+    werner_parameter_unchecked,
+)
 from qceas.scheduling.chain_policies import CHAIN_POLICIES, ChainScheduler
 from qceas.streams import CHAIN_SIMULATION, stream
 
@@ -95,6 +113,8 @@ def run_chain(
             f"{counts['computed']} unit(s) computed now and {counts['reused']} reused, every "
             f"finished one saved in {runs}; rerun the same command to continue"
         ) from None
+    memory = _memory(config)
+    policies = config.schedule.policies
     summary = {
         "scenario": config.name,
         "model": "chain",
@@ -109,9 +129,16 @@ def run_chain(
             "deliveries_per_seed": config.schedule.rounds,
         },
         "policies": {
-            p: _aggregate(units[p], exact[p], seeds, slot_s) for p in config.schedule.policies
+            p: _aggregate(units[p], exact[p], seeds, slot_s) | _pairs(chain, memory, units[p])
+            for p in policies
         },
+        "sweep": _sweep(chain, memory, units, config.schedule.coherence_sweep_s),
     }
+    if memory is None:
+        summary["fidelity_note"] = (
+            "network.initial_fidelity and network.coherence_time_s are ranges: give one "
+            "number each to model the delivered pairs' fidelity"
+        )
     wall_s = time.perf_counter() - started
     write_summary(out, summary, counts, wall_s, _table(units, seeds))
     return summary, out, counts["reused"], counts["computed"]
@@ -174,10 +201,12 @@ def _simulate(scheduler: _Lazy, chain: Chain, deliveries: int, seed: int) -> dic
     except ValueError as exc:  # deliveries too rare to simulate
         raise ConfigError(f"network (chain, policy {scheduler.name}): {exc}") from None
     histogram = np.bincount(found.slots)
+    storage = np.bincount(found.qubit_slots)
     return {
         "deliveries": deliveries,
         "mean_slots": found.mean(),
         "histogram": [int(c) for c in histogram],  # deliveries in slot t, t = 0, 1, ...
+        "storage_histogram": [int(c) for c in storage],  # deliveries of storage D = 0, 1, ...
         "wall_s": time.perf_counter() - started,
     }
 
@@ -185,9 +214,7 @@ def _simulate(scheduler: _Lazy, chain: Chain, deliveries: int, seed: int) -> dic
 def _aggregate(
     units: list[dict[str, Any]], exact: dict[str, Any], seeds: Sequence[int], slot_s: float
 ) -> dict[str, Any]:
-    slots = np.concatenate(
-        [np.repeat(np.arange(len(u["histogram"])), u["histogram"]) for u in units]
-    ).astype(float)
+    slots = _slots(units)
     found = intervals.interval(slots, intervals.NONNEGATIVE)
     ci = None if found.ci95 is None else [float(found.ci95[0]), float(found.ci95[1])]
     value = float(exact["delivery_time_slots"])
@@ -207,6 +234,101 @@ def _aggregate(
         "exact_within_ci": None if ci is None else bool(ci[0] <= value <= ci[1]),
         "per_seed": {str(s): u["mean_slots"] for s, u in zip(seeds, units, strict=True)},
     }
+
+
+@dataclass(frozen=True)
+class _Memory:
+    """The fidelity model of a chain's pairs: fresh Werner parameter, coherence time (s)
+    per qubit, slot (s)."""
+
+    w0: float
+    coherence_s: float
+    slot_s: float
+
+
+def _memory(config: ExperimentConfig) -> _Memory | None:
+    f0, t = config.network.initial_fidelity, config.network.coherence_time_s
+    if isinstance(f0, list | tuple) or isinstance(t, list | tuple):
+        return None
+    w0 = float(werner_parameter_unchecked(float(f0)))
+    return _Memory(w0, float(t), slot_seconds(config))
+
+
+def _storage(units: list[dict[str, Any]]) -> np.ndarray | None:
+    """Every delivery's storage D, all seeds (None if a unit predates D)."""
+    if any("storage_histogram" not in u for u in units):
+        return None
+    return np.concatenate(
+        [np.repeat(np.arange(len(u["storage_histogram"])), u["storage_histogram"]) for u in units]
+    ).astype(float)
+
+
+def _fidelity(chain: Chain, memory: _Memory, storage: np.ndarray, coherence_s: float) -> Any:
+    w = memory.w0 ** (chain.nodes - 1) * np.exp(-storage * memory.slot_s / coherence_s)
+    return 0.25 + 0.75 * w
+
+
+def _pairs(chain: Chain, memory: _Memory | None, units: list[dict[str, Any]]) -> dict[str, Any]:
+    """The delivered pairs' fidelity and key (module docstring), or nulls."""
+    storage = _storage(units)
+    if memory is None or storage is None:
+        return dict.fromkeys(PAIR_FIELDS)
+    return _pair_stats(chain, memory, storage, _slots(units), memory.coherence_s)
+
+
+def _slots(units: list[dict[str, Any]]) -> np.ndarray:
+    return np.concatenate(
+        [np.repeat(np.arange(len(u["histogram"])), u["histogram"]) for u in units]
+    ).astype(float)
+
+
+def _pair_stats(
+    chain: Chain, memory: _Memory, storage: np.ndarray, slots: np.ndarray, coherence_s: float
+) -> dict[str, Any]:
+    fidelity = _fidelity(chain, memory, storage, coherence_s)
+    key = np.asarray(secret_fraction_unchecked(qber_unchecked(fidelity)), dtype=float)
+    found_f = intervals.interval(fidelity, intervals.UNIT)
+    found_k = intervals.interval(key, intervals.UNIT)
+    mean_s = float(slots.mean()) * memory.slot_s
+    return {
+        "delivered_fidelity": {"mean": found_f.mean, "ci95": _listed(found_f.ci95)},
+        "key_fraction": {"mean": found_k.mean, "ci95": _listed(found_k.ci95)},
+        "above_key_threshold": float(np.mean(fidelity > KEY_FIDELITY_THRESHOLD)),
+        "key_bits_per_s": float(key.mean()) / mean_s,
+    }
+
+
+def _listed(ci: tuple[float, float] | None) -> list[float] | None:
+    return None if ci is None else [float(ci[0]), float(ci[1])]
+
+
+#: The entries :func:`_pairs` adds to a policy's summary.
+PAIR_FIELDS = ("delivered_fidelity", "key_fraction", "above_key_threshold", "key_bits_per_s")
+
+
+def _sweep(
+    chain: Chain,
+    memory: _Memory | None,
+    units: dict[str, list[dict[str, Any]]],
+    points: Sequence[float],
+) -> dict[str, Any]:
+    """Per coherence time, each policy's mean delivered fidelity, key fraction and key
+    rate, from the same deliveries (empty without a fidelity model)."""
+    if memory is None or not points:
+        return {"coherence_time_s": [], "policies": {}}
+    out: dict[str, Any] = {"coherence_time_s": [float(t) for t in points], "policies": {}}
+    for policy, rows in units.items():
+        storage = _storage(rows)
+        if storage is None:
+            continue
+        slots = _slots(rows)
+        stats = [_pair_stats(chain, memory, storage, slots, float(t)) for t in points]
+        out["policies"][policy] = {
+            "delivered_fidelity": [s["delivered_fidelity"]["mean"] for s in stats],
+            "key_fraction": [s["key_fraction"]["mean"] for s in stats],
+            "key_bits_per_s": [s["key_bits_per_s"] for s in stats],
+        }
+    return out
 
 
 def _table(units: dict[str, list[dict[str, Any]]], seeds: Sequence[int]) -> str:

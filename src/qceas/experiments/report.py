@@ -278,7 +278,19 @@ def _chain_section(summary: Mapping[str, Any]) -> list[str]:
             ]
         )
     header = ["policy", "delivery slots (95% CI)", "exact", "exact in CI", "delivery ms"]
+    policies = summary.get("policies", {})
+    if any(m.get("delivered_fidelity") for m in policies.values()):
+        header += ["delivered F (95% CI)", "key fraction", "key bits/s"]
+        for row, m in zip(rows, policies.values(), strict=True):
+            key = m.get("key_fraction") or {}
+            row += [
+                _with_ci(m.get("delivered_fidelity")),
+                _num(key.get("mean"), 4),
+                _num(m.get("key_bits_per_s"), 1),
+            ]
     out.append(_table(header, rows))
+    if summary.get("fidelity_note"):
+        out.append(f'<p class="muted">{_e(summary["fidelity_note"])}</p>')
     return out
 
 

@@ -30,9 +30,22 @@ and ``main.simulate_environment``), which this module follows exactly:
   t_cut) and is gone after the swaps of slot t + t_cut; with no cutoff ages never matter.
 
 A policy sees the state just before the swaps (as theirs do) and returns the nodes that
-swap. :func:`simulate` runs ``trials`` independent deliveries from an empty chain, all at
-once: per trial the links are two arrays indexed by their left end (``right[i] = j`` or
-−1, ``age[i]``), since a node's right memory holds at most one link. Each slot draws one
+swap.
+
+Their model has no fidelity. So that a user can add one, :func:`simulate` also records
+for each delivered link its *storage* ``D``: the qubit-slots its qubits spent in memory,
+summed over every qubit that went into it (a link holds two qubits, so D grows by 2 per
+slot of ageing; a swap adds the inputs' D, its two measured qubits included). With fresh
+links of Werner parameter w0 and every qubit depolarizing at rate 1/T (the convention
+of :func:`qceas.physics.decay`), the delivered pair is Werner with
+``w = w0^(n−1) · exp(−D·slot/T)``: ideal swaps multiply Werner parameters and each
+qubit's decay multiplies w by ``e^{−t/T}`` whichever link it is in (Dür & Briegel, Rep.
+Prog. Phys. 70, 1381 (2007), §3). A link is taken as fresh at age 0 (the slot's herald
+delay is the slot itself).
+
+:func:`simulate` runs ``trials`` independent deliveries from an empty chain, all at
+once: per trial the links are arrays indexed by their left end (``right[i] = j`` or
+−1, ``age[i]``, ``D``), since a node's right memory holds at most one link. Each slot draws one
 uniform per elementary link (generation) and one per inner node (swap outcome) for every
 trial still waiting, so the numbers are a function of the seed and ``trials`` only.
 
@@ -99,9 +112,11 @@ class Chain:
 
 @dataclass(frozen=True)
 class Deliveries:
-    """What :func:`simulate` returns: the delivery slot of every trial."""
+    """What :func:`simulate` returns: the delivery slot of every trial and the storage
+    D (qubit-slots) of the link it delivered (module docstring)."""
 
     slots: IntArray
+    qubit_slots: IntArray
 
     def mean(self) -> float:
         return float(np.mean(self.slots))
@@ -153,8 +168,10 @@ def simulate(
     n, links = chain.nodes, chain.links
     right = np.full((trials, links), -1, dtype=np.int64)
     age = np.zeros((trials, links), dtype=np.int64)
+    stored = np.zeros((trials, links), dtype=np.int64)  # D per link (module docstring)
     waiting = np.arange(trials)
     slots = np.zeros(trials, dtype=np.int64)
+    storage = np.zeros(trials, dtype=np.int64)
     t = 0
     while waiting.size:
         t += 1
@@ -171,28 +188,39 @@ def simulate(
         k = np.nonzero(made)
         right[k] = k[1] + 1
         age[k] = 0
+        stored[k] = 0
         # 2. swaps
         can = swappable(right)
         swap = np.asarray(policy(chain, right, age, can), dtype=bool)
         if swap.shape != (w, n) or np.any(swap & ~can):
             raise ValueError("the policy must return (trials, nodes) swaps of swappable nodes")
-        _swap(chain, right, age, swap, rng.random((w, n)) < chain.p_s)
+        _swap(chain, right, age, stored, swap, rng.random((w, n)) < chain.p_s)
         # 3. delivery
         delivered = right[:, 0] == n - 1
         slots[waiting[delivered]] = t
+        storage[waiting[delivered]] = stored[delivered, 0]
         keep = ~delivered
-        waiting, right, age = waiting[keep], right[keep], age[keep]
-        # 4. cutoff, 5. ageing
+        waiting, right, age, stored = waiting[keep], right[keep], age[keep], stored[keep]
+        # 4. cutoff, 5. ageing (both qubits of every link held)
         if chain.cutoff is not None:
             right[(right >= 0) & (age >= chain.cutoff)] = -1
         age += 1
-    return Deliveries(slots)
+        stored += 2 * (right >= 0)
+    return Deliveries(slots, storage)
 
 
-def _swap(chain: Chain, right: IntArray, age: IntArray, swap: BoolArray, ok: BoolArray) -> None:
+def _swap(
+    chain: Chain,
+    right: IntArray,
+    age: IntArray,
+    stored: IntArray,
+    swap: BoolArray,
+    ok: BoolArray,
+) -> None:
     """Apply the swaps in place: nodes left to right, each merging the link ending at it
-    with the one starting at it; a merged link stays whole only if every swap it went
-    through succeeded (``ok``), which makes a run of swaps all or nothing."""
+    with the one starting at it (oldest age, summed storage); a merged link stays whole
+    only if every swap it went through succeeded (``ok``), which makes a run of swaps all
+    or nothing."""
     left = ends_of_links(right)
     whole = np.ones(right.shape, dtype=bool)
     for k in range(1, chain.nodes - 1):
@@ -202,6 +230,7 @@ def _swap(chain: Chain, right: IntArray, age: IntArray, swap: BoolArray, ok: Boo
         i, j = left[rows, k], right[rows, k]
         right[rows, i] = j
         age[rows, i] = np.maximum(age[rows, i], age[rows, k])
+        stored[rows, i] += stored[rows, k]
         whole[rows, i] &= whole[rows, k] & ok[rows, k]
         right[rows, k] = -1
         left[rows, j] = i

@@ -34,7 +34,7 @@ def network_of(spec: NetworkConfig, n: int, seed: int) -> Network:
     if spec.topology == CHAIN:
         raise ConfigError(
             f"network.topology = '{CHAIN}': the repeater chain (qceas.network.chain) has no "
-            "QPUs or fidelities and runs only in `qceas network`; pick a graph topology here"
+            "QPUs and runs only in `qceas network`; pick a graph topology here"
         )
     aggregator = spec.aggregator_memory_slots or 2 * n
     slots = np.r_[np.full(n, spec.memory_slots), aggregator].astype(np.int64)

@@ -325,7 +325,7 @@ class RunConfig:
         self._check_sections()
 
     def _check_chain_unused(self) -> None:
-        """A repeater chain has no QPUs or fidelities: no training pairs come from it."""
+        """A repeater chain has no QPUs: no training pairs come from it."""
         if self.network.topology != CHAIN:
             return
         users = []
