@@ -206,3 +206,15 @@ def test_chain_pairs_have_no_fidelity_while_the_memory_is_a_range(tmp_path: Path
     assert "initial_fidelity and network.coherence_time_s are ranges" in summary["fidelity_note"]
     assert summary["policies"]["ceas"]["delivered_fidelity"] is None
     assert summary["sweep"] == {"coherence_time_s": [], "policies": {}}
+
+
+def test_validate_warns_of_a_chain_whose_pairs_can_never_yield_key(capsys, tmp_path) -> None:
+    # four links of F0 = 0.95: w = ((4·0.95 − 1)/3)^4 = 0.7588, F = 0.8191 <= 0.8350
+    assert main(["validate", "chain-memory"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: the chain's end-to-end pairs have F <= 0.8191 even with perfect" in out
+    path = tmp_path / "good.json"
+    network = {**CHAIN["network"], "initial_fidelity": 0.99, "coherence_time_s": 1.0}
+    path.write_text(json.dumps({**CHAIN, "network": network}))
+    assert main(["validate", str(path)]) == 0
+    assert "warning" not in capsys.readouterr().out

@@ -29,7 +29,7 @@ from qceas.network.interface import Context
 from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.partition.layout import describe
-from qceas.physics import fidelity_from_werner_unchecked
+from qceas.physics import fidelity_from_werner_unchecked, werner_parameter_unchecked
 from qceas.scheduling import chain_mdp
 from qceas.training.agreement_pairs import agreement_context
 from qceas.training.key_supply import authenticated_schedulers, network_simulation, ready_times
@@ -114,6 +114,16 @@ def chain_lines(config: ExperimentConfig, label: str) -> list[str]:
         f"{slot_seconds(config):.3g} s; {config.schedule.rounds} deliveries per seed, "
         f"policies {', '.join(config.schedule.policies)})"
     ]
+    f0 = config.network.initial_fidelity
+    if not isinstance(f0, list | tuple):  # a fidelity model: can any delivery give key?
+        w = float(werner_parameter_unchecked(float(f0))) ** chain.links
+        best = float(fidelity_from_werner_unchecked(w))
+        if best <= KEY_FIDELITY_THRESHOLD:
+            lines.append(
+                f"warning: the chain's end-to-end pairs have F <= {best:.4f} even with "
+                f"perfect memories ({chain.links} links of F0 = {float(f0):.4f}), not above "
+                f"{KEY_FIDELITY_THRESHOLD:.4f}, what key pairs need: no delivery yields key"
+            )
     if "ceas" in config.schedule.policies:
         options = dict(config.schedule.params.get("ceas", {}))
         bound = int(options.get("max_states", chain_mdp.MAX_STATES))
