@@ -100,7 +100,7 @@ def test_validate_describes_the_chain_and_its_mdp(
     [
         (
             {"schedule": {"policies": ["oblivious"]}},
-            "schedule.policies[0] = 'oblivious': must be one of ceas, swap_asap, wait "
+            "schedule.policies[0] = 'oblivious': must be one of ceas, ceas_key, swap_asap, wait "
             "(the policies of topology 'chain')",
         ),
         (
@@ -218,3 +218,23 @@ def test_validate_warns_of_a_chain_whose_pairs_can_never_yield_key(capsys, tmp_p
     path.write_text(json.dumps({**CHAIN, "network": network}))
     assert main(["validate", str(path)]) == 0
     assert "warning" not in capsys.readouterr().out
+
+
+def test_a_chain_run_with_the_key_policy_reports_exact_key_rates_over_the_sweep(tmp_path):
+    network = {**CHAIN["network"], "initial_fidelity": 0.97, "coherence_time_s": 0.001}
+    schedule = {
+        **CHAIN["schedule"],
+        "policies": ["swap_asap", "ceas", "ceas_key"],
+        "coherence_sweep_s": [0.0005, 0.01],
+    }
+    summary = run_network(
+        from_dict({**CHAIN, "network": network, "schedule": schedule}), tmp_path
+    ).summary
+    sweep = summary["sweep"]["policies"]
+    for i in range(2):
+        best = max(sweep[p]["exact_key_bits_per_s"][i] for p in ("swap_asap", "ceas"))
+        assert sweep["ceas_key"]["exact_key_bits_per_s"][i] >= best * (1 - 1e-12)
+    assert "key_bits_per_s" in sweep["swap_asap"]  # from the same deliveries
+    assert "key_bits_per_s" not in sweep["ceas_key"]  # it re-plans at every T
+    m = summary["policies"]["ceas_key"]
+    assert m["key_bits_per_s"] > 0.0

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from qceas.network.chain import Chain, e2e_path, ends_of_links, simulate, swappable
 
 
-def swap_all(chain, right, age, can):
+def swap_all(chain, right, age, stored, can):
     return can
 
 
@@ -82,7 +82,7 @@ def test_every_slot_keeps_the_memory_rules_under_a_random_policy(nodes, p, p_s, 
     choices = np.random.default_rng(seed + 1)
     seen = {"slots": 0}
 
-    def random_policy(chain_, right, age, can):
+    def random_policy(chain_, right, age, stored, can):
         seen["slots"] += 1
         held = right >= 0
         starts = np.arange(chain_.links)[None, :]
@@ -91,6 +91,11 @@ def test_every_slot_keeps_the_memory_rules_under_a_random_policy(nodes, p, p_s, 
         if chain_.cutoff is not None:
             assert np.all(age[held] <= chain_.cutoff)  # usable at ages 0 .. t_cut
         assert np.all(age[held] >= 0)
+        # storage: the oldest qubit pair alone gives 2·age, each of the j − i elementary
+        # links' pairs at most 2·age
+        span = np.where(held, right - np.arange(chain_.links)[None, :], 0)
+        assert np.all(stored[held] >= 2 * age[held])
+        assert np.all(stored[held] <= 2 * span[held] * age[held])
         # a node's left memory holds at most one link
         for row in right:
             ends = row[row >= 0]
@@ -118,7 +123,7 @@ def test_paths_and_ends():
 
 
 def test_a_policy_returning_a_non_swappable_node_is_refused():
-    def bad(chain, right, age, can):
+    def bad(chain, right, age, stored, can):
         out = np.zeros_like(can)
         out[:, 0] = True
         return out
@@ -128,7 +133,7 @@ def test_a_policy_returning_a_non_swappable_node_is_refused():
 
 
 def test_no_delivery_within_max_slots_is_a_clear_error():
-    never = lambda chain, right, age, can: np.zeros_like(can)  # noqa: E731
+    never = lambda chain, right, age, stored, can: np.zeros_like(can)  # noqa: E731
     with pytest.raises(ValueError, match="have not delivered after max_slots = 50"):
         simulate(Chain(3, 0.5), never, 4, np.random.default_rng(0), max_slots=50)
 
@@ -171,7 +176,7 @@ def test_storage_counts_every_qubit_of_a_chained_delivery():
     found = simulate(Chain(4, 1.0, 1.0, 3), swap_all, 5, np.random.default_rng(0))
     assert found.qubit_slots.tolist() == [0] * 5
 
-    def late(chain, right, age, can):
+    def late(chain, right, age, stored, can):
         return can if age[:, 0].max(initial=0) >= 1 else np.zeros_like(can)
 
     found = simulate(Chain(4, 1.0, 1.0, 3), late, 3, np.random.default_rng(0))

@@ -4,8 +4,10 @@ simulation, and the contracts of every registered chain policy."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -140,9 +142,10 @@ def test_state_codes_are_one_to_one_and_agree_between_the_two_forms():
     for state, code in zip(mdp.states[:200], codes[:200], strict=False):
         right = np.full((1, chain.links), -1, dtype=np.int64)
         age = np.zeros((1, chain.links), dtype=np.int64)
-        for i, j, a in state:
-            right[0, i], age[0, i] = j, a
-        assert state_codes(chain, right, age).tolist() == [code]
+        stored = np.zeros((1, chain.links), dtype=np.int64)
+        for i, j, a, d in state:
+            right[0, i], age[0, i], stored[0, i] = j, a, d
+        assert state_codes(chain, right, age, stored).tolist() == [code]
 
 
 def test_a_state_space_above_max_states_is_a_clear_error():
@@ -159,13 +162,13 @@ def test_a_policy_that_swaps_a_node_without_two_links_is_refused():
 
 @pytest.mark.parametrize("name", CHAIN_POLICIES.names())
 def test_every_chain_policy_swaps_only_swappable_nodes_and_never_beats_the_optimum(name):
-    chain = Chain(5, 0.6, 0.7, 3)
+    chain = Chain(5, 0.6, 0.7, 3, 0.96, 30.0)  # with the pairs' physics, for ceas_key
     policy = CHAIN_POLICIES.get(name)
     decide = policy.prepare(chain)
     seen = {"calls": 0}
 
-    def checked(chain_, right, age, can):
-        out = decide(chain_, right, age, can)
+    def checked(chain_, right, age, stored, can):
+        out = decide(chain_, right, age, stored, can)
         assert out.shape == can.shape
         assert out.dtype == bool
         assert not np.any(out & ~can)
@@ -185,3 +188,52 @@ def test_every_chain_policy_swaps_only_swappable_nodes_and_never_beats_the_optim
 def test_every_chain_policy_refuses_a_bad_state_bound(name):
     with pytest.raises(ValueError, match="max_states = 0"):
         CHAIN_POLICIES.get(name, max_states=0)
+
+
+W0 = 0.96  # F0 = 0.97
+
+
+def test_the_key_rate_optimum_equals_the_best_of_every_stationary_policy():
+    # n = 3: 16 states, 512 deterministic policies, each evaluated exactly; improper
+    # ones (that never deliver) have a singular system and are left out.
+    chain = Chain(3, 0.5, 0.5, 2, W0, 40.0)
+    mdp = chain_mdp.build(chain, storage=True)
+    best = 0.0
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for choice in itertools.product(*(range(len(a)) for a in mdp.actions)):
+            key, slots = mdp.key_rate(np.array(choice))
+            if np.isfinite(key / slots):
+                best = max(best, key / slots)
+    assert chain_mdp.solve_key_rate(mdp).key_per_slot == pytest.approx(best, rel=1e-10)
+
+
+@pytest.mark.parametrize("coherence_slots", [5.0, 40.0, 400.0, 4000.0])
+def test_the_key_rate_optimum_is_at_least_every_other_policy(coherence_slots):
+    chain = Chain(5, 0.5, 0.5, 4, W0, coherence_slots)
+    rates = {}
+    for name in CHAIN_POLICIES.names():
+        key, slots = CHAIN_POLICIES.get(name).exact_key(chain)
+        rates[name] = key / slots
+    assert rates["ceas_key"] >= max(rates.values()) - 1e-15
+
+
+def test_the_simulated_key_policy_delivers_its_exact_key():
+    chain = Chain(4, 0.6, 0.7, 3, W0, 20.0)
+    policy = CHAIN_POLICIES.get("ceas_key")
+    key, slots = policy.exact_key(chain)
+    found = simulate(chain, policy.prepare(chain), 80_000, np.random.default_rng(5))
+    kappa = np.array([chain_mdp.key_fraction(chain, int(d)) for d in found.qubit_slots])
+    z_key = (kappa.mean() - key) / (kappa.std(ddof=1) / math.sqrt(kappa.size))
+    z_slots = (found.mean() - slots) / (found.slots.std(ddof=1) / math.sqrt(kappa.size))
+    assert abs(z_key) < 4.0
+    assert abs(z_slots) < 4.0
+
+
+def test_the_key_objective_needs_the_pairs_physics_and_a_cutoff():
+    with pytest.raises(ValueError, match="objective = 'key_rate': the chain needs"):
+        CHAIN_POLICIES.get("ceas_key").exact(Chain(4, 0.5, 0.5, 2))
+    with pytest.raises(ValueError, match="objective = 'fast'"):
+        CHAIN_POLICIES.get("ceas", objective="fast")
+    with pytest.raises(ValueError, match="w0 and coherence_slots: give both"):
+        Chain(4, 0.5, 0.5, 2, W0)

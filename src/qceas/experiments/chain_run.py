@@ -35,11 +35,11 @@ slot).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ from qceas.physics import (
     attempt_period,
     qber_unchecked,
     secret_fraction_unchecked,
-    werner_parameter_unchecked,
 )
 from qceas.scheduling.chain_policies import CHAIN_POLICIES, ChainScheduler
 from qceas.streams import CHAIN_SIMULATION, stream
@@ -76,13 +75,16 @@ def run_chain(
     progress: Callable[[str], None] | None,
 ) -> tuple[dict[str, Any], Path, int, int]:
     """Every policy on every seed, and exactly (``out`` is prepared by the caller)."""
-    chain = config.network.chain(config.schedule.cutoff_slots)
     slot_s = slot_seconds(config)
+    chain = config.network.chain(config.schedule.cutoff_slots, slot_s)
+    keyed = chain.has_memory and chain.cutoff is not None  # exact key rates exist
+    points = [float(t) for t in config.schedule.coherence_sweep_s] if chain.has_memory else []
     started = time.perf_counter()
     counts = {"reused": 0, "computed": 0}
     runs = out / "network_runs"
     units: dict[str, list[dict[str, Any]]] = {}
     exact: dict[str, dict[str, Any]] = {}
+    swept_exact: dict[str, list[dict[str, Any]]] = {}
     try:
         for policy in config.schedule.policies:
             scheduler = _Lazy(policy, dict(config.schedule.params.get(policy, {})))
@@ -96,6 +98,18 @@ def run_chain(
                 _exact_line,
             )
             _check_simulable(policy, exact[policy]["delivery_time_slots"])
+            swept_exact[policy] = [
+                unit(
+                    runs / f"{policy}_exact_T{t:.6g}.json",
+                    fingerprint,
+                    counts,
+                    progress,
+                    f"{policy} exact T={t:g} s",
+                    functools.partial(_exact_key, scheduler, _at(chain, t, slot_s)),
+                    _key_line,
+                )
+                for t in (points if keyed else [])
+            ]
             units[policy] = [
                 unit(
                     runs / f"{policy}_seed{seed}.json",
@@ -113,8 +127,11 @@ def run_chain(
             f"{counts['computed']} unit(s) computed now and {counts['reused']} reused, every "
             f"finished one saved in {runs}; rerun the same command to continue"
         ) from None
-    memory = _memory(config)
     policies = config.schedule.policies
+    planned = {
+        p: _Lazy(p, dict(config.schedule.params.get(p, {}))).get().plans_with_memory
+        for p in policies
+    }
     summary = {
         "scenario": config.name,
         "model": "chain",
@@ -129,12 +146,12 @@ def run_chain(
             "deliveries_per_seed": config.schedule.rounds,
         },
         "policies": {
-            p: _aggregate(units[p], exact[p], seeds, slot_s) | _pairs(chain, memory, units[p])
+            p: _aggregate(units[p], exact[p], seeds, slot_s) | _pairs(chain, slot_s, units[p])
             for p in policies
         },
-        "sweep": _sweep(chain, memory, units, config.schedule.coherence_sweep_s),
+        "sweep": _sweep(chain, slot_s, units, swept_exact, points, planned),
     }
-    if memory is None:
+    if not chain.has_memory:
         summary["fidelity_note"] = (
             "network.initial_fidelity and network.coherence_time_s are ranges: give one "
             "number each to model the delivered pairs' fidelity"
@@ -185,9 +202,39 @@ def _exact(scheduler: _Lazy, chain: Chain) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         value = scheduler.get().exact(chain)
+        key = scheduler.get().exact_key(chain) if chain.has_memory and chain.cutoff else None
     except ValueError as exc:  # e.g. more states than max_states
         raise ConfigError(f"schedule.params.{scheduler.name}: {exc}") from None
-    return {"delivery_time_slots": value, "wall_s": time.perf_counter() - started}
+    out = {"delivery_time_slots": value, "wall_s": time.perf_counter() - started}
+    if key is not None:
+        out["key_per_delivery"], out["key_delivery_time_slots"] = key
+    return out
+
+
+def _exact_key(scheduler: _Lazy, chain: Chain) -> dict[str, Any]:
+    """A policy's exact key per delivery and delivery time at one coherence time."""
+    started = time.perf_counter()
+    try:
+        key, slots = scheduler.get().exact_key(chain)
+    except ValueError as exc:
+        raise ConfigError(f"schedule.params.{scheduler.name}: {exc}") from None
+    return {
+        "key_per_delivery": key,
+        "delivery_time_slots": slots,
+        "wall_s": time.perf_counter() - started,
+    }
+
+
+def _key_line(m: dict[str, Any]) -> str:
+    return (
+        f"key {m['key_per_delivery']:.4g} per delivery, every {m['delivery_time_slots']:.4g} "
+        f"slots ({m['wall_s']:.1f} s)"
+    )
+
+
+def _at(chain: Chain, coherence_s: float, slot_s: float) -> Chain:
+    """The chain with every memory's coherence time set to ``coherence_s``."""
+    return dataclasses.replace(chain, coherence_slots=coherence_s / slot_s)
 
 
 def _simulate(scheduler: _Lazy, chain: Chain, deliveries: int, seed: int) -> dict[str, Any]:
@@ -236,24 +283,6 @@ def _aggregate(
     }
 
 
-@dataclass(frozen=True)
-class _Memory:
-    """The fidelity model of a chain's pairs: fresh Werner parameter, coherence time (s)
-    per qubit, slot (s)."""
-
-    w0: float
-    coherence_s: float
-    slot_s: float
-
-
-def _memory(config: ExperimentConfig) -> _Memory | None:
-    f0, t = config.network.initial_fidelity, config.network.coherence_time_s
-    if isinstance(f0, list | tuple) or isinstance(t, list | tuple):
-        return None
-    w0 = float(werner_parameter_unchecked(float(f0)))
-    return _Memory(w0, float(t), slot_seconds(config))
-
-
 def _storage(units: list[dict[str, Any]]) -> np.ndarray | None:
     """Every delivery's storage D, all seeds (None if a unit predates D)."""
     if any("storage_histogram" not in u for u in units):
@@ -263,38 +292,36 @@ def _storage(units: list[dict[str, Any]]) -> np.ndarray | None:
     ).astype(float)
 
 
-def _fidelity(chain: Chain, memory: _Memory, storage: np.ndarray, coherence_s: float) -> Any:
-    w = memory.w0 ** (chain.nodes - 1) * np.exp(-storage * memory.slot_s / coherence_s)
-    return 0.25 + 0.75 * w
-
-
-def _pairs(chain: Chain, memory: _Memory | None, units: list[dict[str, Any]]) -> dict[str, Any]:
-    """The delivered pairs' fidelity and key (module docstring), or nulls."""
-    storage = _storage(units)
-    if memory is None or storage is None:
-        return dict.fromkeys(PAIR_FIELDS)
-    return _pair_stats(chain, memory, storage, _slots(units), memory.coherence_s)
-
-
 def _slots(units: list[dict[str, Any]]) -> np.ndarray:
     return np.concatenate(
         [np.repeat(np.arange(len(u["histogram"])), u["histogram"]) for u in units]
     ).astype(float)
 
 
+#: The entries :func:`_pairs` adds to a policy's summary.
+PAIR_FIELDS = ("delivered_fidelity", "key_fraction", "above_key_threshold", "key_bits_per_s")
+
+
+def _pairs(chain: Chain, slot_s: float, units: list[dict[str, Any]]) -> dict[str, Any]:
+    """The delivered pairs' fidelity and key (module docstring), or nulls."""
+    storage = _storage(units)
+    if not chain.has_memory or storage is None:
+        return dict.fromkeys(PAIR_FIELDS)
+    return _pair_stats(chain, slot_s, storage, _slots(units))
+
+
 def _pair_stats(
-    chain: Chain, memory: _Memory, storage: np.ndarray, slots: np.ndarray, coherence_s: float
+    chain: Chain, slot_s: float, storage: np.ndarray, slots: np.ndarray
 ) -> dict[str, Any]:
-    fidelity = _fidelity(chain, memory, storage, coherence_s)
+    fidelity = chain.delivered_fidelity(storage)
     key = np.asarray(secret_fraction_unchecked(qber_unchecked(fidelity)), dtype=float)
     found_f = intervals.interval(fidelity, intervals.UNIT)
     found_k = intervals.interval(key, intervals.UNIT)
-    mean_s = float(slots.mean()) * memory.slot_s
     return {
         "delivered_fidelity": {"mean": found_f.mean, "ci95": _listed(found_f.ci95)},
         "key_fraction": {"mean": found_k.mean, "ci95": _listed(found_k.ci95)},
         "above_key_threshold": float(np.mean(fidelity > KEY_FIDELITY_THRESHOLD)),
-        "key_bits_per_s": float(key.mean()) / mean_s,
+        "key_bits_per_s": float(key.mean()) / (float(slots.mean()) * slot_s),
     }
 
 
@@ -302,32 +329,34 @@ def _listed(ci: tuple[float, float] | None) -> list[float] | None:
     return None if ci is None else [float(ci[0]), float(ci[1])]
 
 
-#: The entries :func:`_pairs` adds to a policy's summary.
-PAIR_FIELDS = ("delivered_fidelity", "key_fraction", "above_key_threshold", "key_bits_per_s")
-
-
 def _sweep(
     chain: Chain,
-    memory: _Memory | None,
+    slot_s: float,
     units: dict[str, list[dict[str, Any]]],
+    exact: dict[str, list[dict[str, Any]]],
     points: Sequence[float],
+    planned: dict[str, bool],
 ) -> dict[str, Any]:
-    """Per coherence time, each policy's mean delivered fidelity, key fraction and key
-    rate, from the same deliveries (empty without a fidelity model)."""
-    if memory is None or not points:
-        return {"coherence_time_s": [], "policies": {}}
-    out: dict[str, Any] = {"coherence_time_s": [float(t) for t in points], "policies": {}}
+    """Per coherence time and policy: the exact key rate (``exact_key_bits_per_s``, the
+    policy re-planned at that T where it plans with T), and, for the policies whose
+    decisions do not depend on T, the delivered fidelity, key fraction and key rate of
+    the same deliveries (empty without the pairs' physics)."""
+    out: dict[str, Any] = {"coherence_time_s": list(points), "policies": {}}
     for policy, rows in units.items():
+        entry: dict[str, Any] = {}
+        if exact.get(policy):
+            entry["exact_key_bits_per_s"] = [
+                e["key_per_delivery"] / (e["delivery_time_slots"] * slot_s) for e in exact[policy]
+            ]
         storage = _storage(rows)
-        if storage is None:
-            continue
-        slots = _slots(rows)
-        stats = [_pair_stats(chain, memory, storage, slots, float(t)) for t in points]
-        out["policies"][policy] = {
-            "delivered_fidelity": [s["delivered_fidelity"]["mean"] for s in stats],
-            "key_fraction": [s["key_fraction"]["mean"] for s in stats],
-            "key_bits_per_s": [s["key_bits_per_s"] for s in stats],
-        }
+        if storage is not None and not planned[policy]:
+            slots = _slots(rows)
+            stats = [_pair_stats(_at(chain, t, slot_s), slot_s, storage, slots) for t in points]
+            entry["delivered_fidelity"] = [s["delivered_fidelity"]["mean"] for s in stats]
+            entry["key_fraction"] = [s["key_fraction"]["mean"] for s in stats]
+            entry["key_bits_per_s"] = [s["key_bits_per_s"] for s in stats]
+        if points:
+            out["policies"][policy] = entry
     return out
 
 

@@ -64,16 +64,17 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 IntArray: TypeAlias = NDArray[np.int64]
 BoolArray: TypeAlias = NDArray[np.bool_]
 
-#: A policy for :func:`simulate`: ``(chain, right, age, swappable) -> swap`` where
-#: ``right``/``age`` are (W, n−1) arrays of the W waiting trials (left end -> right end
-#: or −1, and age), ``swappable`` (W, n) marks the nodes holding two links, and the
-#: result (W, n) marks the nodes that swap (a subset of ``swappable``).
-ChainPolicy: TypeAlias = Callable[["Chain", IntArray, IntArray, BoolArray], BoolArray]
+#: A policy for :func:`simulate`: ``(chain, right, age, stored, swappable) -> swap``
+#: where ``right``/``age``/``stored`` are (W, n−1) arrays of the W waiting trials (left
+#: end -> right end or −1, age, storage D), ``swappable`` (W, n) marks the nodes holding
+#: two links, and the result (W, n) marks the nodes that swap (a subset of
+#: ``swappable``).
+ChainPolicy: TypeAlias = Callable[["Chain", IntArray, IntArray, IntArray, BoolArray], BoolArray]
 
 #: Largest chain :func:`simulate` and the exact MDP accept (nodes).
 MAX_CHAIN_NODES = 64
@@ -82,12 +83,16 @@ MAX_CHAIN_NODES = 64
 @dataclass(frozen=True)
 class Chain:
     """A homogeneous repeater chain: ``nodes`` n, attempt success ``p``, swap success
-    ``p_s``, cutoff ``t_cut`` in slots (None: links never expire)."""
+    ``p_s``, cutoff ``t_cut`` in slots (None: links never expire), and optionally its
+    pairs' physics: fresh links' Werner parameter ``w0`` and each memory qubit's
+    coherence time in slots, ``coherence_slots`` (both or neither)."""
 
     nodes: int
     p: float
     p_s: float = 1.0
     cutoff: int | None = None
+    w0: float | None = None
+    coherence_slots: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.nodes, bool) or not isinstance(self.nodes, int):
@@ -103,6 +108,29 @@ class Chain:
             isinstance(self.cutoff, bool) or not isinstance(self.cutoff, int) or self.cutoff < 1
         ):
             raise ValueError(f"cutoff = {self.cutoff!r}: must be None or an integer >= 1")
+        if (self.w0 is None) != (self.coherence_slots is None):
+            raise ValueError("w0 and coherence_slots: give both (the pairs' physics) or neither")
+        for name in ("w0", "coherence_slots"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            high = 1.0 if name == "w0" else math.inf
+            if not ok or not math.isfinite(value) or not 0 < value <= high:
+                rule = "(0, 1]" if name == "w0" else "(0, inf)"
+                raise ValueError(f"{name} = {value!r}: must be in {rule}")
+
+    @property
+    def has_memory(self) -> bool:
+        """Whether the pairs' physics is given (``w0``, ``coherence_slots``)."""
+        return self.w0 is not None
+
+    def delivered_fidelity(self, stored: ArrayLike) -> NDArray[np.float64]:
+        """F of a delivered pair of storage D: 1/4 + 3/4·w0^(n−1)·e^(−D/T_slots)."""
+        if self.w0 is None or self.coherence_slots is None:
+            raise ValueError("delivered_fidelity: the chain has no w0 and coherence_slots")
+        d = np.asarray(stored, dtype=float)
+        return 0.25 + 0.75 * self.w0**self.links * np.exp(-d / self.coherence_slots)
 
     @property
     def links(self) -> int:
@@ -191,7 +219,7 @@ def simulate(
         stored[k] = 0
         # 2. swaps
         can = swappable(right)
-        swap = np.asarray(policy(chain, right, age, can), dtype=bool)
+        swap = np.asarray(policy(chain, right, age, stored, can), dtype=bool)
         if swap.shape != (w, n) or np.any(swap & ~can):
             raise ValueError("the policy must return (trials, nodes) swaps of swappable nodes")
         _swap(chain, right, age, stored, swap, rng.random((w, n)) < chain.p_s)

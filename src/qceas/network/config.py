@@ -37,7 +37,7 @@ from qceas.network.chain import MAX_CHAIN_NODES, Chain
 from qceas.network.interface import PURIFICATIONS
 from qceas.network.topology import BUILDER_ARGUMENTS
 from qceas.network.topology import TOPOLOGIES as NETWORK_TOPOLOGIES
-from qceas.physics import success_probability
+from qceas.physics import success_probability, werner_parameter_unchecked
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,10 @@ class NetworkConfig:
         if self.params:
             raise fail("network.params", self.params, f"topology '{CHAIN}' takes no params")
 
-    def chain(self, cutoff_slots: int | None) -> Chain:
-        """The repeater chain of a ``chain`` network, with ``schedule.cutoff_slots``."""
+    def chain(self, cutoff_slots: int | None, slot_s: float | None = None) -> Chain:
+        """The repeater chain of a ``chain`` network, with ``schedule.cutoff_slots``; with
+        ``slot_s`` and ``initial_fidelity`` and ``coherence_time_s`` given as numbers,
+        also its pairs' physics (w0, coherence time in slots)."""
         if self.topology != CHAIN or self.chain_nodes is None:
             raise ValueError(f"network.topology = {self.topology!r}: not a chain")
         p = self.attempt_success
@@ -160,7 +162,13 @@ class NetworkConfig:
                     attenuation_db_per_km=float(self.attenuation_db_per_km),  # type: ignore[arg-type]
                 )
             )
-        return Chain(self.chain_nodes, float(p), float(self.swap_success), cutoff_slots)
+        f0, t = self.initial_fidelity, self.coherence_time_s
+        if slot_s is None or isinstance(f0, list | tuple) or isinstance(t, list | tuple):
+            return Chain(self.chain_nodes, float(p), float(self.swap_success), cutoff_slots)
+        w0 = float(werner_parameter_unchecked(float(f0)))
+        return Chain(
+            self.chain_nodes, float(p), float(self.swap_success), cutoff_slots, w0, t / slot_s
+        )
 
     def spec(self, name: str) -> Any:
         """A field as ``build_network`` takes it: a range becomes a (low, high) tuple."""
