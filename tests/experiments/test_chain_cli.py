@@ -238,3 +238,25 @@ def test_a_chain_run_with_the_key_policy_reports_exact_key_rates_over_the_sweep(
     assert "key_bits_per_s" not in sweep["ceas_key"]  # it re-plans at every T
     m = summary["policies"]["ceas_key"]
     assert m["key_bits_per_s"] > 0.0
+
+
+def test_validate_refuses_the_key_policy_on_a_chain_without_the_pairs_physics(tmp_path, capsys):
+    path = tmp_path / "key.json"
+    path.write_text(
+        json.dumps({**CHAIN, "schedule": {**CHAIN["schedule"], "policies": ["ceas_key"]}})
+    )
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("qceas: error: schedule.params.ceas_key: objective = 'key_rate'")
+    network = {**CHAIN["network"], "initial_fidelity": 0.97, "coherence_time_s": 0.01}
+    path.write_text(
+        json.dumps(
+            {
+                **CHAIN,
+                "network": network,
+                "schedule": {**CHAIN["schedule"], "policies": ["ceas_key"]},
+            }
+        )
+    )
+    assert main(["validate", str(path)]) == 0
+    assert "ceas_key: exact chain MDP, with each link's storage, " in capsys.readouterr().out

@@ -31,6 +31,7 @@ from qceas.network.setup import context_of, demand_of, network_of
 from qceas.partition.layout import describe
 from qceas.physics import fidelity_from_werner_unchecked, werner_parameter_unchecked
 from qceas.scheduling import chain_mdp
+from qceas.scheduling.chain_policies import CHAIN_POLICIES
 from qceas.training.agreement_pairs import agreement_context
 from qceas.training.key_supply import authenticated_schedulers, network_simulation, ready_times
 from qceas.training.scenario import build_scenario
@@ -106,7 +107,7 @@ def chain_lines(config: ExperimentConfig, label: str) -> list[str]:
     """What ``qceas network`` runs on a repeater chain: the chain, the slot, and for
     each policy that plans with the exact MDP the size of its state space (a state
     space above ``max_states`` is the error the run would stop with)."""
-    chain = config.network.chain(config.schedule.cutoff_slots)
+    chain = config.network.chain(config.schedule.cutoff_slots, slot_seconds(config))
     cutoff = "none" if chain.cutoff is None else f"{chain.cutoff} slots"
     lines = [
         f"{label}: valid (repeater chain of {chain.nodes} nodes, attempt success "
@@ -124,15 +125,22 @@ def chain_lines(config: ExperimentConfig, label: str) -> list[str]:
                 f"perfect memories ({chain.links} links of F0 = {float(f0):.4f}), not above "
                 f"{KEY_FIDELITY_THRESHOLD:.4f}, what key pairs need: no delivery yields key"
             )
-    if "ceas" in config.schedule.policies:
-        options = dict(config.schedule.params.get("ceas", {}))
+    for name in config.schedule.policies:
+        if not name.startswith("ceas"):
+            continue
+        options = dict(config.schedule.params.get(name, {}))
+        policy = CHAIN_POLICIES.get(name, **options)
         bound = int(options.get("max_states", chain_mdp.MAX_STATES))
+        storage = policy.plans_with_memory
         try:
-            mdp = chain_mdp.build(chain, max_states=bound)
+            if storage and (not chain.has_memory or chain.cutoff is None):
+                policy.exact(chain)  # raises the objective's own one-line rule
+            mdp = chain_mdp.build(chain, max_states=bound, storage=storage)
         except ValueError as exc:
-            raise ConfigError(f"schedule.params.ceas: {exc}") from None
+            raise ConfigError(f"schedule.params.{name}: {exc}") from None
+        what = "with each link's storage, " if storage else ""
         lines.append(
-            f"ceas: exact chain MDP, {len(mdp.states)} states and "
+            f"{name}: exact chain MDP, {what}{len(mdp.states)} states and "
             f"{mdp.P.shape[0]} state-action pairs (max_states {bound})"
         )
     return lines

@@ -1,5 +1,6 @@
 """The exact Markov decision process of a homogeneous repeater chain: expected delivery
-time of any stationary policy, and the optimal policy, by policy iteration.
+time (and key per slot) of any stationary policy, and the optimal policies, by policy
+iteration.
 
 The chain and its slot rules are those of :mod:`qceas.network.chain` (Iñesta, Vardoyan,
 Scavuzzo & Wehner, npj Quantum Inf. 9, 46 (2023), with the conventions of their code);
@@ -7,9 +8,10 @@ this module enumerates them independently, with states as sets of links rather t
 simulator's arrays, so that the two check each other.
 
 **States and actions.** A state ``s`` is the set of links just before the swaps of a
-slot, each ``(i, j, a)``: ends ``i < j`` and age ``a`` (``0 <= a <= t_cut``; with no
-cutoff ages change nothing and are all kept at 0). An action is a set of nodes holding
-two links; the empty set (wait) is always allowed.
+slot, each ``(i, j, a, d)``: ends ``i < j``, age ``a`` (``0 <= a <= t_cut``; with no
+cutoff ages change nothing and are all kept at 0) and storage ``d`` (kept at 0 unless
+the key objective below needs it). An action is a set of nodes holding two links; the
+empty set (wait) is always allowed.
 
 **Transitions.** Action ``A`` in ``s``: the runs of ``A`` (nodes consecutive along the
 virtual path) succeed independently, a run of ``m`` swaps with probability ``p_s^m``,
