@@ -64,6 +64,12 @@ def test_every_scheduler_runs_accounts_for_every_pair_and_is_reproducible(
         ("ceas", {"pair_cost": -0.1}, "pair_cost = -0.1: must be a number >= 0"),
         ("ceas", {"max_memory": 0}, "max_memory = 0: must be an integer >= 1"),
         ("ceas", {"lead_factor": 0.5}, "lead_factor = 0.5: must be a number >= 1"),
+        ("ceas", {"purify_levels": 7}, "purify_levels = 7: must be an integer in [0, 6]"),
+        (
+            "greedy-purify",
+            {"purify_levels": -1},
+            "purify_levels = -1: must be an integer in [0, 6]",
+        ),
     ],
 )
 def test_bad_scheduler_options_are_named(name: str, params: dict, message: str) -> None:
@@ -72,7 +78,9 @@ def test_bad_scheduler_options_are_named(name: str, params: dict, message: str) 
 
 
 def test_unknown_scheduler_lists_the_known_ones() -> None:
-    with pytest.raises(UnknownNameError, match="known: ceas, greedy, oblivious, random"):
+    with pytest.raises(
+        UnknownNameError, match="known: ceas, greedy, greedy-purify, oblivious, random"
+    ):
         SCHEDULERS.get("fifo")
 
 

@@ -5,13 +5,13 @@ when to attempt generation, which stored pairs to consume for key distillation, 
 when to discard a stale pair, exactly by backward induction. The schedulers that the
 network simulator (:func:`qceas.network.simulate`) runs are registered in
 :data:`SCHEDULERS`: ``ceas`` (the MDP policy per flow), ``oblivious`` (the paper's
-baseline), ``greedy`` and ``random``.
+baseline), ``greedy``, ``greedy-purify`` and ``random``.
 """
 
 from qceas.scheduling import baselines as _baselines  # noqa: F401  (registers policies)
 from qceas.scheduling import ceas as _ceas  # noqa: F401  (registers policies)
 from qceas.scheduling.base import SCHEDULERS
-from qceas.scheduling.baselines import Greedy, Oblivious, RandomPolicy
+from qceas.scheduling.baselines import Greedy, GreedyPurify, Oblivious, RandomPolicy
 from qceas.scheduling.ceas import CEASScheduler, route_success
 from qceas.scheduling.mdp import (
     MAX_STATE_ACTIONS,
@@ -29,6 +29,7 @@ __all__ = [
     "Action",
     "CEASScheduler",
     "Greedy",
+    "GreedyPurify",
     "LinkClass",
     "Oblivious",
     "Policy",

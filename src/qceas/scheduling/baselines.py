@@ -6,6 +6,11 @@
 * ``greedy`` — attempts whenever memory allows, consumes the freshest pair first and
   discards every pair older than one fixed cutoff (the same for all nodes, so it
   does not know which memories are short-lived).
+* ``greedy-purify`` — ``greedy`` that also purifies: a flow whose fresh pairs yield
+  no key climbs the recurrence ladder of :mod:`.ladder` (its binary-counter rule,
+  raw pairs never measured), as CEAS does, but without CEAS's plan: it attempts
+  whenever memory allows and never yields a link or relay memory to other flows. It
+  is the baseline that isolates CEAS's planning from purification itself.
 * ``random`` — attempts with a fixed probability, consumes random stored pairs when a
   node needs them, discards each stored pair with a small probability per slot.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from qceas.network.interface import Context, Decision, SlotView
+from qceas.scheduling import ladder as ladders
 from qceas.scheduling.base import SCHEDULERS, check_probability, check_seconds, consumable, pick
 
 
@@ -76,6 +82,75 @@ class Greedy:
             discard=old,
             discard_segment=old_segments,
             consume_on_herald=np.ones(view.remaining.shape, dtype=bool),  # freshest first
+        )
+
+
+@SCHEDULERS.register("greedy-purify")
+class GreedyPurify(Greedy):
+    """``greedy`` plus the recurrence ladder for flows whose fresh pairs yield no key.
+
+    Args:
+        cutoff_s: as for ``greedy``; a raw pair (one on the way up a ladder) is kept
+            past it, since it is purified rather than measured.
+        purify_levels: the most ladder levels a flow may climb (as CEAS's option; a
+            flow needs memory M >= L + 2). Only with purification on and key use.
+    """
+
+    name = "greedy-purify"
+
+    def __init__(self, cutoff_s: float | None = None, purify_levels: int = ladders.MAX_LEVELS):
+        super().__init__(cutoff_s)
+        if (
+            isinstance(purify_levels, bool)
+            or not isinstance(purify_levels, int)
+            or not 0 <= purify_levels <= ladders.MAX_LEVELS
+        ):
+            raise ValueError(
+                f"purify_levels = {purify_levels!r}: must be an integer in "
+                f"[0, {ladders.MAX_LEVELS}]"
+            )
+        self.purify_levels = purify_levels
+
+    def prepare(self, context: Context) -> None:
+        super().prepare(context)
+        self._ctx = context
+        found: list[ladders.Ladder | None] = []
+        climb = context.purification != "none" and context.use == "key"
+        fresh = 0.25 + 0.75 * np.asarray(context.flow_w0, dtype=float)
+        for k in range(context.network.n_nodes):
+            top = min(self.purify_levels, int(context.network.memory_slots[k]) - 2)
+            ladder = None
+            if climb and context.key_bits(fresh[k]) <= 0.0 and top > 0:
+                ladder = ladders.build(float(fresh[k]), context.key_bits, max_levels=top)
+            found.append(ladder)
+        self._ladders = ladders.Ladders.of(found)
+        self._climbs = self._ladders.levels > 0
+
+    def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
+        base = super().decide(view, rng=rng)
+        if not self._climbs.any():
+            return base
+        ctx = self._ctx
+        f = np.where(view.stored, view.fidelity, 1.0)
+        raw = view.stored & self._climbs[:, None] & (ctx.key_bits(f) <= 0.0)
+        lifted = self._ladders.best_unit(f, self._ladders.level(f))
+        raw &= ctx.key_bits(lifted) > 0.0  # a hopeless raw pair goes (below)
+        units = view.stored & ~raw & (ctx.key_bits(f) > 0.0)
+        old = base.discard if base.discard is not None else np.zeros_like(view.stored)
+        consume = pick(units & ~old, -view.created_s, consumable(view))
+        hopeless = view.stored & self._climbs[:, None] & ~raw & ~units
+        purify = self._ladders.purify(raw, np.where(raw, view.fidelity, np.inf))
+        room = raw.sum(axis=1) - purify < self._ladders.levels + 1
+        seg_flow = ctx.segment_flow
+        attempt = base.attempt if base.attempt is not None else ~view.segment_has
+        attempt = attempt & (room | ~self._climbs)[seg_flow]
+        return Decision(
+            attempt=attempt,
+            consume=consume,
+            discard=(old & ~raw) | hopeless,
+            discard_segment=base.discard_segment,
+            purify=purify,
+            consume_on_herald=~self._climbs,
         )
 
 

@@ -16,10 +16,19 @@ exactly; in every slot the flow then does what the optimal policy says for its s
   ``importance·(1 + 1/τ)``: the importance weight (``SlotView.importance``, the
   verified QFI weights of the last round in a training run) scaled up for flows
   close to their deadline;
-* **purification** (when the simulation enables it): a one-step look-ahead, purify
-  the two lowest-fidelity kept pairs when p·κ(F') > κ(F1) + κ(F2). Purification is not
-  a state or action of the MDP, so where fresh pairs alone yield no key (κ(0) = 0) the
-  policy sees no value in generating and purification never gets its inputs.
+* **purification** (when the simulation enables it), two ways. A flow whose fresh
+  end-to-end pairs yield key purifies by a one-step look-ahead: the two
+  lowest-fidelity kept pairs when p·κ(F') > κ(F1) + κ(F2). A flow whose fresh pairs
+  yield *no* key (κ(0) = 0, most 2–3-hop routes at F0 0.85–0.9) climbs the
+  recurrence ladder of :mod:`.ladder`: its MDP is solved over *units*, level-L
+  purified pairs, a channel of per-slot success p/E[N_L] and fresh fidelity F_L
+  with M − L − 1 memory slots (the other L + 1 hold the pairs on the way up); the
+  MDP says when to generate and which units to consume or discard, the ladder's
+  binary-counter rule when to purify, and a raw pair that no fresh partners could
+  lift to a key-yielding unit is discarded. The unit channel keeps only the mean
+  time to a unit (a heuristic, :mod:`.ladder`); the simulator does the physics of
+  every round exactly. A flow needs memory M >= L + 2 for a ladder of L levels;
+  with less, or more levels than ``purify_levels``, it does not generate.
 
 The class of flow k: per-slot success ``p = 1/E[slots until every segment of the route
 has heralded]`` (segments attempt in parallel; for one link this is
@@ -60,6 +69,7 @@ from qceas.physics import (
     werner_coefficients,
     werner_parameter_unchecked,
 )
+from qceas.scheduling import ladder as ladders
 from qceas.scheduling.base import SCHEDULERS, FloatArray, IntArray
 from qceas.scheduling.mdp import UTILITIES, LinkClass, Policy, solve
 
@@ -104,6 +114,7 @@ class FlowPlan:
     link: LinkClass
     policy: Policy
     horizon: int
+    ladder: ladders.Ladder | None = None
 
 
 @SCHEDULERS.register("ceas")
@@ -133,6 +144,10 @@ class CEASScheduler:
             coarsens the plan for the last pairs; it keeps the state space small
             when a round needs hundreds of pairs (keys for authentication). None (the
             default): 8 for key use, ``context.demand.pairs`` for gate use.
+        purify_levels: the most recurrence levels a flow whose fresh pairs yield no
+            key may climb (:mod:`.ladder`; >= 0, at most
+            :data:`~qceas.scheduling.ladder.MAX_LEVELS`; 0: never climb). Only with
+            purification on (``Context.purification``) and key use.
 
     The defaults left as None are set by :meth:`prepare` from the context, so a caller
     (the gate-pair links of a partition, a key network) passes only what its user set.
@@ -151,6 +166,7 @@ class CEASScheduler:
         max_states: int = 1_500_000,
         max_demand: int | None = None,
         utility: str | None = None,
+        purify_levels: int = ladders.MAX_LEVELS,
     ) -> None:
         if not (_finite_number(pair_cost) and pair_cost >= 0):
             raise ValueError(f"pair_cost = {pair_cost!r}: must be a number >= 0")
@@ -166,6 +182,15 @@ class CEASScheduler:
             isinstance(max_demand, bool) or not isinstance(max_demand, int) or max_demand < 1
         ):
             raise ValueError(f"max_demand = {max_demand!r}: must be an integer >= 1")
+        if (
+            isinstance(purify_levels, bool)
+            or not isinstance(purify_levels, int)
+            or not 0 <= purify_levels <= ladders.MAX_LEVELS
+        ):
+            raise ValueError(
+                f"purify_levels = {purify_levels!r}: must be an integer in "
+                f"[0, {ladders.MAX_LEVELS}]"
+            )
         if utility is not None and utility not in UTILITIES:
             raise ValueError(f"utility = {utility!r}: must be one of {', '.join(UTILITIES)}")
         # The options as given (None: from the context in prepare), and as in use.
@@ -176,6 +201,7 @@ class CEASScheduler:
         self.max_memory = max_memory or 2
         self.lead_factor = float(lead_factor)
         self.max_states = max_states
+        self.purify_levels = purify_levels
         self.plans: list[FlowPlan] = []
         self._cache: dict[LinkClass, Policy] = {}
 
@@ -191,17 +217,26 @@ class CEASScheduler:
         self.max_demand = max_demand or (context.demand.pairs if gate else 8)
         net = context.network
         plans = []
+        climb = context.purification != "none" and self.utility == "key"
         for k in range(net.n_nodes):
             links = net.routes[k]
             p = min(1.0, _round3(route_success(context.slot_success[links])))
             # Age 0 is a fresh pair: in the window it is consumed on arrival (the
             # best use of a fresh pair, see decide), before it the ages round up.
-            f0 = _round3(float(fidelity_from_werner_unchecked(float(context.flow_w0[k]))))
+            fresh = float(fidelity_from_werner_unchecked(float(context.flow_w0[k])))
+            slots = int(net.memory_slots[k])
+            ladder = self._ladder(fresh, slots) if climb else None
+            if ladder is not None:
+                # The flow's MDP plans units: level-L pairs (module docstring).
+                p = min(1.0, _round3(p / ladder.raw_pairs))
+                fresh = ladder.fidelity[-1]
+                slots -= ladder.raw_slots
+            f0 = _round3(fresh)
             window = int(context.deadline_slot[k] - context.ready_slot[k])
             demand = min(context.demand.pairs, self.max_demand)
             lead = math.ceil(self.lead_factor * demand / p)
             horizon = int(min(context.deadline_slot[k], window + lead))
-            memory = int(min(net.memory_slots[k], self.max_memory))
+            memory = int(min(slots, self.max_memory))
             free = LinkClass(
                 success_probability=p,
                 initial_fidelity=f0,
@@ -223,16 +258,43 @@ class CEASScheduler:
             if policy is None:
                 policy = solve(link, max_states=self.max_states)
                 self._cache[link] = policy
-            plans.append(FlowPlan(link=link, policy=policy, horizon=horizon))
+            plans.append(FlowPlan(link=link, policy=policy, horizon=horizon, ladder=ladder))
         self.plans = plans
+        self._ladders = ladders.Ladders.of([pl.ladder for pl in plans])
+        self._climbs = self._ladders.levels > 0
+        self._raw_slots = np.where(self._climbs, self._ladders.levels + 1, 0)
+        # Which links and nodes each flow's route holds (the aggregator's memory is
+        # not a relay's: it is large and serves every flow).
+        self._route_links = net.route_incidence.astype(np.int64)
+        relays = np.zeros((net.n_nodes, net.n_nodes + 1), dtype=np.int64)
+        for k, nodes in enumerate(net.route_nodes):
+            relays[k, nodes[:-1]] = 1
+        self._route_relays = relays
+        self._raw_pairs = np.array(
+            [1.0 if pl.ladder is None else pl.ladder.raw_pairs for pl in plans]
+        )
         self._table = _Table.build(plans)
         self._memory = np.array([pl.link.memory for pl in plans], dtype=np.int64)
-        # Ages from the exact fresh fidelity and decay rate (the classes are rounded).
-        self._w0 = np.asarray(context.flow_w0, dtype=float)
+        # Ages from the exact fresh fidelity and decay rate (the classes are rounded);
+        # a climbing flow's ages count from a fresh unit.
+        unit_w0 = werner_parameter_unchecked(
+            self._ladders.rungs[np.arange(net.n_nodes), self._ladders.levels]
+        )
+        self._w0 = np.where(self._climbs, unit_w0, np.asarray(context.flow_w0, dtype=float))
         self._rate_slot = np.asarray(context.flow_rate, dtype=float) * context.slot_s
         self._cap = np.array([pl.link.age_cap for pl in plans], dtype=np.int64)
         self._horizon = np.array([pl.horizon for pl in plans], dtype=np.int64)
         self._useful = np.array([pl.link.value(0) > 0.0 for pl in plans], dtype=bool)
+
+    def _ladder(self, fresh: float, memory: int) -> ladders.Ladder | None:
+        """The recurrence ladder of a flow whose fresh pairs yield no key and have
+        fidelity ``fresh``, if one fits ``purify_levels`` and the memory (M >= L + 2);
+        None for a flow whose fresh pairs yield key, or one that cannot climb."""
+        if self._ctx.key_bits(fresh) > 0.0:
+            return None
+        top = min(self.purify_levels, memory - 2)
+        found = ladders.build(fresh, self._ctx.key_bits, max_levels=max(top, 0))
+        return found if found is not None and found.levels > 0 else None
 
     def _age_cap(self, link: LinkClass) -> int:
         """The age cap A of a flow's class: the first age at which a pair yields no key,
@@ -307,6 +369,13 @@ class CEASScheduler:
         # discard it and leave it out of the MDP state. This also keeps a capped age
         # (an optimistic approximation, see _age_cap) from ever consuming such a pair.
         dead = view.stored & (self._value(np.where(view.stored, view.fidelity, 1.0)) <= 0.0)
+        # On a climbing flow those are the raw pairs on the way up the ladder: kept
+        # unless no fresh partners could lift them to a key-yielding unit.
+        raw = dead & self._climbs[:, None]
+        if raw.any():
+            f = np.where(raw, view.fidelity, 1.0)
+            unit = self._ladders.best_unit(f, self._ladders.level(f))
+            raw &= self._value(unit) > 0.0
         ages = np.where(dead, -1, self.ages(view))
         # Storage columns in age order (empty last; within an age, the fresher first):
         # position i is the i-th youngest.
@@ -351,23 +420,62 @@ class CEASScheduler:
         np.put_along_axis(discard, order, gone, axis=1)
         # Dead pairs go, unless purification can still make something of them.
         purify, inputs = self._purify(view, consume | discard)
-        discard |= dead & ~inputs
+        inputs &= ~self._climbs[:, None]  # a climbing flow purifies by its ladder
+        discard |= dead & ~inputs & ~raw
+        climb = self._ladders.purify(raw, np.where(raw, view.fidelity, np.inf))
+        purify = climb if purify is None else (purify & ~self._climbs) | climb
+        # A climbing flow generates while its climb has a free slot after this purify.
+        raw_room = raw.sum(axis=1) - climb < self._raw_slots
 
         # Multi-link routes: drop a segment pair that could no longer make a
         # key-yielding pair even if the rest of the route heralded fresh now.
         seg_flow = ctx.segment_flow
         w_seg = werner_parameter_unchecked(np.where(view.segment_has, view.segment_fidelity, 1.0))
         best = 0.25 + 0.75 * w_seg * ctx.flow_w0[seg_flow] / ctx.segment_w0
+        if self._climbs.any():
+            # ...for a climbing flow, a unit from that pair and fresh partners all the
+            # way up its ladder.
+            lifted = self._ladders.rows(seg_flow).best_unit(
+                best[:, None], np.zeros((best.size, 1), dtype=np.int64)
+            )[:, 0]
+            best = np.where(self._climbs[seg_flow], lifted, best)
         hopeless = view.segment_has & (self._value(best) <= 0.0)
-        attempt = attempt_flow[seg_flow] & (~view.segment_has | hopeless)
+        attempt = (attempt_flow & (raw_room | ~self._climbs))[seg_flow] & (
+            ~view.segment_has | hopeless
+        )
         urgency = 1.0 / np.maximum(tau, 1)
-        priority = (view.importance * (1.0 + urgency))[seg_flow]
+        # A climbing flow spends E[N_L] fresh pairs per unit: where flows share a link
+        # or memory it goes after the flows whose every pair counts (value per use).
+        priority = (view.importance * (1.0 + urgency) / self._raw_pairs)[seg_flow]
         # A fresh pair inside the window is worth κ(0), the most any pair gives, and
         # holding it only loses value: consume it on arrival. For the same reason every
         # in-window slot with demand left is worth an attempt (the MDP, which models a
         # pair as usable from the next decision on, would skip the last slot).
-        on_herald = view.in_window & (view.remaining > 0)
-        attempt |= (on_herald & self._useful)[seg_flow] & ~view.segment_has
+        wanted = view.in_window & (view.remaining > 0)
+        attempt |= (wanted & self._useful & (raw_room | ~self._climbs))[seg_flow] & (
+            ~view.segment_has
+        )
+        if self._climbs.any():
+            # Shared links and memories: a climbing flow spends E[N_L] pairs per unit,
+            # so it yields every link and relay memory of a route whose flow takes its
+            # key from fresh pairs while that flow is planning (value per use).
+            active = (
+                ~self._climbs
+                & self._useful
+                & (view.remaining > 0)
+                & (tau >= 1)
+                & (tau <= self._horizon)
+            )
+            busy_link = active @ self._route_links > 0
+            busy_node = active @ self._route_relays > 0
+            ends = ctx.network.endpoints[ctx.segment_link]
+            free = ~busy_link[ctx.segment_link] & ~busy_node[ends].any(axis=1)
+            yields = self._climbs[seg_flow] & ~free
+            attempt &= ~yields
+            # ...and frees what it holds there: a half-built route would block them.
+            hopeless |= view.segment_has & yields
+        # A climbing flow's fresh pairs yield no key: never measure them on arrival.
+        on_herald = wanted & ~self._climbs
         return Decision(
             attempt=attempt,
             consume=consume,
