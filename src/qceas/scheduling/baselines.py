@@ -139,8 +139,7 @@ class GreedyPurify(Greedy):
         old = base.discard if base.discard is not None else np.zeros_like(view.stored)
         consume = pick(units & ~old, -view.created_s, consumable(view))
         hopeless = view.stored & self._climbs[:, None] & ~raw & ~units
-        purify = self._ladders.purify(raw, np.where(raw, view.fidelity, np.inf))
-        room = raw.sum(axis=1) - purify < self._ladders.levels + 1
+        purify, room = self._ladders.climb(raw, np.where(raw, view.fidelity, np.inf))
         seg_flow = ctx.segment_flow
         attempt = base.attempt if base.attempt is not None else ~view.segment_has
         attempt = attempt & (room | ~self._climbs)[seg_flow]

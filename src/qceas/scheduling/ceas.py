@@ -422,10 +422,8 @@ class CEASScheduler:
         purify, inputs = self._purify(view, consume | discard)
         inputs &= ~self._climbs[:, None]  # a climbing flow purifies by its ladder
         discard |= dead & ~inputs & ~raw
-        climb = self._ladders.purify(raw, np.where(raw, view.fidelity, np.inf))
+        climb, raw_room = self._ladders.climb(raw, np.where(raw, view.fidelity, np.inf))
         purify = climb if purify is None else (purify & ~self._climbs) | climb
-        # A climbing flow generates while its climb has a free slot after this purify.
-        raw_room = raw.sum(axis=1) - climb < self._raw_slots
 
         # Multi-link routes: drop a segment pair that could no longer make a
         # key-yielding pair even if the rest of the route heralded fresh now.

@@ -179,17 +179,32 @@ class Ladders:
                 f = np.where(climb, out, f)
         return f
 
-    def purify(self, raw: BoolArray, fidelity: FloatArray) -> BoolArray:
-        """(N,) flows that purify now: two raw pairs held and the two lowest at one
-        level, or the climb's memory (L + 1 raw pairs) full (module docstring)."""
+    def climb(self, raw: BoolArray, fidelity: FloatArray) -> tuple[BoolArray, BoolArray]:
+        """The binary-counter rule for one slot (module docstring), rows are flows.
+
+        Returns ``(purify, room)``, both (N,): purify now when two raw pairs are held
+        and the two lowest are at one level, or the climb's L + 1 slots are full;
+        generate (``room``) when the climb has a free slot after that purify and the
+        purify's output will not meet a raw pair of its own level (that carry is
+        purified first, at the next decision, before a fresh pair can come between).
+        Flows without a ladder get False for both.
+        """
+        n, m = fidelity.shape
+        climbing = self.levels > 0
+        count = raw.sum(axis=1)
+        if m < 2:
+            return np.zeros(n, dtype=bool), climbing & (count < self.levels + 1)
         f = np.where(raw, fidelity, np.inf)
         order = np.argsort(f, axis=1)
-        rows = np.arange(f.shape[0])
-        count = raw.sum(axis=1)
-        if f.shape[1] < 2:
-            return np.zeros(f.shape[0], dtype=bool)
-        f1, f2 = f[rows, order[:, 0]], f[rows, order[:, 1]]
-        lv = self.level(np.stack([np.where(count >= 1, f1, 0.0), np.where(count >= 2, f2, 0.0)], 1))
-        same = lv[:, 0] == lv[:, 1]
-        climbing = self.levels > 0
-        return climbing & (count >= 2) & (same | (count >= self.levels + 1))
+        rows = np.arange(n)
+        lowest = np.where(raw[rows[:, None], order], f[rows[:, None], order], 0.0)
+        level = self.level(lowest)
+        held = np.arange(m)[None, :] < count[:, None]
+        same = level[:, 0] == level[:, 1]
+        purify = climbing & (count >= 2) & (same | (count >= self.levels + 1))
+        # The output's level, one above its inputs' (the lower of the two).
+        up = np.minimum(level[:, 0], level[:, 1]) + 1
+        others = held & (np.arange(m)[None, :] >= 2)
+        carry = purify & (up < self.levels) & (others & (level == up[:, None])).any(axis=1)
+        room = climbing & (count - purify < self.levels + 1) & ~carry
+        return purify, room
