@@ -660,3 +660,32 @@ def test_validate_warns_of_routes_whose_fresh_pairs_no_consumer_can_use(tmp_path
             f"warning: QPU {qpu}'s route {route} ({hops} hops) gives fresh pairs of "
             f"F = {best:.4f} <= 0.8350, what key pairs need (schedule): no pair of it can serve"
         )
+
+
+def test_validate_says_what_purification_makes_of_such_routes_and_whether_it_fits() -> None:
+    """The same line with DEJMPS: the 2-hop route (F = 0.8133) climbs one recurrence
+    round to F = 0.8512 (2/p_1 fresh pairs per key pair), within 3 of the QPU's 4 memory
+    qubits; the 4-hop route needs more rounds than 4 qubits hold."""
+    from qceas.config import from_dict
+    from qceas.experiments.validate import validate
+    from qceas.physics import bbpssw
+
+    config = from_dict(
+        {
+            "nodes": {"count": 4},
+            "network": {"topology": "line", "initial_fidelity": 0.9, "memory_slots": 4},
+            "schedule": {"purification": "dejmps"},
+        }
+    )
+    warnings = [line for line in validate(config, "line") if line.startswith("warning:")]
+    assert len(warnings) == 3
+    w0 = (4 * 0.9 - 1) / 3
+    fresh = 0.25 + 0.75 * w0**2
+    p, f1 = (float(x) for x in bbpssw(fresh, fresh))
+    assert warnings[2].endswith(
+        f"dejmps lifts it in 1 recurrence round(s) to F = {f1:.4f} ({2 / p:.1f} fresh pairs "
+        "per key pair), needing 3 memory qubits at QPU 2, which has 4: it fits"
+    )
+    assert warnings[0].endswith(
+        "which has 4: it does not fit: no key for this QPU from ceas or greedy-purify"
+    )

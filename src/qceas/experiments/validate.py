@@ -30,7 +30,7 @@ from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.partition.layout import describe
 from qceas.physics import fidelity_from_werner_unchecked, werner_parameter_unchecked
-from qceas.scheduling import chain_mdp
+from qceas.scheduling import chain_mdp, ladder
 from qceas.scheduling.chain_policies import CHAIN_POLICIES
 from qceas.training.agreement_pairs import agreement_context
 from qceas.training.key_supply import authenticated_schedulers, network_simulation, ready_times
@@ -159,12 +159,37 @@ def route_warnings(context: Context, section: str, needed: float, use: str) -> l
     out = []
     for k in np.flatnonzero(best <= needed):
         route = " - ".join(str(int(v)) for v in context.network.route_nodes[k])
+        said = verdict
+        if context.purification != "none" and use == "key":
+            said = _ladder_verdict(context, int(k), float(best[k]))
         out.append(
             f"warning: QPU {int(k)}'s route {route} ({int(context.network.hops[k])} hops) "
             f"gives fresh pairs of F = {float(best[k]):.4f} <= {needed:.4f}, what {use} "
-            f"pairs need ({section}): {verdict}"
+            f"pairs need ({section}): {said}"
         )
     return out
+
+
+def _ladder_verdict(context: Context, k: int, fresh: float) -> str:
+    """What recurrence purification (qceas.scheduling.ladder) can make of QPU k's
+    fresh pairs, with the memory it needs against the memory QPU k has."""
+    found = ladder.build(fresh, context.key_bits)
+    if found is None:
+        return (
+            f"{context.purification} cannot lift it in up to {ladder.MAX_LEVELS} "
+            "recurrence rounds: no delivery yields key"
+        )
+    memory = int(context.network.memory_slots[k])
+    fits = (
+        "it fits"
+        if memory >= found.levels + 2
+        else "it does not fit: no key for this QPU from ceas or greedy-purify"
+    )
+    return (
+        f"{context.purification} lifts it in {found.levels} recurrence round(s) to "
+        f"F = {found.fidelity[-1]:.4f} ({found.raw_pairs:.1f} fresh pairs per key pair), "
+        f"needing {found.levels + 2} memory qubits at QPU {k}, which has {memory}: {fits}"
+    )
 
 
 def leader_line(config: ExperimentConfig) -> str:
