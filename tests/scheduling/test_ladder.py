@@ -61,6 +61,19 @@ def test_no_ladder_below_one_half_or_past_max_levels_and_none_needed_above_thres
     assert ladders.build(0.9, key) == ladders.Ladder(fidelity=(0.9,), success=(), raw_pairs=1.0)
 
 
+def test_a_flow_climbs_only_when_it_must_and_its_memory_holds_the_climb() -> None:
+    assert ladders.for_flow(0.9, key, memory=8, max_levels=6) is None  # fresh pairs do
+    two = ladders.build(0.7616, key)
+    assert two is not None
+    assert two.levels == 2
+    assert ladders.for_flow(0.7616, key, memory=4, max_levels=6) == two  # L + 2 = 4
+    assert ladders.for_flow(0.7616, key, memory=3, max_levels=6) is None
+    assert ladders.for_flow(0.7616, key, memory=8, max_levels=1) is None
+    assert ladders.check_levels(0) == 0
+    with pytest.raises(ValueError, match=r"purify_levels = True: must be an integer in \[0, 6\]"):
+        ladders.check_levels(True)
+
+
 def test_raw_pairs_per_unit_match_a_monte_carlo_of_the_climb() -> None:
     """E[N_L] = 2·E[N_{L−1}]/p_L (Wald) against a direct simulation of the tree."""
     ladder = ladders.build(0.70, key)

@@ -100,29 +100,24 @@ class GreedyPurify(Greedy):
 
     def __init__(self, cutoff_s: float | None = None, purify_levels: int = ladders.MAX_LEVELS):
         super().__init__(cutoff_s)
-        if (
-            isinstance(purify_levels, bool)
-            or not isinstance(purify_levels, int)
-            or not 0 <= purify_levels <= ladders.MAX_LEVELS
-        ):
-            raise ValueError(
-                f"purify_levels = {purify_levels!r}: must be an integer in "
-                f"[0, {ladders.MAX_LEVELS}]"
-            )
-        self.purify_levels = purify_levels
+        self.purify_levels = ladders.check_levels(purify_levels)
 
     def prepare(self, context: Context) -> None:
         super().prepare(context)
         self._ctx = context
-        found: list[ladders.Ladder | None] = []
         climb = context.purification != "none" and context.use == "key"
         fresh = 0.25 + 0.75 * np.asarray(context.flow_w0, dtype=float)
-        for k in range(context.network.n_nodes):
-            top = min(self.purify_levels, int(context.network.memory_slots[k]) - 2)
-            ladder = None
-            if climb and context.key_bits(fresh[k]) <= 0.0 and top > 0:
-                ladder = ladders.build(float(fresh[k]), context.key_bits, max_levels=top)
-            found.append(ladder)
+        found = [
+            ladders.for_flow(
+                float(fresh[k]),
+                context.key_bits,
+                int(context.network.memory_slots[k]),
+                self.purify_levels,
+            )
+            if climb
+            else None
+            for k in range(context.network.n_nodes)
+        ]
         self._ladders = ladders.Ladders.of(found)
         self._climbs = self._ladders.levels > 0
 

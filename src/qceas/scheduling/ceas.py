@@ -192,15 +192,6 @@ class CEASScheduler:
             isinstance(max_demand, bool) or not isinstance(max_demand, int) or max_demand < 1
         ):
             raise ValueError(f"max_demand = {max_demand!r}: must be an integer >= 1")
-        if (
-            isinstance(purify_levels, bool)
-            or not isinstance(purify_levels, int)
-            or not 0 <= purify_levels <= ladders.MAX_LEVELS
-        ):
-            raise ValueError(
-                f"purify_levels = {purify_levels!r}: must be an integer in "
-                f"[0, {ladders.MAX_LEVELS}]"
-            )
         if utility is not None and utility not in UTILITIES:
             raise ValueError(f"utility = {utility!r}: must be one of {', '.join(UTILITIES)}")
         # The options as given (None: from the context in prepare), and as in use.
@@ -211,7 +202,7 @@ class CEASScheduler:
         self.max_memory = max_memory or 2
         self.lead_factor = float(lead_factor)
         self.max_states = max_states
-        self.purify_levels = purify_levels
+        self.purify_levels = ladders.check_levels(purify_levels)
         self.plans: list[FlowPlan] = []
         self._cache: dict[LinkClass, Policy] = {}
 
@@ -235,7 +226,11 @@ class CEASScheduler:
             # best use of a fresh pair, see decide), before it the ages round up.
             fresh = float(fidelity_from_werner_unchecked(float(context.flow_w0[k])))
             slots = int(net.memory_slots[k])
-            ladder = self._ladder(fresh, slots) if climb else None
+            ladder = (
+                ladders.for_flow(fresh, context.key_bits, slots, self.purify_levels)
+                if climb
+                else None
+            )
             if ladder is not None:
                 # The flow's MDP plans units: level-L pairs (module docstring).
                 p = min(1.0, _round3(p / ladder.raw_pairs))
@@ -295,16 +290,6 @@ class CEASScheduler:
         self._cap = np.array([pl.link.age_cap for pl in plans], dtype=np.int64)
         self._horizon = np.array([pl.horizon for pl in plans], dtype=np.int64)
         self._useful = np.array([pl.link.value(0) > 0.0 for pl in plans], dtype=bool)
-
-    def _ladder(self, fresh: float, memory: int) -> ladders.Ladder | None:
-        """The recurrence ladder of a flow whose fresh pairs yield no key and have
-        fidelity ``fresh``, if one fits ``purify_levels`` and the memory (M >= L + 2);
-        None for a flow whose fresh pairs yield key, or one that cannot climb."""
-        if self._ctx.key_bits(fresh) > 0.0:
-            return None
-        top = min(self.purify_levels, memory - 2)
-        found = ladders.build(fresh, self._ctx.key_bits, max_levels=max(top, 0))
-        return found if found is not None and found.levels > 0 else None
 
     def _age_cap(self, link: LinkClass) -> int:
         """The age cap A of a flow's class: the first age at which a pair yields no key,

@@ -131,6 +131,26 @@ def build(
     return Ladder(fidelity=tuple(fidelity), success=tuple(success), raw_pairs=raw)
 
 
+def check_levels(value: object) -> int:
+    """A scheduler's ``purify_levels`` option: an integer in [0, MAX_LEVELS]."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LEVELS:
+        raise ValueError(f"purify_levels = {value!r}: must be an integer in [0, {MAX_LEVELS}]")
+    return value
+
+
+def for_flow(
+    fresh: float, worth: Callable[[FloatArray], FloatArray], memory: int, max_levels: int
+) -> Ladder | None:
+    """The ladder a flow climbs: None when its fresh pairs (fidelity ``fresh``) are
+    worth something already, or when no ladder of at most ``max_levels`` levels fits
+    its ``memory`` (M >= L + 2, module docstring)."""
+    if float(worth(np.asarray(fresh))) > 0.0:
+        return None
+    top = min(max_levels, memory - 2)
+    found = build(fresh, worth, max_levels=max(top, 0))
+    return found if found is not None and found.levels > 0 else None
+
+
 @dataclass(frozen=True, eq=False)
 class Ladders:
     """The ladders of N flows in arrays, for vectorized rules (flows without a climb
