@@ -684,8 +684,21 @@ def test_validate_says_what_purification_makes_of_such_routes_and_whether_it_fit
     p, f1 = (float(x) for x in bbpssw(fresh, fresh))
     assert warnings[2].endswith(
         f"dejmps lifts it in 1 recurrence round(s) to F = {f1:.4f} ({2 / p:.1f} fresh pairs "
-        "per key pair), needing 3 memory qubits at QPU 2, which has 4: it fits"
+        "per key pair), needing 3 memory qubits at QPU 2, which has 4: it fits (ceas)"
     )
-    assert warnings[0].endswith(
-        "which has 4: it does not fit: no key for this QPU from ceas or greedy-purify"
-    )
+    assert warnings[0].endswith("which has 4: it does not fit: no key for this QPU from ceas")
+    # A purify_levels below the rounds needed, and no climbing scheduler at all.
+    for policies, params, tail in (
+        (["ceas"], {"ceas": {"purify_levels": 0}}, "purify_levels of ceas stops below 1"),
+        (["oblivious"], {}, "no configured scheduler purifies (ceas, greedy-purify do)"),
+    ):
+        config = from_dict(
+            {
+                "nodes": {"count": 4},
+                "network": {"topology": "line", "initial_fidelity": 0.9, "memory_slots": 4},
+                "schedule": {"purification": "dejmps", "policies": policies, "params": params},
+                "security": {"key_source": "fixed"},
+            }
+        )
+        lines = [line for line in validate(config, "line") if line.startswith("warning:")]
+        assert lines[2].endswith(tail)

@@ -178,7 +178,14 @@ def test_purification_delivers_key_where_fresh_pairs_cannot(name: str) -> None:
         result = simulate(ctx, SCHEDULERS.get(name), rng=np.random.default_rng(2))
         met[purification] = result.met.sum(axis=0)
         e2e = result.ledger.e2e
-        consumed = (np.asarray(e2e["fate"]) == FATE["consumed"]) & (np.asarray(e2e["flow"]) == 0)
+        fate, flow = np.asarray(e2e["fate"]), np.asarray(e2e["flow"])
+        consumed = np.flatnonzero((fate == FATE["consumed"]) & (flow == 0))
+        if purification == "dejmps":
+            # QPU 0 never measures a raw pair: nothing aborted, and every pair it
+            # consumed is the output of a purification.
+            assert not np.any((fate == FATE["aborted"]) & (flow == 0))
+            outputs = np.asarray(e2e["child"])[fate == FATE["purified"]]
+            assert np.isin(consumed, outputs).all()
         assert np.all(np.asarray(e2e["fate_fidelity"])[consumed] > KEY_FIDELITY_THRESHOLD)
         m = summarize(result)
         fates = result.ledger.link_fates()
@@ -206,3 +213,89 @@ def test_every_scheduler_accounts_for_every_pair_with_purification_on(name: str)
     fates = first.ledger.link_fates()
     assert not np.isin(fates, [FATE["pending"], FATE["swapped"], FATE["purified"]]).any()
     assert int(np.sum(fates == FATE["consumed"])) + sum(m["waste"].values()) == m["heralded_pairs"]
+
+
+def test_greedy_purify_decides_for_flows_that_do_not_climb_as_greedy_does() -> None:
+    """Slot by slot on the 2-hop line with short-lived memories (pairs die in
+    storage): QPU 1's consumption, discards and arrivals are greedy's, whatever QPU 0's
+    climb does."""
+    from qceas.scheduling import Greedy, GreedyPurify
+
+    ctx = _two_hops("dejmps", rounds=10)
+    ctx = make_context(
+        build_network(
+            "line",
+            2,
+            rng=np.random.default_rng(5),
+            link_length_km=10.0,
+            initial_fidelity=0.9,
+            coherence_time_s=0.05,
+            memory_slots=np.array([3, 3, 8]),
+        ),
+        ctx.demand,
+        purification="dejmps",
+    )
+    plain, climbing = Greedy(), GreedyPurify()
+    checked = []
+
+    class Spy:
+        name = "spy"
+
+        def prepare(self, context):
+            plain.prepare(context)
+            climbing.prepare(context)
+
+        def decide(self, view, *, rng):
+            mine, theirs = climbing.decide(view, rng=rng), plain.decide(view, rng=rng)
+            for field in ("consume", "discard", "consume_on_herald"):
+                np.testing.assert_array_equal(getattr(mine, field)[1], getattr(theirs, field)[1])
+            checked.append(view.stored[1].any())
+            return mine
+
+    simulate(ctx, Spy(), rng=np.random.default_rng(4))
+    assert climbing._climbs.tolist() == [True, False]
+    assert sum(checked) > 100  # slots where QPU 1 held pairs
+
+
+def test_a_climbing_route_yields_as_a_whole_while_a_flow_it_crosses_plans() -> None:
+    """Line 0 – 1 – 2 – 3 (aggregator), links of F0 0.9: QPU 2 needs no purification,
+    QPUs 1 and 0 climb (1 and 3 rounds). While QPU 2 plans (inside its horizon, demand
+    left), no segment of a climbing route attempts, the first link 0 – 1 included,
+    though it touches nothing of QPU 2's."""
+    net = build_network(
+        "line",
+        3,
+        rng=np.random.default_rng(5),
+        link_length_km=10.0,
+        initial_fidelity=0.9,
+        coherence_time_s=1.0,
+        memory_slots=np.array([6, 4, 4, 12]),
+    )
+    demand = Demand(pairs=2, period_s=0.004, rounds=10, ready_s=np.zeros(3), window_s=0.002)
+    ctx = make_context(net, demand, purification="dejmps")
+    ceas = CEASScheduler()
+    seen = {"yielded": 0, "climbed": 0}
+
+    class Spy:
+        name = "spy"
+
+        def prepare(self, context):
+            ceas.prepare(context)
+
+        def decide(self, view, *, rng):
+            d = ceas.decide(view, rng=rng)
+            tau = view.slots_to_deadline[2]
+            planning = view.remaining[2] > 0 and 1 <= tau <= ceas.plans[2].horizon
+            climbing = ctx.segment_flow < 2
+            if planning:
+                assert not d.attempt[climbing].any()
+                seen["yielded"] += 1
+            elif d.attempt[climbing].any():
+                seen["climbed"] += 1
+            return d
+
+    result = simulate(ctx, Spy(), rng=np.random.default_rng(8))
+    assert [pl.ladder is not None for pl in ceas.plans] == [True, True, False]
+    assert seen["yielded"] > 0
+    assert seen["climbed"] > 0
+    assert result.met.sum(axis=0)[2] == 2 * 10  # QPU 2 meets all of its demand

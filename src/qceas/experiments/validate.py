@@ -84,7 +84,9 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
                 qfi=config.compute.qfi_circuits,
             )
         )
-    lines.extend(route_warnings(context, "schedule", KEY_FIDELITY_THRESHOLD, "key"))
+    lines.extend(
+        route_warnings(context, "schedule", KEY_FIDELITY_THRESHOLD, "key", climbers(config))
+    )
     if config.leader.mode != "none":
         lines.append(leader_line(config))
         if config.leader.pairs == "network":
@@ -146,10 +148,37 @@ def chain_lines(config: ExperimentConfig, label: str) -> list[str]:
     return lines
 
 
-def route_warnings(context: Context, section: str, needed: float, use: str) -> list[str]:
+#: The schedulers that climb a recurrence ladder (``qceas.scheduling.ladder``).
+CLIMBING_SCHEDULERS = ("ceas", "greedy-purify")
+
+
+def climbers(config: ExperimentConfig) -> dict[str, int]:
+    """The configured schedulers that climb a ladder (``schedule.policies``, and
+    ``security.scheduler`` where keys come from the network), with their
+    ``purify_levels``."""
+    names = [p for p in config.schedule.policies if p in CLIMBING_SCHEDULERS]
+    if config.security.key_source == "network" and config.security.scheduler in (
+        CLIMBING_SCHEDULERS
+    ):
+        names.append(config.security.scheduler)
+    return {
+        name: int(config.schedule.params.get(name, {}).get("purify_levels", ladder.MAX_LEVELS))
+        for name in dict.fromkeys(names)
+    }
+
+
+def route_warnings(
+    context: Context,
+    section: str,
+    needed: float,
+    use: str,
+    climbing: dict[str, int] | None = None,
+) -> list[str]:
     """One warning per QPU whose route cannot deliver a pair its consumer can use:
     the best end-to-end fidelity, a swap of fresh pairs (decayed over the signals'
-    travel where ``network.signal_delays``), at or below ``needed``."""
+    travel where ``network.signal_delays``), at or below ``needed``; for key pairs
+    with purification on, what the ``climbing`` schedulers (name: purify_levels)
+    can make of it."""
     best = fidelity_from_werner_unchecked(np.asarray(context.flow_w0, dtype=float))
     verdict = (
         "no pair of it can serve"
@@ -161,7 +190,7 @@ def route_warnings(context: Context, section: str, needed: float, use: str) -> l
         route = " - ".join(str(int(v)) for v in context.network.route_nodes[k])
         said = verdict
         if context.purification != "none" and use == "key":
-            said = _ladder_verdict(context, int(k), float(best[k]))
+            said = _ladder_verdict(context, int(k), float(best[k]), climbing or {})
         out.append(
             f"warning: QPU {int(k)}'s route {route} ({int(context.network.hops[k])} hops) "
             f"gives fresh pairs of F = {float(best[k]):.4f} <= {needed:.4f}, what {use} "
@@ -170,9 +199,10 @@ def route_warnings(context: Context, section: str, needed: float, use: str) -> l
     return out
 
 
-def _ladder_verdict(context: Context, k: int, fresh: float) -> str:
+def _ladder_verdict(context: Context, k: int, fresh: float, climbing: dict[str, int]) -> str:
     """What recurrence purification (qceas.scheduling.ladder) can make of QPU k's
-    fresh pairs, with the memory it needs against the memory QPU k has."""
+    fresh pairs, with the memory it needs against the memory QPU k has, and which of
+    the ``climbing`` schedulers (name: purify_levels) may climb that far."""
     found = ladder.build(fresh, context.key_bits)
     if found is None:
         return (
@@ -180,11 +210,15 @@ def _ladder_verdict(context: Context, k: int, fresh: float) -> str:
             "recurrence rounds: no delivery yields key"
         )
     memory = int(context.network.memory_slots[k])
-    fits = (
-        "it fits"
-        if memory >= found.levels + 2
-        else "it does not fit: no key for this QPU from ceas or greedy-purify"
-    )
+    able = [name for name, levels in climbing.items() if levels >= found.levels]
+    if not climbing:
+        fits = f"no configured scheduler purifies ({', '.join(CLIMBING_SCHEDULERS)} do)"
+    elif memory < found.levels + 2:
+        fits = f"it does not fit: no key for this QPU from {', '.join(climbing)}"
+    elif not able:
+        fits = f"purify_levels of {', '.join(climbing)} stops below {found.levels}"
+    else:
+        fits = f"it fits ({', '.join(able)})"
     return (
         f"{context.purification} lifts it in {found.levels} recurrence round(s) to "
         f"F = {found.fidelity[-1]:.4f} ({found.raw_pairs:.1f} fresh pairs per key pair), "

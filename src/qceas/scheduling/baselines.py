@@ -130,7 +130,9 @@ class GreedyPurify(Greedy):
         raw = view.stored & self._climbs[:, None] & (ctx.key_bits(f) <= 0.0)
         lifted = self._ladders.best_unit(f, self._ladders.level(f))
         raw &= ctx.key_bits(lifted) > 0.0  # a hopeless raw pair goes (below)
-        units = view.stored & ~raw & (ctx.key_bits(f) > 0.0)
+        # What may be measured: a climbing flow's key-yielding pairs; any pair of the
+        # other flows, exactly as greedy does.
+        units = view.stored & ~raw & ((ctx.key_bits(f) > 0.0) | ~self._climbs[:, None])
         old = base.discard if base.discard is not None else np.zeros_like(view.stored)
         consume = pick(units & ~old, -view.created_s, consumable(view))
         hopeless = view.stored & self._climbs[:, None] & ~raw & ~units

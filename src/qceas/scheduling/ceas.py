@@ -32,8 +32,10 @@ exactly; in every slot the flow then does what the optimal policy says for its s
   every round exactly. A flow needs memory M >= L + 2 for a ladder of L levels;
   with less, or more levels than ``purify_levels``, it does not generate. While a
   flow that needs no purification is planning (inside its horizon, demand left), a
-  climbing flow neither attempts on a link of that flow's route nor holds a link
-  pair at one of its relays (it discards what it holds there): spending E[N_L] >= 2
+  climbing flow whose route shares a link or a node (other than the aggregator)
+  with that flow's route neither attempts on any of its links nor holds a link pair
+  (it discards what it holds; the ledger records those as expired, judged by the
+  unpurified pair's key): spending E[N_L] >= 2
   pairs per unit, it would otherwise fill the relays' shared memories with half-built
   routes and starve the flows whose every pair counts (found while developing the
   rule on seed 0 of ``paper-multihop-purify``, its first 10 rounds: without it the
@@ -267,14 +269,13 @@ class CEASScheduler:
         self.plans = plans
         self._ladders = ladders.Ladders.of([pl.ladder for pl in plans])
         self._climbs = self._ladders.levels > 0
-        self._raw_slots = np.where(self._climbs, self._ladders.levels + 1, 0)
-        # Which links and nodes each flow's route holds (the aggregator's memory is
-        # not a relay's: it is large and serves every flow).
+        # Which links and nodes each flow's route holds, its own QPU included (the
+        # aggregator's memory is left out: it is large and serves every flow).
         self._route_links = net.route_incidence.astype(np.int64)
-        relays = np.zeros((net.n_nodes, net.n_nodes + 1), dtype=np.int64)
+        on_route = np.zeros((net.n_nodes, net.n_nodes + 1), dtype=np.int64)
         for k, nodes in enumerate(net.route_nodes):
-            relays[k, nodes[:-1]] = 1
-        self._route_relays = relays
+            on_route[k, nodes[:-1]] = 1
+        self._route_nodes = on_route
         self._raw_pairs = np.array(
             [1.0 if pl.ladder is None else pl.ladder.raw_pairs for pl in plans]
         )
@@ -460,12 +461,15 @@ class CEASScheduler:
                 & (tau <= self._horizon)
             )
             busy_link = active @ self._route_links > 0
-            busy_node = active @ self._route_relays > 0
+            busy_node = active @ self._route_nodes > 0
             ends = ctx.network.endpoints[ctx.segment_link]
             free = ~busy_link[ctx.segment_link] & ~busy_node[ends].any(axis=1)
-            yields = self._climbs[seg_flow] & ~free
+            # A route yields as a whole: a pair on a free segment could not be swapped
+            # while the others wait, and would only decay in a shared memory.
+            blocked = np.logical_or.reduceat(~free, ctx.segment_start[:-1])
+            yields = (self._climbs & blocked)[seg_flow]
             attempt &= ~yields
-            # ...and frees what it holds there: a half-built route would block them.
+            # ...and frees what it holds on it: a half-built route would block them.
             hopeless |= view.segment_has & yields
         # A climbing flow's fresh pairs yield no key: never measure them on arrival.
         on_herald = wanted & ~self._climbs
