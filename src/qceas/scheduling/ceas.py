@@ -35,7 +35,8 @@ exactly; in every slot the flow then does what the optimal policy says for its s
   climbing flow whose route shares a link or a node (other than the aggregator)
   with that flow's route neither attempts on any of its links nor holds a link pair
   (it discards what it holds; the ledger records those as expired, judged by the
-  unpurified pair's key): spending E[N_L] >= 2
+  unpurified pair's key; the raw pairs it stores at its own QPU stay, even where
+  that QPU relays for the planning flow): spending E[N_L] >= 2
   pairs per unit, it would otherwise fill the relays' shared memories with half-built
   routes and starve the flows whose every pair counts (found while developing the
   rule on seed 0 of ``paper-multihop-purify``, its first 10 rounds: without it the

@@ -54,6 +54,13 @@ level above its own cannot lift it to a key-yielding unit:
 κ(R(…R(R(f, F_ℓ), F_{ℓ+1})…, F_{L−1})) = 0; fidelity only falls in storage, so it
 never will, and it is discarded.
 
+**What is heuristic.** Without decay and with every round succeeding the rule is an
+exact binary counter (a unit after 2^L fresh pairs, the replay test). With decay, a
+purified pair may land a rung lower than its inputs' level + 1, so the carry check
+can hold back generation for a slot for nothing, and the forced purification at
+L + 1 raw pairs may merge a fresh pair with a low one while two higher pairs wait and
+decay: the fresh pairs spent per unit then exceed E[N_L], which the plan does not see.
+
 Written here rather than taken from a library: no maintained Python package plans
 recurrence purification for a Bell-pair scheduler (SeQUeNCe simulates BBPSSW rounds
 a user triggers; it does not plan them).
