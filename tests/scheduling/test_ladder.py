@@ -139,7 +139,7 @@ def test_levels_and_best_units() -> None:
 
 
 # ----------------------------------------------------------- in the simulation
-def _two_hops(purification: str, rounds: int = 40):
+def _two_hops(purification: str, rounds: int = 40, coherence_time_s: float = 1.0):
     """Line 0 – 1 – 2 (aggregator), links of F0 0.9: QPU 1's fresh pairs yield key,
     QPU 0's (2 hops, F = 0.813) do not; one round of purification lifts them to 0.851."""
     net = build_network(
@@ -148,7 +148,7 @@ def _two_hops(purification: str, rounds: int = 40):
         rng=np.random.default_rng(5),
         link_length_km=10.0,
         initial_fidelity=0.9,
-        coherence_time_s=1.0,
+        coherence_time_s=coherence_time_s,
         memory_slots=np.array([3, 3, 8]),
     )
     demand = Demand(pairs=2, period_s=0.004, rounds=rounds, ready_s=np.zeros(2), window_s=0.002)
@@ -221,20 +221,7 @@ def test_greedy_purify_decides_for_flows_that_do_not_climb_as_greedy_does() -> N
     climb does."""
     from qceas.scheduling import Greedy, GreedyPurify
 
-    ctx = _two_hops("dejmps", rounds=10)
-    ctx = make_context(
-        build_network(
-            "line",
-            2,
-            rng=np.random.default_rng(5),
-            link_length_km=10.0,
-            initial_fidelity=0.9,
-            coherence_time_s=0.05,
-            memory_slots=np.array([3, 3, 8]),
-        ),
-        ctx.demand,
-        purification="dejmps",
-    )
+    ctx = _two_hops("dejmps", rounds=10, coherence_time_s=0.05)
     plain, climbing = Greedy(), GreedyPurify()
     checked = []
 
