@@ -43,6 +43,7 @@ PINNED = {
     "paper-multihop-sc": "32133df8a356acc1",
     "paper-multihop-purify": "77e0dc11d0cb1ce7",
     "coherence-multihop": "834423598a3d3f5f",
+    "paper-multihop-purify-m8": "6a95abea1fe06b50",
     "paper-signalling": "f34d327b9ad0569c",
     "partition-compare": "5f1f952e5cac4a71",
     "quick": "682fbb253f6db058",
