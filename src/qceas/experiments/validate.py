@@ -213,7 +213,7 @@ def _ladder_verdict(context: Context, k: int, fresh: float, climbing: dict[str, 
     able = [name for name, levels in climbing.items() if levels >= found.levels]
     if not climbing:
         fits = f"no configured scheduler purifies ({', '.join(CLIMBING_SCHEDULERS)} do)"
-    elif memory < found.levels + 2:
+    elif memory < found.memory_needed:
         fits = f"it does not fit: no key for this QPU from {', '.join(climbing)}"
     elif not able:
         fits = f"purify_levels of {', '.join(climbing)} stops below {found.levels}"
@@ -222,7 +222,7 @@ def _ladder_verdict(context: Context, k: int, fresh: float, climbing: dict[str, 
     return (
         f"{context.purification} lifts it in {found.levels} recurrence round(s) to "
         f"F = {found.fidelity[-1]:.4f} ({found.raw_pairs:.1f} fresh pairs per key pair), "
-        f"needing {found.levels + 2} memory qubits at QPU {k}, which has {memory}: {fits}"
+        f"needing {found.memory_needed} memory qubits at QPU {k}, which has {memory}: {fits}"
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from qceas.network.interface import Context, Decision, SlotView
+from qceas.physics import fidelity_from_werner_unchecked
 from qceas.scheduling import ladder as ladders
 from qceas.scheduling.base import SCHEDULERS, check_probability, check_seconds, consumable, pick
 
@@ -106,7 +107,7 @@ class GreedyPurify(Greedy):
         super().prepare(context)
         self._ctx = context
         climb = context.purification != "none" and context.use == "key"
-        fresh = 0.25 + 0.75 * np.asarray(context.flow_w0, dtype=float)
+        fresh = fidelity_from_werner_unchecked(np.asarray(context.flow_w0, dtype=float))
         found = [
             ladders.for_flow(
                 float(fresh[k]),
@@ -127,9 +128,8 @@ class GreedyPurify(Greedy):
             return base
         ctx = self._ctx
         f = np.where(view.stored, view.fidelity, 1.0)
-        raw = view.stored & self._climbs[:, None] & (ctx.key_bits(f) <= 0.0)
-        lifted = self._ladders.best_unit(f, self._ladders.level(f))
-        raw &= ctx.key_bits(lifted) > 0.0  # a hopeless raw pair goes (below)
+        # A hopeless raw pair goes (below).
+        raw = self._ladders.liftable(view.stored & (ctx.key_bits(f) <= 0.0), f, ctx.key_bits)
         # What may be measured: a climbing flow's key-yielding pairs; any pair of the
         # other flows, exactly as greedy does.
         units = view.stored & ~raw & ((ctx.key_bits(f) > 0.0) | ~self._climbs[:, None])

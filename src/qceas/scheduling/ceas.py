@@ -368,11 +368,7 @@ class CEASScheduler:
         dead = view.stored & (self._value(np.where(view.stored, view.fidelity, 1.0)) <= 0.0)
         # On a climbing flow those are the raw pairs on the way up the ladder: kept
         # unless no fresh partners could lift them to a key-yielding unit.
-        raw = dead & self._climbs[:, None]
-        if raw.any():
-            f = np.where(raw, view.fidelity, 1.0)
-            unit = self._ladders.best_unit(f, self._ladders.level(f))
-            raw &= self._value(unit) > 0.0
+        raw = self._ladders.liftable(dead, view.fidelity, self._value)
         ages = np.where(dead, -1, self.ages(view))
         # Storage columns in age order (empty last; within an age, the fresher first):
         # position i is the i-th youngest.

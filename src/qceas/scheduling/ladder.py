@@ -41,10 +41,11 @@ stages, not one geometric variable; only its mean is kept.
 **Memory.** The climb is a binary counter: purify whenever the two lowest-fidelity
 stored pairs are at the same level. At most one pair waits per level 1..L−1 and two
 at level 0 before they merge, so L + 1 memory slots hold every pair on the way up
-(:data:`RAW_SLOTS` = L + 1), and a flow with memory M keeps M − L − 1 slots for units;
-a ladder needs M ≥ L + 2. The simulator purifies a flow's two lowest-fidelity pairs
-(:mod:`qceas.network._state`); every raw pair (κ = 0) is below every unit (κ > 0), so
-those are the two lowest raw pairs whenever the flow holds two.
+(:attr:`Ladder.raw_slots` = L + 1), and a flow with memory M keeps M − L − 1 slots for
+units; a ladder needs M ≥ L + 2 (:attr:`Ladder.memory_needed`). The simulator
+purifies a flow's two lowest-fidelity pairs (:mod:`qceas.network._state`); every raw
+pair (κ = 0) is below every unit (κ > 0), so those are the two lowest raw pairs
+whenever the flow holds two.
 
 **Levels of stored pairs.** A stored raw pair of fidelity f is at level
 ℓ(f) = #{ℓ ∈ 1..L−1 : f > (F_{ℓ−1} + F_ℓ)/2} (the nearest rung below; a pair that
@@ -114,6 +115,12 @@ class Ladder:
         """Memory slots the climb needs, L + 1 (0 without a climb)."""
         return self.levels + 1 if self.levels else 0
 
+    @property
+    def memory_needed(self) -> int:
+        """Memory slots a flow needs to climb this ladder: L + 1 on the way up and one
+        for a unit, L + 2."""
+        return self.levels + 2
+
 
 def build(
     fresh: float, worth: Callable[[FloatArray], FloatArray], max_levels: int = MAX_LEVELS
@@ -153,9 +160,10 @@ def for_flow(
     its ``memory`` (M >= L + 2, module docstring)."""
     if float(worth(np.asarray(fresh))) > 0.0:
         return None
-    top = min(max_levels, memory - 2)
-    found = build(fresh, worth, max_levels=max(top, 0))
-    return found if found is not None and found.levels > 0 else None
+    found = build(fresh, worth, max_levels=max_levels)
+    if found is None or found.levels == 0 or found.memory_needed > memory:
+        return None
+    return found
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,6 +213,18 @@ class Ladders:
                 _, out = _round(f, partner)
                 f = np.where(climb, out, f)
         return f
+
+    def liftable(
+        self, worthless: BoolArray, fidelity: FloatArray, worth: Callable[[FloatArray], FloatArray]
+    ) -> BoolArray:
+        """(N, M) the raw pairs to keep: stored pairs worth nothing now (``worthless``)
+        of a climbing flow that fresh partners could still lift to a unit worth
+        something (module docstring); the others are hopeless."""
+        raw = worthless & (self.levels > 0)[:, None]
+        if not raw.any():
+            return raw
+        f = np.where(raw, fidelity, 1.0)
+        return raw & (worth(self.best_unit(f, self.level(f))) > 0.0)
 
     def climb(self, raw: BoolArray, fidelity: FloatArray) -> tuple[BoolArray, BoolArray]:
         """The binary-counter rule for one slot (module docstring), rows are flows.
