@@ -10,10 +10,15 @@ Workloads (all on this machine, one process):
 2. **batched chains** — 1000 independent copies of the 2-node link in one run (a
    1000-QPU star), the way a parameter study uses a vectorized simulator;
 3. **paper networks** — the ``paper`` scenario's network at 50 and 1000 QPUs (area
-   scaled to keep the density), every scheduler, for ``--rounds`` rounds.
+   scaled to keep the density), every scheduler, for ``--rounds`` rounds;
+4. **CEAS prepare** at 50 and 1000 paper QPUs: the scheduler's whole ``prepare`` (its
+   MDP classes solved by :func:`qceas.scheduling.solve_many`), and the same classes
+   solved one by one with :func:`qceas.scheduling.solve` beside it (the tables are
+   the same; ``tests/scheduling/test_mdp_batch.py``).
 
 Usage:
     python benchmarks/network_speed.py [--pairs 2000] [--rounds 10] [--sequence-pairs 200]
+        [--skip-paper]
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from qceas.network import (
     summarize,
 )
 from qceas.network.setup import demand_of, network_of, simulation_rng
-from qceas.scheduling import SCHEDULERS
+from qceas.scheduling import SCHEDULERS, CEASScheduler, solve, solve_many
 
 SEQUENCE_T_S = 1.0
 QCEAS_T = 0.75 * SEQUENCE_T_S  # Γ = 4/(3·T_s) per qubit (tests/oracles/test_sequence_oracle.py)
@@ -112,7 +117,8 @@ def chain_workload(hops: int, copies: int, pairs: int, slot_periods: int) -> dic
     }
 
 
-def paper_network(n_nodes: int, rounds: int) -> dict[str, dict[str, float]]:
+def paper_context(n_nodes: int, rounds: int) -> Context:
+    """The paper scenario's network and demand at ``n_nodes`` QPUs (density kept)."""
     base = resolve("paper")
     scale = math.sqrt(n_nodes / base.nodes.count)
     raw = base.to_dict()
@@ -125,7 +131,29 @@ def paper_network(n_nodes: int, rounds: int) -> dict[str, dict[str, float]]:
     raw["training"] = {}
     config = from_dict({k: v for k, v in raw.items() if k in ("nodes", "network", "schedule")})
     network = network_of(config.network, config.nodes.count, 0)
-    context = make_context(network, demand_of(config.schedule, config.nodes.count, 0))
+    return make_context(network, demand_of(config.schedule, config.nodes.count, 0))
+
+
+def ceas_prepare(n_nodes: int) -> dict[str, float]:
+    """Wall time of CEAS's prepare, and of its classes solved one at a time."""
+    context = paper_context(n_nodes, 1)
+    scheduler = CEASScheduler()
+    start = time.perf_counter()
+    scheduler.prepare(context)
+    prepare = time.perf_counter() - start
+    links = list(scheduler._cache)
+    start = time.perf_counter()
+    solve_many(links, max_states=scheduler.max_states, keep_values=False)
+    batched = time.perf_counter() - start
+    start = time.perf_counter()
+    for link in links:
+        solve(link, max_states=scheduler.max_states)
+    single = time.perf_counter() - start
+    return {"prepare_s": prepare, "classes": len(links), "batched_s": batched, "single_s": single}
+
+
+def paper_network(n_nodes: int, rounds: int) -> dict[str, dict[str, float]]:
+    context = paper_context(n_nodes, rounds)
     out = {}
     for name in SCHEDULERS.names():
         start = time.perf_counter()
@@ -154,6 +182,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sequence-pairs", type=int, default=200, help="pairs through SeQUeNCe")
     parser.add_argument(
         "--slot-periods", type=int, default=1000, help="slot length of the chain runs (periods)"
+    )
+    parser.add_argument(
+        "--skip-paper", action="store_true", help="stop after CEAS prepare (no paper runs)"
     )
     args = parser.parse_args(argv)
 
@@ -190,6 +221,16 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print("SeQUeNCe not importable (needs Python >= 3.12): no ratio measured here")
 
+    print("== CEAS prepare on the paper network ==")
+    for n in (50, 1000):
+        r = ceas_prepare(n)
+        print(
+            f"{n:5d} QPUs: prepare {r['prepare_s']:6.2f} s ({r['classes']} MDP classes); "
+            f"the classes batched {r['batched_s']:6.2f} s, one solve each "
+            f"{r['single_s']:6.2f} s -> {r['single_s'] / r['batched_s']:.1f}x"
+        )
+    if args.skip_paper:
+        return
     for n in (50, 1000):
         print(f"== paper network, {n} QPUs, {args.rounds} rounds ==")
         for name, r in paper_network(n, args.rounds).items():

@@ -2,7 +2,9 @@
 
 :mod:`qceas.scheduling.mdp` solves the per-link-class Markov decision process of
 when to attempt generation, which stored pairs to consume for key distillation, and
-when to discard a stale pair, exactly by backward induction. The schedulers that the
+when to discard a stale pair, exactly by backward induction;
+:func:`~qceas.scheduling.mdp_batch.solve_many` solves many classes at once (the same
+tables). The schedulers that the
 network simulator (:func:`qceas.network.simulate`) runs are registered in
 :data:`SCHEDULERS`: ``ceas`` (the MDP policy per flow), ``oblivious`` (the paper's
 baseline), ``greedy``, ``greedy-purify`` and ``random``.
@@ -21,6 +23,7 @@ from qceas.scheduling.mdp import (
     Policy,
     solve,
 )
+from qceas.scheduling.mdp_batch import solve_many
 
 __all__ = [
     "MAX_STATES",
@@ -36,4 +39,5 @@ __all__ = [
     "RandomPolicy",
     "route_success",
     "solve",
+    "solve_many",
 ]

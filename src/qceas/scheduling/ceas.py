@@ -84,7 +84,8 @@ from qceas.physics import (
 )
 from qceas.scheduling import ladder as ladders
 from qceas.scheduling.base import SCHEDULERS, FloatArray, IntArray
-from qceas.scheduling.mdp import UTILITIES, LinkClass, Policy, solve
+from qceas.scheduling.mdp import UTILITIES, LinkClass, Policy
+from qceas.scheduling.mdp_batch import solve_many
 
 
 def _finite_number(value: object) -> bool:
@@ -220,11 +221,11 @@ class CEASScheduler:
         self.max_memory = max_memory or (context.demand.pairs if gate else 2)
         self.max_demand = max_demand or (context.demand.pairs if gate else 8)
         net = context.network
-        plans = []
+        links: list[tuple[LinkClass, int, ladders.Ladder | None]] = []
         climb = context.purification != "none" and self.utility == "key"
         for k in range(net.n_nodes):
-            links = net.routes[k]
-            p = min(1.0, _round3(route_success(context.slot_success[links])))
+            route = net.routes[k]
+            p = min(1.0, _round3(route_success(context.slot_success[route])))
             # Age 0 is a fresh pair: in the window it is consumed on arrival (the
             # best use of a fresh pair, see decide), before it the ages round up.
             fresh = float(fidelity_from_werner_unchecked(float(context.flow_w0[k])))
@@ -262,11 +263,18 @@ class CEASScheduler:
                 attempt_cost=self.pair_cost * float(free.value(0)) * p,
                 max_age=self._age_cap(free),
             )
-            policy = self._cache.get(link)
-            if policy is None:
-                policy = solve(link, max_states=self.max_states)
-                self._cache[link] = policy
-            plans.append(FlowPlan(link=link, policy=policy, horizon=horizon, ladder=ladder))
+            links.append((link, horizon, ladder))
+        # Every class not solved before, in one batched backward induction (the same
+        # tables as one solve per class, :mod:`.mdp_batch`); decide needs only the actions.
+        new = [link for link, _, _ in links if link not in self._cache]
+        for link, policy in zip(
+            new, solve_many(new, max_states=self.max_states, keep_values=False), strict=True
+        ):
+            self._cache[link] = policy
+        plans = [
+            FlowPlan(link=link, policy=self._cache[link], horizon=horizon, ladder=ladder)
+            for link, horizon, ladder in links
+        ]
         self.plans = plans
         self._ladders = ladders.Ladders.of([pl.ladder for pl in plans])
         self._climbs = self._ladders.levels > 0
@@ -541,7 +549,11 @@ class _Table:
         policies = list({id(pl.policy): pl.policy for pl in plans}.values())
         where = {id(pol): i for i, pol in enumerate(policies)}
         starts = np.cumsum([0] + [pol._actions.size for pol in policies])
-        actions = np.concatenate([pol._actions.ravel() for pol in policies])
+        # One copy of each table (a policy of solve_many holds a view of its batch's).
+        actions = np.empty(int(starts[-1]), dtype=np.int16)
+        for pol, start in zip(policies, starts, strict=False):
+            flat = actions[start : start + pol._actions.size]
+            flat.reshape(pol._actions.shape)[...] = pol._actions
         mem = max(pl.link.memory for pl in plans)
         cap = max(pl.link.age_cap for pl in plans)
         binom = np.array(

@@ -102,7 +102,7 @@ from typing import TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qceas.physics import decay, qber, secret_fraction, werner_parameter_unchecked
+from qceas.physics import qber_unchecked, secret_fraction_unchecked, werner_parameter_unchecked
 
 FloatArray: TypeAlias = NDArray[np.float64]
 IntArray: TypeAlias = NDArray[np.int64]
@@ -229,13 +229,21 @@ class LinkClass:
     def fidelity(self, age: ArrayLike) -> FloatArray:
         """F(a) = 1/4 + (F0 − 1/4)·exp(−Γ·a·Δ) of a pair stored for ``age`` slots."""
         elapsed = np.asarray(age, dtype=float) * self.slot
-        # physics.decay takes one coherence time per end, rate 1/T each; the symmetric
-        # split T = 2/Γ gives the total rate Γ of this class.
-        return np.asarray(decay(self.initial_fidelity, elapsed, 2.0 / self.decay_rate), float)
+        if np.any(elapsed < 0.0):
+            raise ValueError(f"age = {age!r}: must be >= 0")
+        # physics.decay's arithmetic, written out without its input checks (the class's
+        # numbers were checked when it was built, and solves call this thousands of
+        # times): one coherence time per end, rate 1/T each, with the symmetric split
+        # T = 2/Γ giving the total rate Γ of this class.
+        rate = 1.0 / (2.0 / self.decay_rate)
+        return np.asarray(
+            0.25 + (self.initial_fidelity - 0.25) * np.exp(-(rate + rate) * elapsed), dtype=float
+        )
 
     def key_bits(self, age: ArrayLike) -> FloatArray:
         """κ(a) = s·r(e(F(a))), secret key bits of one pair consumed at ``age`` slots."""
-        return self.sift * np.asarray(secret_fraction(qber(self.fidelity(age))), float)
+        # The unchecked forms equal physics.qber and physics.secret_fraction bit for bit.
+        return self.sift * secret_fraction_unchecked(qber_unchecked(self.fidelity(age)))
 
     def value(self, age: ArrayLike) -> FloatArray:
         """What one pair consumed at ``age`` slots is worth: κ(a) with ``utility =
@@ -340,6 +348,35 @@ class _Menu:
             kept=tuple(kept),
         )
 
+    @cached_property
+    def cols(self) -> tuple[IntArray, ...]:
+        """cols[c]: the actions consuming at most c pairs."""
+        return tuple(np.flatnonzero(self.count <= c) for c in range(self.n + 1))
+
+    @cached_property
+    def kept_count(self) -> FloatArray:
+        """(M,) |K|, the pairs each action keeps through the slot."""
+        return np.array([len(k) for k in self.kept], dtype=float)
+
+    def cost(self, link: LinkClass) -> FloatArray:
+        """(M,) c_mem·|K| + c_att·g of each action for ``link``."""
+        return link.memory_cost * self.kept_count + link.attempt_cost * self.attempt
+
+    def consumed_sums(self, per_pair: FloatArray) -> FloatArray:
+        """(S, M): for each action, the sum of ``per_pair`` (S, n) over the positions it
+        consumes, added in ascending position order. Written out rather than as a
+        matrix product so that no BLAS kernel chooses the order: the same bits on every
+        machine and thread setting (and for n <= 2 the same bits as the product)."""
+        out = np.zeros((per_pair.shape[0], len(self.consumed)))
+        for i in range(self.n):
+            out += per_pair[:, i : i + 1] * ((self.bits >> i) & 1)
+        return out
+
+    def unusable(self, per_pair_value: FloatArray) -> IntArray:
+        """(S,) bitmask of the positions whose pair is worth nothing (value <= 0)."""
+        weights = 1 << np.arange(self.n, dtype=np.int64)
+        return ((per_pair_value <= 0.0) * weights).sum(axis=1).astype(np.int64)
+
 
 # ------------------------------------------------------------ state enumeration
 class _States:
@@ -402,47 +439,75 @@ class _Block:
     cols: tuple[IntArray, ...]  # cols[c]: the menu actions consuming at most c pairs
 
 
-def _blocks(link: LinkClass, states: _States) -> list[_Block]:
+def _transitions(states: _States, menu: _Menu) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """``(next0, next1)`` of the states holding ``menu.n`` pairs (:class:`_Block`): they
+    depend only on the age cap, the memory and the menu, not on the class's physics."""
+    cap = states.cap
+    ages = states.ages[menu.n]
+    m_count = len(menu.consumed)
+    # int32 halves the largest tables; solve's limits keep every index below 2^31.
+    next0 = np.empty((ages.shape[0], m_count), dtype=np.int32)
+    next1 = np.empty_like(next0)
+    for j, kept in enumerate(menu.kept):
+        aged = np.minimum(ages[:, list(kept)] + 1, cap)
+        next0[:, j] = states.rank(aged)
+        if menu.attempt[j]:
+            fresh = np.zeros((ages.shape[0], 1), dtype=np.int64)
+            next1[:, j] = states.rank(np.concatenate([fresh, aged], axis=1))
+        else:
+            next1[:, j] = next0[:, j]
+    return next0, next1
+
+
+def _blocks(
+    link: LinkClass,
+    states: _States,
+    shared: dict[tuple[int, int, int], tuple[_Menu, NDArray[np.int32], NDArray[np.int32]]]
+    | None = None,
+) -> list[_Block]:
+    """The blocks of ``link``'s states; ``shared`` caches the menus and transitions by
+    (age cap, memory, n) across classes."""
     cap = states.cap
     kappa = link.value(np.arange(cap + 1))
     fidelity = link.fidelity(np.arange(cap + 1))
     blocks = []
     for n in range(link.memory + 1):
         ages = states.ages[n]
-        menu = _Menu.build(n, link.memory)
-        m_count = len(menu.consumed)
-        bits = np.zeros((m_count, n))
-        for j, consumed in enumerate(menu.consumed):
-            bits[j, list(consumed)] = 1.0
-        # int32 halves the largest tables; solve's limits keep every index below 2^31.
-        next0 = np.empty((ages.shape[0], m_count), dtype=np.int32)
-        next1 = np.empty_like(next0)
-        for j, kept in enumerate(menu.kept):
-            aged = np.minimum(ages[:, list(kept)] + 1, cap)
-            next0[:, j] = states.rank(aged)
-            if menu.attempt[j]:
-                fresh = np.zeros((ages.shape[0], 1), dtype=np.int64)
-                next1[:, j] = states.rank(np.concatenate([fresh, aged], axis=1))
-            else:
-                next1[:, j] = next0[:, j]
-        weights = 1 << np.arange(n, dtype=np.int64)
-        kept_len = np.array([len(k) for k in menu.kept], dtype=float)
+        menu, next0, next1 = _menu_and_transitions(states, n, shared)
         blocks.append(
             _Block(
                 n=n,
                 start=int(states.offset[n]),
                 stop=int(states.offset[n + 1]),
                 menu=menu,
-                key=kappa[ages] @ bits.T,
-                fid=fidelity[ages] @ bits.T,
-                unusable=((kappa[ages] <= 0.0) * weights).sum(axis=1).astype(np.int64),
+                key=menu.consumed_sums(kappa[ages]),
+                fid=menu.consumed_sums(fidelity[ages]),
+                unusable=menu.unusable(kappa[ages]),
                 next0=next0,
                 next1=next1,
-                cost=link.memory_cost * kept_len + link.attempt_cost * menu.attempt,
-                cols=tuple(np.flatnonzero(menu.count <= c) for c in range(n + 1)),
+                cost=menu.cost(link),
+                cols=menu.cols,
             )
         )
     return blocks
+
+
+def _menu_and_transitions(
+    states: _States,
+    n: int,
+    shared: dict[tuple[int, int, int], tuple[_Menu, NDArray[np.int32], NDArray[np.int32]]]
+    | None = None,
+) -> tuple[_Menu, NDArray[np.int32], NDArray[np.int32]]:
+    """The menu of the states holding n pairs and their transitions, from ``shared``
+    (keyed by age cap, memory and n) when it has them."""
+    key = (states.cap, states.memory, n)
+    if shared is not None and key in shared:
+        return shared[key]
+    menu = _Menu.build(n, states.memory)
+    found = (menu, *_transitions(states, menu))
+    if shared is not None:
+        shared[key] = found
+    return found
 
 
 def _q_values(
@@ -498,19 +563,58 @@ class Policy:
         link: LinkClass,
         states: _States,
         blocks: list[_Block],
-        values: FloatArray,
+        values: FloatArray | None,
         actions: NDArray[np.int16],
     ) -> None:
         self.link = link
         self._states = states
         self._blocks = blocks
-        self._values = values
+        # None: the value tables were not kept (solve_many(keep_values=False), for a
+        # scheduler, which needs only the actions).
+        self._values_kept = values
         self._actions = actions
-        self._values.setflags(write=False)
+        if values is not None:
+            values.setflags(write=False)
         self._actions.setflags(write=False)
         self._first_attempt = self._tabulate_first_attempt()
         self._cutoff = self._tabulate_cutoff()
-        self._forward()
+
+    # ---- expectations from (H, R, ()), by forward propagation on first use (a
+    # scheduler needs only the action tables; the propagation costs about a fifth of
+    # a solve)
+    @property
+    def expected_key_bits(self) -> float:
+        return self._expectations["key"]
+
+    @property
+    def expected_consumed(self) -> float:
+        return self._expectations["consumed"]
+
+    @property
+    def expected_heralded(self) -> float:
+        return self._expectations["heralded"]
+
+    @property
+    def expected_attempts(self) -> float:
+        return self._expectations["attempts"]
+
+    @property
+    def expected_pair_slots(self) -> float:
+        return self._expectations["slots"]
+
+    @property
+    def expected_unmet(self) -> float:
+        return self._expectations["unmet"]
+
+    @property
+    def expected_utilization(self) -> float:
+        heralded = self.expected_heralded
+        return self.expected_consumed / heralded if heralded > 0.0 else math.nan
+
+    @property
+    def mean_consumed_fidelity(self) -> float:
+        consumed = self.expected_consumed
+        return self._expectations["fid"] / consumed if consumed > 0.0 else math.nan
 
     # ---- lookups
     def _state(self, tau: int, r: int, ages: Sequence[int], *, decision: bool) -> int:
@@ -524,6 +628,15 @@ class Policy:
         for a in ages:
             _integer("age", a, "an integer >= 0", 0)
         return self._states.index(tuple(sorted(min(int(a), link.age_cap) for a in ages)))
+
+    @property
+    def _values(self) -> FloatArray:
+        if self._values_kept is None:
+            raise ValueError(
+                "this policy was solved without its value tables (keep_values=False); "
+                "solve it again with keep_values=True for values and Bellman residuals"
+            )
+        return self._values_kept
 
     def value(self, tau: int, r: int, ages: Sequence[int] = ()) -> float:
         """V_τ(r, a): optimal expected reward-to-go (key bits) from state (τ, r, ages)."""
@@ -617,7 +730,8 @@ class Policy:
         return out
 
     # ---- evaluation
-    def _forward(self) -> None:
+    @cached_property
+    def _expectations(self) -> dict[str, float]:
         """Propagate the state distribution from (H, R, ()) under the policy."""
         link = self.link
         size = self._states.size
@@ -630,7 +744,7 @@ class Policy:
             nxt = np.zeros(width * size)
             for block in self._blocks:
                 menu = block.menu
-                kept_len = np.array([len(k) for k in menu.kept], dtype=float)
+                kept_len = menu.kept_count
                 for r in range(width):
                     d = dist[r, block.start : block.stop]
                     rows = np.flatnonzero(d > 0.0)
@@ -653,15 +767,15 @@ class Policy:
                         base + block.next1[rows, j], weights=herald, minlength=width * size
                     )
             dist = nxt.reshape(width, size)
-        self.expected_key_bits = key
-        self.expected_consumed = consumed
-        self.expected_attempts = attempts
-        self.expected_heralded = p * attempts
-        self.expected_pair_slots = slots
-        self.expected_unmet = float(np.arange(width) @ dist.sum(axis=1))
-        heralded = self.expected_heralded
-        self.expected_utilization = consumed / heralded if heralded > 0.0 else math.nan
-        self.mean_consumed_fidelity = fid / consumed if consumed > 0.0 else math.nan
+        return {
+            "key": key,
+            "fid": fid,
+            "consumed": consumed,
+            "attempts": attempts,
+            "heralded": p * attempts,
+            "slots": slots,
+            "unmet": float(np.arange(width) @ dist.sum(axis=1)),
+        }
 
     def bellman_residual(self) -> float:
         """max over states with τ >= 1 of |V_τ − max_a Q_τ(a)| and |V_τ − Q_τ(π(τ))|.
@@ -689,23 +803,9 @@ class Policy:
 
 
 # -------------------------------------------------------------------------- solve
-def solve(
-    link: LinkClass,
-    *,
-    max_states: int = MAX_STATES,
-    max_state_actions: int = MAX_STATE_ACTIONS,
-) -> Policy:
-    """Optimal policy of ``link`` by backward induction over τ = 1..H (exact).
-
-    Args:
-        link: the link class.
-        max_states: refuse (ValueError) more states than this, (H + 1)·(R + 1)·C(A + 1 + m, m).
-        max_state_actions: refuse more state–action pairs per slot than this.
-
-    Returns:
-        The :class:`Policy`, with its value and action tables and its expected key bits
-        and utilization from (H, R, ()), evaluated exactly by forward propagation.
-    """
+def check_size(link: LinkClass, *, max_states: int, max_state_actions: int) -> None:
+    """Refuse (ValueError) a class whose tables exceed ``max_states`` states or
+    ``max_state_actions`` state–action pairs per slot (:func:`solve`)."""
     count = link.state_count
     shape = (
         f"horizon = {link.horizon}, demand = {link.demand}, memory = {link.memory}, "
@@ -727,6 +827,27 @@ def solve(
             f"{shape}: about {pairs:,} state-action pairs per slot exceed max_state_actions "
             f"= {max_state_actions:,}; lower max_age or memory, or raise max_state_actions"
         )
+
+
+def solve(
+    link: LinkClass,
+    *,
+    max_states: int = MAX_STATES,
+    max_state_actions: int = MAX_STATE_ACTIONS,
+) -> Policy:
+    """Optimal policy of ``link`` by backward induction over τ = 1..H (exact).
+
+    Args:
+        link: the link class.
+        max_states: refuse (ValueError) more states than this, (H + 1)·(R + 1)·C(A + 1 + m, m).
+        max_state_actions: refuse more state–action pairs per slot than this.
+
+    Returns:
+        The :class:`Policy`, with its value and action tables and its expected key bits
+        and utilization from (H, R, ()), evaluated exactly by forward propagation.
+    """
+    check_size(link, max_states=max_states, max_state_actions=max_state_actions)
+    cap, m = link.age_cap, link.memory
     states = _States(cap, m)
     blocks = _blocks(link, states)
     width = link.demand + 1
