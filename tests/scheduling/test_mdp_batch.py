@@ -122,3 +122,27 @@ def test_size_limits_are_those_of_solve() -> None:
         solve_many([make(), big])
     with pytest.raises(ValueError, match=r"state-action pairs per slot exceed max_state_actions"):
         solve_many([make(memory=4, max_age=40)], max_state_actions=1000)
+
+
+def test_values_that_would_overflow_are_refused_by_both_solvers() -> None:
+    # -P·R overflows to -inf, and V1 - V0 would be nan: no table is trustworthy.
+    huge = make(memory=1, horizon=1, window=1, miss_penalty=1e308)
+    for call in (lambda: solve(huge), lambda: solve_many([make(), huge])):
+        with pytest.raises(ValueError, match=r"^miss_penalty = 1e\+308, .*overflow"):
+            call()
+
+
+def test_ages_must_be_finite_and_non_negative() -> None:
+    link = make()
+    for bad in (-1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"^age = .*: must be finite and >= 0"):
+            link.key_bits(bad)
+
+
+def test_a_negative_zero_cost_is_a_zero_cost() -> None:
+    # -0.0 == 0.0, so the classes are equal and share a policy: their tables must be too.
+    a = make(miss_penalty=-0.0, attempt_cost=-0.0, memory_cost=-0.0)
+    b = make(miss_penalty=0.0)
+    assert a == b
+    assert hash(a) == hash(b)
+    assert solve(a)._values.tobytes() == solve(b)._values.tobytes()

@@ -217,20 +217,20 @@ class LinkClass:
             value = _real(name, getattr(self, name))
             if not value >= 0.0:
                 raise ValueError(f"{name} = {getattr(self, name)!r}: must be >= 0")
-            put(name, value)
+            put(name, value + 0.0)  # −0.0 as +0.0: equal classes, equal tables
         if self.miss_penalty is not None:
             value = _real("miss_penalty", self.miss_penalty)
             if not value >= 0.0:
                 raise ValueError(f"miss_penalty = {self.miss_penalty!r}: must be None or >= 0")
-            put("miss_penalty", value)
+            put("miss_penalty", value + 0.0)
         if self.utility not in UTILITIES:
             raise ValueError(f"utility = {self.utility!r}: must be one of {', '.join(UTILITIES)}")
 
     def fidelity(self, age: ArrayLike) -> FloatArray:
         """F(a) = 1/4 + (F0 − 1/4)·exp(−Γ·a·Δ) of a pair stored for ``age`` slots."""
         elapsed = np.asarray(age, dtype=float) * self.slot
-        if np.any(elapsed < 0.0):
-            raise ValueError(f"age = {age!r}: must be >= 0")
+        if not np.all(np.isfinite(elapsed) & (elapsed >= 0.0)):
+            raise ValueError(f"age = {age!r}: must be finite and >= 0")
         # physics.decay's arithmetic, written out without its input checks (the class's
         # numbers were checked when it was built, and solves call this thousands of
         # times): one coherence time per end, rate 1/T each, with the symmetric split
@@ -537,7 +537,8 @@ def _q_values(
 
 # ------------------------------------------------------------------------ policy
 class Policy:
-    """The optimal policy of one :class:`LinkClass`, with its value tables.
+    """The optimal policy of one :class:`LinkClass`, with its action tables and (unless
+    solved with ``solve_many(keep_values=False)``) its value tables.
 
     Lookups are O(m): the rank of the age multiset, then one table entry. Ages are
     sorted and capped at A (:attr:`LinkClass.age_cap`) on the way in.
@@ -805,7 +806,21 @@ class Policy:
 # -------------------------------------------------------------------------- solve
 def check_size(link: LinkClass, *, max_states: int, max_state_actions: int) -> None:
     """Refuse (ValueError) a class whose tables exceed ``max_states`` states or
-    ``max_state_actions`` state–action pairs per slot (:func:`solve`)."""
+    ``max_state_actions`` state–action pairs per slot (:func:`solve`), or whose values
+    could overflow: every value is a sum of at most R rewards, H·(m·c_mem + c_att) of
+    costs and R penalties, so that bound, with room for the difference of two values,
+    must be finite (the solvers' tie rules and
+    :func:`~qceas.scheduling.mdp_batch.solve_many`'s exactness assume finite values)."""
+    bound = link.demand * (float(link.value(0)) + link.penalty) + link.horizon * (
+        link.memory * link.memory_cost + link.attempt_cost
+    )
+    if not math.isfinite(4.0 * bound):
+        raise ValueError(
+            f"miss_penalty = {link.miss_penalty!r}, attempt_cost = {link.attempt_cost!r}, "
+            f"memory_cost = {link.memory_cost!r}: the values of this class overflow "
+            "(4·(demand·(value + penalty) + horizon·(memory·memory_cost + attempt_cost)) "
+            "must be finite)"
+        )
     count = link.state_count
     shape = (
         f"horizon = {link.horizon}, demand = {link.demand}, memory = {link.memory}, "

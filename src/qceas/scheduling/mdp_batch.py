@@ -11,7 +11,7 @@ same menus (they depend on (n, m) only) and the same r axis; their states differ
 in the age cap A and the numbers (κ(a), p, costs, penalty). Such a group is cut into
 batches of classes, longest horizon first, of about ``chunk`` states per slot and r
 (16k by default: the batch's V_{τ−1} and scratch arrays stay in cache; one batch of
-all 1000 classes of a 1000-QPU network took 2.5× as long). A batch is laid out as
+all 1000 classes of a 1000-QPU network took about twice as long). A batch is laid out as
 one layer of states per slot: class after class, each class's states in its own order
 (:class:`~qceas.scheduling.mdp._States`), so that a class's value and action tables
 are views of the batch's tables. A class's transitions never leave it, so for every
@@ -25,6 +25,7 @@ horizon), and only that prefix is computed.
 :func:`~qceas.scheduling.mdp.solve`, in its order (``key − cost``, then ``+ V0``, then
 ``+ p·g·(V1 − V0)``), and the maximum is taken over the same columns in the same menu
 order, the first maximum winning as with ``np.argmax``, so the value and action tables
+(all finite: :func:`~qceas.scheduling.mdp.check_size` refuses classes that overflow)
 are the same bit for bit (the tests check it against
 :func:`~qceas.scheduling.mdp.solve` on random classes). Two steps are left out where
 they change no bit: the zero term p·0·(V1 − V0) of a non-attempt action (adding +0.0
@@ -114,7 +115,7 @@ def solve_many(
         chunk: the most states of one slot and one r in a batch of classes (a class
             larger than that is a batch of its own). About 16k keeps a batch's
             V_{τ−1} and scratch arrays in cache: at 1000 QPUs one batch of everything
-            took 5.4 s against 2.1 s (``benchmarks/network_speed.py``).
+            took about twice as long (3.3 s against 1.6 s, in a review's run).
         keep_values: keep the value tables (:meth:`Policy.value`,
             :meth:`Policy.bellman_residual`); without them a policy holds only its
             action tables, and the induction two slots of values per batch.
