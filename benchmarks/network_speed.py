@@ -141,7 +141,7 @@ def ceas_prepare(n_nodes: int) -> dict[str, float]:
     start = time.perf_counter()
     scheduler.prepare(context)
     prepare = time.perf_counter() - start
-    links = list(scheduler._cache)
+    links = list(dict.fromkeys(plan.link for plan in scheduler.plans))
     start = time.perf_counter()
     solve_many(links, max_states=scheduler.max_states, keep_values=False)
     batched = time.perf_counter() - start

@@ -459,30 +459,25 @@ def _transitions(states: _States, menu: _Menu) -> tuple[NDArray[np.int32], NDArr
     return next0, next1
 
 
-def _blocks(
-    link: LinkClass,
-    states: _States,
-    shared: dict[tuple[int, int, int], tuple[_Menu, NDArray[np.int32], NDArray[np.int32]]]
-    | None = None,
-) -> list[_Block]:
-    """The blocks of ``link``'s states; ``shared`` caches the menus and transitions by
-    (age cap, memory, n) across classes."""
+def _blocks(link: LinkClass, states: _States) -> list[_Block]:
+    """The blocks of ``link``'s states (:func:`solve`; ``solve_many`` stacks its own)."""
     cap = states.cap
     kappa = link.value(np.arange(cap + 1))
     fidelity = link.fidelity(np.arange(cap + 1))
     blocks = []
     for n in range(link.memory + 1):
         ages = states.ages[n]
-        menu, next0, next1 = _menu_and_transitions(states, n, shared)
+        menu, next0, next1 = _menu_and_transitions(states, n)
+        worth = kappa[ages]
         blocks.append(
             _Block(
                 n=n,
                 start=int(states.offset[n]),
                 stop=int(states.offset[n + 1]),
                 menu=menu,
-                key=menu.consumed_sums(kappa[ages]),
+                key=menu.consumed_sums(worth),
                 fid=menu.consumed_sums(fidelity[ages]),
-                unusable=menu.unusable(kappa[ages]),
+                unusable=menu.unusable(worth),
                 next0=next0,
                 next1=next1,
                 cost=menu.cost(link),
@@ -492,11 +487,14 @@ def _blocks(
     return blocks
 
 
+#: Menus and transitions by (age cap, memory, n), shared across the classes of a solve.
+SharedMenus: TypeAlias = dict[
+    tuple[int, int, int], tuple[_Menu, NDArray[np.int32], NDArray[np.int32]]
+]
+
+
 def _menu_and_transitions(
-    states: _States,
-    n: int,
-    shared: dict[tuple[int, int, int], tuple[_Menu, NDArray[np.int32], NDArray[np.int32]]]
-    | None = None,
+    states: _States, n: int, shared: SharedMenus | None = None
 ) -> tuple[_Menu, NDArray[np.int32], NDArray[np.int32]]:
     """The menu of the states holding n pairs and their transitions, from ``shared``
     (keyed by age cap, memory and n) when it has them."""

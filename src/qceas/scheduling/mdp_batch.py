@@ -57,8 +57,8 @@ from qceas.scheduling.mdp import (
     MAX_STATES,
     LinkClass,
     Policy,
+    SharedMenus,
     _Block,
-    _Menu,
     _menu_and_transitions,
     _States,
     check_size,
@@ -128,7 +128,7 @@ def solve_many(
     for link in dict.fromkeys(links):
         groups.setdefault((link.memory, link.demand, link.window), []).append(link)
     solved: dict[LinkClass, Policy] = {}
-    shared: dict[tuple[int, int, int], tuple[_Menu, NDArray[np.int32], NDArray[np.int32]]] = {}
+    shared: SharedMenus = {}
     states: dict[tuple[int, int], _States] = {}
     for group in groups.values():
         for batch in _batches(group, chunk):
@@ -154,7 +154,7 @@ def _batches(group: list[LinkClass], chunk: int) -> list[list[LinkClass]]:
 
 def _solve_batch(
     links: list[LinkClass],
-    shared: dict[tuple[int, int, int], tuple[_Menu, NDArray[np.int32], NDArray[np.int32]]],
+    shared: SharedMenus,
     state_sets: dict[tuple[int, int], _States],
     keep_values: bool,
 ) -> dict[LinkClass, Policy]:
@@ -198,7 +198,7 @@ def _solve_batch(
     best_value = np.empty(most)
     best_action = np.empty(most, dtype=np.int16)
     better = np.empty(most, dtype=bool)
-    for tau in range(1, int(horizon[0]) + 1):
+    for tau in range(1, layers):
         active = int(np.count_nonzero(horizon >= tau))  # a prefix: sorted by horizon
         prev = values[(tau - 1) % len(values)]
         now = values[tau % len(values)]
@@ -262,7 +262,7 @@ def _stack(
     sets: list[_States],
     base: NDArray[np.int64],
     tables: tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]],
-    shared: dict[tuple[int, int, int], tuple[_Menu, NDArray[np.int32], NDArray[np.int32]]],
+    shared: SharedMenus,
     blocks: list[list[_Block]],
 ) -> _Stacked:
     """Block n of every class of the batch, stacked; appends each class's own
@@ -276,9 +276,10 @@ def _stack(
     # each class's table starts, κ, F): the per-pair values of every state at once.
     table_start, kappa, fidelity = tables
     ages = np.concatenate([st.ages[n] for st in sets]) + table_start[row_class][:, None]
-    key = menu.consumed_sums(kappa[ages])
+    worth = kappa[ages]
+    key = menu.consumed_sums(worth)
     fid = menu.consumed_sums(fidelity[ages])
-    unusable = menu.unusable(kappa[ages])
+    unusable = menu.unusable(worth)
     cost = np.array([menu.cost(link) for link in links]).reshape(len(links), -1)
     for k, st in enumerate(sets):
         part = slice(int(rows[k]), int(rows[k + 1]))
