@@ -611,12 +611,14 @@ def test_signal_delays_decay_pairs_while_heralds_and_swap_outcomes_travel() -> N
         rng=np.random.default_rng(0),
         link_length_km=10.0,
         initial_fidelity=0.95,
-        coherence_time_s=2e-3,
+        # Long enough that no pair decays to F = 1/4 within a window (such a pair
+        # counts or not by a rounding of its factor, and the draws would part).
+        coherence_time_s=20e-3,
     )
     delayed = dataclasses.replace(net, signal_delays=True)
     demand = _demand(3, rounds=4, period=0.02, window=0.02, pairs=3)
     tau = 10e3 / 2e8  # 50 µs per link
-    rate = 2 / 2e-3  # both ends at T = 2 ms
+    rate = 2 / 20e-3  # both ends at T = 20 ms
     ctx_off = make_context(net, demand, use="agreement")
     ctx_on = make_context(delayed, demand, use="agreement")
     np.testing.assert_allclose(ctx_on.segment_w0, ctx_off.segment_w0 * np.exp(-rate * tau))
@@ -633,6 +635,7 @@ def test_signal_delays_decay_pairs_while_heralds_and_swap_outcomes_travel() -> N
     (flow_off, w_off), (flow_on, w_on) = runs
     np.testing.assert_array_equal(flow_off, flow_on)
     assert flow_off.size > 0
+    assert np.all(w_on > 1e-6)  # the premise: every pair counts
     np.testing.assert_allclose(w_on, w_off * factor[flow_on], rtol=1e-9, atol=1e-12)
 
 

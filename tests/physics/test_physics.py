@@ -231,6 +231,17 @@ def test_swap_never_raises_fidelity(f1: float, f2: float) -> None:
 
 
 @settings(max_examples=200, deadline=None)
+@given(f1=fids, f2=fids)
+def test_swap_stays_a_fidelity_the_checked_functions_accept(f1: float, f2: float) -> None:
+    """Found by the SeQUeNCe oracle: swap(1/4, 0.295...) rounded to one ulp below 1/4,
+    and werner_coefficients of it raised."""
+    f = ph.swap(f1, f2)
+    assert 0.25 <= f <= 1.0
+    ph.werner_coefficients(f)
+    assert ph.swap(0.25, 0.2950450165640828) == 0.25
+
+
+@settings(max_examples=200, deadline=None)
 @given(f=st.floats(0.5001, 0.9999))
 def test_purification_raises_fidelity_above_one_half(f: float) -> None:
     assert ph.bbpssw(f, f)[1] > f

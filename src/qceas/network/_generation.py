@@ -43,19 +43,31 @@ def attempt(
     slot: int,
     rng: np.random.Generator,
     streaming: BoolArray,
-) -> None:
+    *,
+    keep_residual: bool = False,
+) -> bool:
     """Step 4 of ``slot``: the segments in ``want`` (empty ones) attempt in
     ``priority`` order, within the free memory; granted segments of ``streaming``
     flows that may stream (:func:`streamable`) go to :func:`stream`, the others herald
-    at most once. Heralded pairs go in the segments and the ledger."""
+    at most once. Heralded pairs go in the segments and the ledger. Returns whether
+    any pair was heralded.
+
+    A link's attempts to its next herald are drawn fresh in every slot (they are
+    memoryless), except where the last slot left a *residual* (``State.pending``):
+    with ``keep_residual`` a link still attempting at the slot end keeps the rest of
+    its draw, so that :meth:`State.skip` can tell the slot of its herald in advance.
+    """
     ctx = state.ctx
     net = ctx.network
     t = slot * ctx.slot_s
     # A link that does not attempt in this slot abandons its attempt in progress.
     carried, state.phase = state.phase, np.zeros_like(state.phase)
+    resumed, pending = state.has_pending, state.pending
+    if resumed:
+        state.pending, state.has_pending = np.zeros_like(pending), False
     req = np.flatnonzero(want)
     if not req.size:
-        return
+        return False
     # Priority order: higher priority first, then lower segment index.
     key = -priority[req] if priority is not None else np.zeros(req.size)
     req = req[np.lexsort((req, key))]
@@ -71,30 +83,35 @@ def attempt(
     fits = rank < free[nodes]
     granted = req[fits[: req.size] & fits[req.size :]]
     if not granted.size:
-        return
+        return False
     streamers = streamable(state, granted, streaming)
     if streamers.size:
-        stream(state, streamers, slot, rng, carried)
+        stream(state, streamers, slot, rng, carried, pending if resumed else None)
         granted = granted[~np.isin(ctx.segment_flow[granted], streamers)]
         if not granted.size:
-            return
+            return True
     # Links: granted segments of the same link take turns in priority order.
     links = ctx.segment_link[granted]
     turn = np.lexsort((np.arange(granted.size), links))
     granted, links = granted[turn], links[turn]
-    tries = rng.geometric(net.success_probability[links]).astype(np.int64)
-    total = np.cumsum(tries)
     group_start = np.flatnonzero(np.concatenate([[True], links[1:] != links[:-1]]))
-    before = np.repeat(
-        np.concatenate([[0], total[group_start[1:] - 1]]),
-        np.diff(np.append(group_start, links.size)),
-    )
-    used = total - before
     # Attempts run back to back: the first ends when the one carried over from the
     # last slot does (or one period in), then one per period until the slot ends.
     period = net.attempt_period_s[links]
     first = np.where(carried[links] > 0, carried[links], period)
     budget = np.floor((ctx.slot_s - first) / period + EPS).astype(np.int64) + 1
+    if keep_residual or resumed:
+        tries = _turn_draws(
+            rng, net.success_probability[links], group_start, budget, pending[links]
+        )
+    else:
+        tries = rng.geometric(net.success_probability[links]).astype(np.int64)
+    total = np.cumsum(tries)
+    before = np.repeat(
+        np.concatenate([[0], total[group_start[1:] - 1]]),
+        np.diff(np.append(group_start, links.size)),
+    )
+    used = total - before
     heralded = used <= budget
     # Attempts actually run: every link stops at its budget or after its last turn;
     # one still attempting at the slot end carries its attempt in progress over.
@@ -103,9 +120,15 @@ def attempt(
     busy = used[last] > budget[last]
     ends = first[last] + budget[last] * period[last] - ctx.slot_s
     state.phase[links[last[busy]]] = ends[busy]
+    if keep_residual:
+        # Links on which no turn heralded: their first turn is still running.
+        idle = used[group_start] > budget[group_start]
+        if idle.any():
+            state.pending[links[group_start[idle]]] = (tries - budget)[group_start[idle]]
+            state.has_pending = True
     got = granted[heralded]
     if not got.size:
-        return
+        return False
     herald_s = t + first[heralded] + (used[heralded] - 1) * period[heralded]
     # The last attempt ends with the slot: never later than the next decision time
     # (computed the same way), whatever the rounding of k·period.
@@ -120,6 +143,40 @@ def attempt(
     state.seg_has[got] = True
     state.seg_herald[got] = herald_s
     state.seg_id[got] = ids
+    return True
+
+
+def _turn_draws(
+    rng: np.random.Generator,
+    p: FloatArray,
+    group_start: IntArray,
+    budget: IntArray,
+    rest: IntArray,
+) -> IntArray:
+    """Attempts to the herald of every turn that starts in the slot, drawn turn by
+    turn: the first turn on a link continues its link's kept draw where there is one
+    (``rest`` > 0), a later turn is drawn only if the turns before it heralded within
+    the link's budget; turns that never start get 0. Same law as one draw per turn
+    (the draws of turns that never start are never read), and nothing is drawn in a
+    slot whose every turn continues a kept draw, so a stepped run with kept draws
+    and one that skips such slots (:meth:`State.skip`) draw the same numbers."""
+    n = p.size
+    tries = np.zeros(n, dtype=np.int64)
+    size = np.diff(np.append(group_start, n))
+    used = np.zeros(group_start.size, dtype=np.int64)
+    groups = np.arange(group_start.size)
+    turn = 0
+    while groups.size:
+        idx = group_start[groups] + turn
+        draw = rest[idx] if turn == 0 else np.zeros(idx.size, dtype=np.int64)
+        fresh = draw <= 0
+        if fresh.any():
+            draw[fresh] = rng.geometric(p[idx[fresh]])
+        tries[idx] = draw
+        used[groups] += draw
+        turn += 1
+        groups = groups[(used[groups] <= budget[idx]) & (size[groups] > turn)]
+    return tries
 
 
 def streamable(state: State, granted: IntArray, streaming: BoolArray) -> IntArray:
@@ -145,7 +202,12 @@ def streamable(state: State, granted: IntArray, streaming: BoolArray) -> IntArra
 
 
 def stream(
-    state: State, flows: IntArray, slot: int, rng: np.random.Generator, carried: FloatArray
+    state: State,
+    flows: IntArray,
+    slot: int,
+    rng: np.random.Generator,
+    carried: FloatArray,
+    pending: IntArray | None,
 ) -> None:
     """Every pair the streaming ``flows`` make in this slot, drawn at once.
 
@@ -178,6 +240,8 @@ def stream(
     # Every round but possibly the first lasts at least the slowest period.
     rows = int(np.floor(ctx.slot_s / slowest.min() + EPS)) + 2
     tries = rng.geometric(net.success_probability[links], size=(rows, segs.size))
+    if pending is not None:  # attempts carried over with the rest of their draw
+        tries[0] = np.where(pending[links] > 0, pending[links], tries[0])
     tries[0, held] = 0  # a held pair needs no attempt in the first round
     wait = tries * period[None, :]
     # Round j starts when round j − 1's pair is made; in the first, a link continues

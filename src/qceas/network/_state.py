@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from qceas.network import _generation
+from qceas.network.context import EPS
 from qceas.network.interface import (
     BoolArray,
     Context,
@@ -64,6 +65,10 @@ class State:
         # Per link: time from the slot start to the end of its attempt in progress
         # (0: none), so that attempts run back to back across slot boundaries.
         self.phase = np.zeros(net.n_links)
+        # Per link: attempts left to the herald of the attempt in progress, where the
+        # last slot kept its draw (network/_generation.py; 0: draw afresh).
+        self.pending = np.zeros(net.n_links, dtype=np.int64)
+        self.has_pending = False
         self.target = np.zeros(n, dtype=np.int64)
         self.remaining = np.full(n, ctx.demand.pairs, dtype=np.int64)
         self.met = np.zeros((ctx.demand.rounds, n), dtype=np.int64)
@@ -137,8 +142,86 @@ class State:
             importance=self.importance.copy(),
         )
 
+    def next_window_change(self, slot: int) -> int:
+        """The first slot after ``slot`` at which a demand window opens or closes (a
+        round's deadline included); a very large number once all rounds are over."""
+        ctx = self.ctx
+        open_ = self.target < ctx.demand.rounds
+        if not open_.any():
+            return np.iinfo(np.int64).max
+        base = self.target[open_] * ctx.round_slots
+        ready = base + ctx.ready_slot[open_]
+        # The deadline is after `slot` (close_deadlines moved every earlier one on).
+        return int(np.where(ready > slot, ready, base + ctx.deadline_slot[open_]).min())
+
+    def skip(self, slot: int, limit: int) -> int:
+        """Advance through up to ``limit`` slots from ``slot`` on in which nothing
+        happens, without deciding them; returns how many were skipped.
+
+        Called after a slot in which nothing happened, under a decision the
+        scheduler promised to keep (:attr:`Decision.stable_slots`): every link still
+        attempting keeps attempting, back to back, and the rest of its draw
+        (``pending``, R attempts with the one in progress) says where its herald
+        falls. Attempt j = 0, 1, … after the slot start ends at c + j·P (c: the
+        carried phase, P: the period), and belongs to the slot it ends in, an end
+        within EPS·P past a slot end counting for that slot (the rule of
+        :func:`~qceas.network._generation.attempt`); so i whole slots complete
+        m(i) = ⌊(i·Δ + EPS·P − c)/P⌋ + 1 attempts, and the herald is in slot i*, the
+        least i with m(i + 1) ≥ R. Up to the first herald, the limit and the next
+        window change, the slots are skipped: each link's attempts and phase move on
+        by m, its draw keeps R − m ≥ 1. Exact: the skipped slots are those in which
+        the stepped simulation would herald nothing and the scheduler, by its promise,
+        would decide the same; the draws are the same ones (a stepped run with kept
+        draws and Δ = P gives the same ledger bit for bit,
+        ``tests/network/test_skipping.py``)."""
+        ctx = self.ctx
+        limit = min(limit, self.next_window_change(slot - 1) - slot)
+        if limit <= 0:
+            return 0
+        busy = np.flatnonzero(self.phase > 0)
+        if busy.size:
+            rest = self.pending[busy]
+            if not self.has_pending or np.any(rest <= 0):
+                return 0  # an attempt in progress without its draw: decide the slot
+            delta = ctx.slot_s
+            period = ctx.network.attempt_period_s[busy]
+            c = self.phase[busy]
+
+            def done(i: IntArray | int) -> IntArray:
+                # m(i): attempts completed in i whole slots (never negative).
+                m = np.floor((i * delta + EPS * period - c) / period).astype(np.int64) + 1
+                return np.maximum(m, 0)
+
+            # i*: from the slot the herald's end time falls in, corrected by m itself
+            # where rounding put it one off (m is non-decreasing and m(0) = 0 < R).
+            herald = np.floor(((rest - 1) * period + c) / delta).astype(np.int64)
+            herald = np.maximum(herald, 0)
+            while np.any(late := done(herald) >= rest):
+                herald = herald - late
+            while np.any(early := done(herald + 1) < rest):
+                herald = herald + early
+            limit = min(limit, int(herald.min()))
+            if limit <= 0:
+                return 0
+            m = done(limit)
+            self.attempts += int(m.sum())
+            self.phase[busy] = c + (m * period - limit * delta)
+            self.pending[busy] = rest - m
+        return limit
+
     # ---- one slot
-    def apply(self, slot: int, decision: Decision, rng: np.random.Generator, who: str) -> None:
+    def apply(
+        self,
+        slot: int,
+        decision: Decision,
+        rng: np.random.Generator,
+        who: str,
+        *,
+        keep_residual: bool = False,
+    ) -> bool:
+        """Run ``decision`` in ``slot``; returns whether anything happened (a pair
+        made, consumed, purified or dropped). ``keep_residual``: links still
+        attempting keep the rest of their draw (for :meth:`skip`)."""
         ctx = self.ctx
         t = slot * ctx.slot_s
         n, m, s = self.n, ctx.storage, len(ctx.segment_flow)
@@ -156,23 +239,40 @@ class State:
 
         # What the pairs are for decides which of these go ahead (network/_uses.py).
         consume, on_herald = ctx.pair_use.admit(consume, on_herald, self.remaining)
-        fidelity = self.stored_fidelity(t)
-        if consume.any():
-            self._consume(consume, fidelity, t, slot, who)
-        if discard.any():
-            self._drop_stored(discard, fidelity, t)
+        happened = False
+        if consume.any() or discard.any():
+            happened = True
+            fidelity = self.stored_fidelity(t)
+            if consume.any():
+                self._consume(consume, fidelity, t, slot, who)
+            if discard.any():
+                self._drop_stored(discard, fidelity, t)
         if seg_discard.any():
+            happened = True
             self._drop_segments(seg_discard, t)
         if ctx.purification != "none" and purify.any():
+            happened = True
             self._purify(purify, t, rng)
         # Flows that use pairs on arrival keep generating through the slot (streaming).
-        streaming = on_herald & self._in_window(slot) & (self.remaining > 0)
+        in_window = self._in_window(slot)
+        streaming = on_herald & in_window & (self.remaining > 0)
         if self.link_down is not None:
             attempt = attempt & ~self.link_down[ctx.segment_link]
-        _generation.attempt(self, attempt & ~self.seg_has, priority, slot, rng, streaming)
+        heralded = _generation.attempt(
+            self,
+            attempt & ~self.seg_has,
+            priority,
+            slot,
+            rng,
+            streaming,
+            keep_residual=keep_residual,
+        )
+        if not heralded:
+            return happened  # no new segment pair: no route is newly complete
         made = self._swap()
         if made.size and on_herald.any():
-            self._consume_on_arrival(made, on_herald & self._in_window(slot))
+            self._consume_on_arrival(made, on_herald & in_window)
+        return True
 
     def _in_window(self, slot: int) -> BoolArray:
         ctx = self.ctx

@@ -193,6 +193,14 @@ class Decision:
             remains; a pair made this way is never stored.
         priority: (S,) higher attempts first where segments share a link or memory;
             ties go to the lower segment index.
+        stable_slots: the scheduler's promise that, while nothing happens (no pair is
+            made, consumed, purified or dropped and no demand window opens or closes),
+            it would return this same decision, drawing nothing from ``rng``, at the
+            next ``stable_slots − 1`` slot starts too, whatever the ages of the pairs.
+            The simulator then skips the slots in which nothing happens without asking
+            (:meth:`qceas.network.Simulation.run_round`); 1 (the default) asks every
+            slot. A policy that reads ages, time or ``slots_to_deadline`` gives the
+            slots until its answer could change (e.g. until a pair crosses a cutoff).
     """
 
     attempt: BoolArray | None = None
@@ -202,6 +210,12 @@ class Decision:
     purify: BoolArray | None = None
     consume_on_herald: BoolArray | None = None
     priority: FloatArray | None = None
+    stable_slots: int = 1
+
+    def __post_init__(self) -> None:
+        k = self.stable_slots
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(f"Decision.stable_slots = {k!r}: must be an integer >= 1")
 
 
 class Scheduler(Protocol):

@@ -49,6 +49,18 @@ physical rate; a longer slot is exact for streaming flows and much faster to
 simulate (``benchmarks/network_speed.py``), but throttles non-streaming flows, in
 particular routes that share a link.
 
+Skipping idle slots: a decision may promise to stand while nothing happens
+(:attr:`~qceas.network.Decision.stable_slots`). After a slot in which nothing
+happened (no pair made, consumed, purified or dropped) under such a decision,
+:meth:`Simulation.run_round` skips, without asking the scheduler, the slots before
+the next herald, the next demand window change and the promise's end
+(``State.skip`` derives the herald's slot from each link's kept draw of attempts,
+which is exact since attempts are memoryless). From a run's first promise on, links
+keep their draws in every slot, so skipping changes no number: a run stepped slot by
+slot draws the same, and with one attempt per slot gives the same ledger bit for bit
+(``tests/network/test_skipping.py``). Schedulers that never promise draw as they
+always did.
+
 Memory: a segment pair holds one qubit at both ends of its link; an end-to-end pair
 one at QPU k and one at the aggregator; ``Network.memory_slots`` bounds the total at
 every node. Pair decay follows ARCHITECTURE §4 exactly in continuous time (herald
@@ -120,6 +132,8 @@ class Simulation:
         self.slot = 0
         self.rounds_done = 0
         self._finished: SimulationResult | None = None
+        self._skipping = True  # tests turn it off to step every slot
+        self._keep_draws = False
 
     def set_importance(self, weights: ArrayLike) -> None:
         """Importance weights for the rounds to come (e.g. the QFI weights of the last
@@ -146,10 +160,22 @@ class Simulation:
         state = self._state
         state.consumed_log.clear()
         end = self.slot + ctx.round_slots
-        for slot in range(self.slot, end):
+        slot = self.slot
+        while slot < end:
             state.close_deadlines(slot)
             decision = self.scheduler.decide(state.view(slot), rng=self.rng)
-            state.apply(slot, decision, self.rng, self.scheduler.name)
+            stable = int(decision.stable_slots)
+            # From the first promise on, links keep their draws in every slot, so a
+            # run that skips and one that steps draw the same numbers (State.skip).
+            self._keep_draws = self._keep_draws or stable > 1
+            happened = state.apply(
+                slot, decision, self.rng, self.scheduler.name, keep_residual=self._keep_draws
+            )
+            slot += 1
+            if stable > 1 and not happened and self._skipping:
+                # Nothing happened and the scheduler keeps its decision: the slots in
+                # which nothing will happen need no decision (State.skip).
+                slot += state.skip(slot, min(stable - 1, end - slot))
         self.slot = end
         index = self.rounds_done
         self.rounds_done += 1

@@ -84,10 +84,12 @@ def swap(f1: ArrayLike, f2: ArrayLike) -> FloatOrArray:
 
     ``w = w1·w2``, i.e. ``F = F1·F2 + (1 − F1)(1 − F2)/3`` (Dür & Briegel, Rep. Prog.
     Phys. 70, 1381 (2007), §3; ARCHITECTURE §4). The result is again a Werner pair.
+    Clipped to [1/4, 1], where it lies exactly: at F1 = 1/4 the two terms round to one
+    ulp below 1/4, which the next checked function would refuse.
     """
     a = in_range("f1", f1, 0.25, 1.0)
     b = in_range("f2", f2, 0.25, 1.0)
-    return _out(a * b + (1.0 - a) * (1.0 - b) / 3.0)
+    return _out(np.clip(a * b + (1.0 - a) * (1.0 - b) / 3.0, 0.25, 1.0))
 
 
 def swap_chain(fidelities: ArrayLike, axis: int = -1) -> FloatOrArray:

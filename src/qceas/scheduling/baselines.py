@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from qceas.network.interface import Context, Decision, SlotView
@@ -32,7 +34,7 @@ class Oblivious:
     name = "oblivious"
 
     def prepare(self, context: Context) -> None:
-        del context
+        self._forever = context.total_slots
 
     def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
         del rng
@@ -40,7 +42,14 @@ class Oblivious:
         # First in, first out: a new pair is used on arrival only if none is waiting
         # once this slot's consumption is done.
         empty: np.ndarray = view.stored.sum(axis=1) == consume.sum(axis=1)
-        return Decision(attempt=~view.segment_has, consume=consume, consume_on_herald=empty)
+        # Which pairs exist, their order, the windows and the demand decide all of
+        # it: the decision stands until something happens.
+        return Decision(
+            attempt=~view.segment_has,
+            consume=consume,
+            consume_on_herald=empty,
+            stable_slots=self._forever,
+        )
 
 
 @SCHEDULERS.register("greedy")
@@ -70,6 +79,8 @@ class Greedy:
         else:
             median = float(np.median(context.network.coherence_time_s))
         self._cutoff = self.cutoff_s if self.cutoff_s is not None else 0.1 * median
+        self._slot_s = context.slot_s
+        self._forever = context.total_slots
 
     def decide(self, view: SlotView, *, rng: np.random.Generator) -> Decision:
         del rng
@@ -83,7 +94,24 @@ class Greedy:
             discard=old,
             discard_segment=old_segments,
             consume_on_herald=np.ones(view.remaining.shape, dtype=bool),  # freshest first
+            stable_slots=self._stable(view, old, old_segments),
         )
+
+    def _stable(self, view: SlotView, old: np.ndarray, old_segments: np.ndarray) -> int:
+        """Slots this decision stands while nothing happens: until the first pair still
+        young now could be past the cutoff, one slot early against rounding (the age
+        test above is the rule; a slot asked early only costs a decision)."""
+        born = np.concatenate(
+            [
+                view.created_s[view.stored & ~old],
+                view.segment_herald_s[view.segment_has & ~old_segments],
+            ]
+        )
+        if not born.size:
+            return self._forever
+        slot_s = self._slot_s
+        first_old = math.floor((float(born.min()) + self._cutoff) / slot_s) + 1
+        return max(1, min(self._forever, first_old - 1 - view.slot))
 
 
 @SCHEDULERS.register("greedy-purify")
