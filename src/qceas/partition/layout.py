@@ -86,7 +86,7 @@ def executions_per_round(model: ModelConfig, samples: int, shots: int, *, qfi: b
     """E: circuit executions of one replica per round, for ``samples`` samples at
     ``shots`` shots (forward, 2P shifted and, with ``qfi`` — ``compute.qfi_circuits`` —,
     2L QFI sublayer circuits per sample; :mod:`qceas.qnn.timing`)."""
-    circuits = circuits_per_sample(ansatz_of(model), qfi=qfi)
+    circuits = circuits_per_sample(ansatz_of(model), qfi=qfi, estimator=model.qfi_estimator)
     return int(samples * circuits * shots)
 
 

@@ -44,6 +44,7 @@ from qceas._rules import (
 from qceas.qnn.ansatz import ENCODINGS, ENTANGLERS, MAX_QUBITS, TOPOLOGIES
 from qceas.qnn.model import READOUTS
 from qceas.qnn.noise import NoiseModel
+from qceas.qnn.qfi_estimators import QFI_ESTIMATORS
 from qceas.qnn.timing import GateTimes
 
 
@@ -58,10 +59,15 @@ class ModelConfig:
     topology: str = "ring"
     readout: str = "multiclass"
     output_scale: float = 5.0
+    #: The QFI the nodes declare and are weighted by (``qceas.qnn.qfi_estimators``):
+    #: ``sld`` (exact), ``sub_qfi`` or ``hilbert_schmidt`` (lower bounds made of
+    #: overlaps a QPU can measure; their circuits are priced in ``qceas.qnn.timing``).
+    qfi_estimator: str = "sld"
 
     def __post_init__(self) -> None:
         freeze_fields(self)
         integer("model.n_qubits", self.n_qubits, 1, MAX_QUBITS)
+        choice("model.qfi_estimator", self.qfi_estimator, tuple(QFI_ESTIMATORS.names()))
         integer("model.layers", self.layers, 1, MAX_LAYERS)
         choice("model.encoding", self.encoding, ENCODINGS)
         choice("model.entangler", self.entangler, ENTANGLERS)

@@ -28,10 +28,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from qceas._rules import is_integer
 from qceas.qnn.ansatz import Ansatz
-from qceas.qnn.fisher import qfi_mixed, qfi_pure
 from qceas.qnn.noise import NoiseModel
 from qceas.qnn.partition import BlockError
 from qceas.qnn.pauli import MAX_PAULI_QUBITS
+from qceas.qnn.qfi_estimators import QFI_ESTIMATORS
 from qceas.qnn.readout import (
     class_probabilities,
     flip_bits,
@@ -113,6 +113,7 @@ class QNN:
         n_classes: int = 2,
         output_scale: float = 5.0,
         noise: NoiseModel | None = None,
+        qfi_estimator: str = "sld",
     ) -> None:
         self.ansatz = Ansatz(
             n_qubits=n_qubits,
@@ -136,6 +137,14 @@ class QNN:
             )
         if not (np.isfinite(output_scale) and output_scale > 0):
             raise ValueError(f"model.output_scale = {output_scale}: must be > 0")
+        if not isinstance(qfi_estimator, str) or qfi_estimator not in QFI_ESTIMATORS:
+            raise ValueError(
+                f"model.qfi_estimator = {qfi_estimator!r}: must be one of "
+                f"{', '.join(QFI_ESTIMATORS.names())}"
+            )
+        #: The QFI the nodes declare (``qceas.qnn.qfi_estimators``).
+        self.qfi_estimator: str = qfi_estimator
+        self._qfi = QFI_ESTIMATORS.get(qfi_estimator)
         self.readout: str = readout
         self.n_classes = int(n_classes)
         self.output_scale = float(output_scale)
@@ -166,6 +175,21 @@ class QNN:
         """Parameters drawn uniformly from [-π, π)."""
         return rng.uniform(-np.pi, np.pi, size=self.num_params)
 
+    def with_qfi_estimator(self, name: str) -> QNN:
+        """The same circuit, readout and noise, declaring its QFI by estimator ``name``."""
+        return QNN(
+            self.n_qubits,
+            self.layers,
+            encoding=self.ansatz.encoding,
+            entangler=self.ansatz.entangler,
+            topology=self.ansatz.topology,
+            readout=self.readout,
+            n_classes=self.n_classes,
+            output_scale=self.output_scale,
+            noise=self.noise,
+            qfi_estimator=name,
+        )
+
     def with_noise(self, noise: NoiseModel) -> QNN:
         """The same circuit and readout with another noise model."""
         return QNN(
@@ -178,6 +202,7 @@ class QNN:
             n_classes=self.n_classes,
             output_scale=self.output_scale,
             noise=noise,
+            qfi_estimator=self.qfi_estimator,
         )
 
     # ------------------------------------------------------------ validation
@@ -319,11 +344,13 @@ class QNN:
         return result.gradient[0]
 
     def quantum_fisher(self, params: ArrayLike, x: ArrayLike) -> NDArray[np.float64]:
-        """Exact QFI of the circuit's output state under the model's noise: (P, P).
+        """QFI of the circuit's output state under the model's noise, by the model's
+        ``qfi_estimator`` (exact for ``sld``, a lower bound otherwise): (P, P).
 
         ``x`` of shape (n_qubits,) gives the QFI of that input's state; (S, n_qubits)
         gives the mean over the S inputs. Pure-state formula when the model is
-        noiseless, the SLD formula otherwise (``qceas.qnn.fisher``).
+        noiseless (every estimator agrees there), the estimator's mixed-state formula
+        otherwise (``qceas.qnn.qfi_estimators``).
         """
         xs = self._check_inputs(x)
         labels = np.zeros(xs.shape[0], dtype=np.int64)
@@ -449,9 +476,9 @@ class QNN:
                     if prop.mixed:
                         rho, drho = prop.density()
                         assert drho is not None
-                        f_rows = qfi_mixed(rho, drho)
+                        f_rows = self._qfi.mixed(rho, drho)
                     else:
-                        f_rows = qfi_pure(prop.state, prop.tangents)
+                        f_rows = self._qfi.pure(prop.state, prop.tangents)
                     np.add.at(qfi_sum, owner[sl], f_rows)
         norm = samples.astype(float)
         return NodeEvaluation(

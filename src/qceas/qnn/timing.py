@@ -20,6 +20,17 @@ every sample of its batch and ``shots`` times each, the circuits its update need
   metric: the mixed-state QFI this package computes has no efficient hardware
   estimator, so this prices the closest thing a QPU can measure.
 
+That pricing is the ``sld`` estimator's (``model.qfi_estimator``). The lower bounds of
+:mod:`qceas.qnn.qfi_estimators` are made of overlaps Tr[AB] of states the node can
+prepare, each measured by a destructive SWAP test (Garcia-Escartin & Chamorro-Posada,
+PRA 87, 052330 (2013)): both states prepared side by side on 2n qubits, one CNOT layer
+and one Hadamard layer, every qubit measured. The weight needs only the trace of the
+QFI, i.e. its diagonal, and by the parameter shift of the noisy circuit (the noise does
+not depend on θ) ∂_iρ = (ρ_{+i} − ρ_{−i})/2 with θ_i shifted by ±π/2, so
+Tr[(∂_iρ)²] = (Tr ρ_{+i}² + Tr ρ_{−i}² − 2·Tr ρ_{+i}ρ_{−i})/4 takes 3 SWAP tests per
+parameter (``hilbert_schmidt``: 3P circuits), and the sub-QFI also
+Tr[ρ∂_iρ] = (Tr ρρ_{+i} − Tr ρρ_{−i})/2 and Tr ρ² (``sub_qfi``: 5P + 1 circuits).
+
 One shot of a circuit takes ``reset + d₁·t₁ + d₂·t₂ + measurement``, with d₁ and d₂
 the circuit's single- and two-qubit *layer* depth (gates on disjoint qubits run in
 parallel) and t₁, t₂ the gate times; every qubit is measured at once. Each circuit
@@ -140,20 +151,52 @@ def qfi_shot_times(ansatz: Ansatz, times: GateTimes) -> list[float]:
     return out
 
 
-def circuits_per_sample(ansatz: Ansatz, *, qfi: bool) -> int:
+#: SWAP-test circuits per sample of each overlap estimator: (per parameter, fixed).
+SWAP_TESTS: dict[str, tuple[int, int]] = {"hilbert_schmidt": (3, 0), "sub_qfi": (5, 1)}
+
+
+def swap_test_time(ansatz: Ansatz, times: GateTimes) -> float:
+    """Seconds per shot of a destructive SWAP test of two copies of the forward
+    circuit (shifted or not): their layers side by side, one CNOT layer, one H layer."""
+    single, two = circuit_depth(ansatz)
+    gates = (single + 1) * times.single_qubit_s + (two + 1) * times.two_qubit_s
+    return times.reset_s + gates + times.measurement_s
+
+
+def estimator_shot_times(ansatz: Ansatz, times: GateTimes, estimator: str) -> list[float]:
+    """Seconds per shot of each circuit a sample needs for the QFI by ``estimator``:
+    the 2L sublayer circuits for ``sld``, the SWAP tests of the module docstring for
+    the overlap bounds."""
+    if estimator == "sld":
+        return qfi_shot_times(ansatz, times)
+    try:
+        per_param, fixed = SWAP_TESTS[estimator]
+    except KeyError:
+        known = ", ".join(["sld", *SWAP_TESTS])
+        raise ValueError(f"model.qfi_estimator = {estimator!r}: must be one of {known}") from None
+    return [swap_test_time(ansatz, times)] * (per_param * ansatz.num_params + fixed)
+
+
+def circuits_per_sample(ansatz: Ansatz, *, qfi: bool, estimator: str = "sld") -> int:
     """Distinct circuits a sample needs: the forward circuit, 2P parameter-shifted ones
-    and, when ``qfi``, the 2L QFI sublayer circuits."""
-    return 1 + 2 * ansatz.num_params + (2 * ansatz.layers if qfi else 0)
+    and, when ``qfi``, the QFI circuits of ``estimator`` (2L sublayer circuits for
+    ``sld``)."""
+    extra = len(estimator_shot_times(ansatz, GateTimes(), estimator)) if qfi else 0
+    return 1 + 2 * ansatz.num_params + extra
 
 
-def sample_cost(ansatz: Ansatz, times: GateTimes, *, qfi: bool) -> tuple[float, float]:
+def sample_cost(
+    ansatz: Ansatz, times: GateTimes, *, qfi: bool, estimator: str = "sld"
+) -> tuple[float, float]:
     """``(per_shot, per_sample)`` seconds: one shot of every circuit a sample needs
-    (forward, gradient, and the QFI sublayer circuits when ``qfi``), and the fixed
-    overhead of those circuits. A sample at S shots takes ``S·per_shot + per_sample``."""
+    (forward, gradient, and the QFI circuits of ``estimator`` when ``qfi``), and the
+    fixed overhead of those circuits. A sample at S shots takes ``S·per_shot +
+    per_sample``."""
     per_shot = (1 + 2 * ansatz.num_params) * shot_time(ansatz, times)
     if qfi:
-        per_shot += sum(qfi_shot_times(ansatz, times))
-    return per_shot, circuits_per_sample(ansatz, qfi=qfi) * times.circuit_overhead_s
+        per_shot += sum(estimator_shot_times(ansatz, times, estimator))
+    circuits = circuits_per_sample(ansatz, qfi=qfi, estimator=estimator)
+    return per_shot, circuits * times.circuit_overhead_s
 
 
 def compute_times(
@@ -164,6 +207,7 @@ def compute_times(
     shots: ArrayLike,
     qfi: bool,
     slowdown: ArrayLike = 1.0,
+    estimator: str = "sld",
 ) -> NDArray[np.float64]:
     """(N,) seconds from the broadcast of θ until each node's update is ready.
 
@@ -171,6 +215,8 @@ def compute_times(
         samples: (N,) samples each node evaluates per round (its batch), >= 0.
         shots: shots per circuit, >= 1: one for all nodes or (N,).
         slowdown: a factor >= 0: one for all nodes or (N,).
+        estimator: the QFI estimator whose circuits ``qfi`` prices
+            (``model.qfi_estimator``).
     """
     n = np.asarray(samples)
     if n.ndim != 1 or not np.issubdtype(n.dtype, np.integer) or np.any(n < 0):
@@ -186,5 +232,5 @@ def compute_times(
             )
     if not np.all(np.isfinite(factor) & (factor >= 0)):
         raise ValueError(f"compute.slowdown = {slowdown!r}: every factor must be finite and >= 0")
-    per_shot, per_sample = sample_cost(ansatz, times, qfi=qfi)
+    per_shot, per_sample = sample_cost(ansatz, times, qfi=qfi, estimator=estimator)
     return np.asarray(factor * n * (shot * per_shot + per_sample), dtype=float)

@@ -216,6 +216,7 @@ def ready_times(scenario: Scenario) -> NDArray[np.float64]:
         shots=shots,
         qfi=spec.qfi_circuits,
         slowdown=slowdown,
+        estimator=scenario.model.qfi_estimator,
     )
 
 

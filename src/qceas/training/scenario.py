@@ -78,6 +78,7 @@ def build_scenario(config: RunConfig, seed: int) -> Scenario:
         readout=m.readout,
         n_classes=dataset.n_classes,
         output_scale=m.output_scale,
+        qfi_estimator=m.qfi_estimator,
     )
     n_nodes = config.nodes.count
     try:
