@@ -177,21 +177,13 @@ class QNN:
 
     def with_qfi_estimator(self, name: str) -> QNN:
         """The same circuit, readout and noise, declaring its QFI by estimator ``name``."""
-        return QNN(
-            self.n_qubits,
-            self.layers,
-            encoding=self.ansatz.encoding,
-            entangler=self.ansatz.entangler,
-            topology=self.ansatz.topology,
-            readout=self.readout,
-            n_classes=self.n_classes,
-            output_scale=self.output_scale,
-            noise=self.noise,
-            qfi_estimator=name,
-        )
+        return self._like(self.noise, name)
 
     def with_noise(self, noise: NoiseModel) -> QNN:
         """The same circuit and readout with another noise model."""
+        return self._like(noise, self.qfi_estimator)
+
+    def _like(self, noise: NoiseModel, qfi_estimator: str) -> QNN:
         return QNN(
             self.n_qubits,
             self.layers,
@@ -202,7 +194,7 @@ class QNN:
             n_classes=self.n_classes,
             output_scale=self.output_scale,
             noise=noise,
-            qfi_estimator=self.qfi_estimator,
+            qfi_estimator=qfi_estimator,
         )
 
     # ------------------------------------------------------------ validation
