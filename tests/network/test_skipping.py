@@ -212,3 +212,95 @@ def test_every_scheduler_keeps_its_promise(name) -> None:
 def test_stable_slots_must_be_a_positive_integer(bad) -> None:
     with pytest.raises(ValueError, match=r"^Decision\.stable_slots = .*: must be an integer >= 1$"):
         Decision(stable_slots=bad)
+
+
+@pytest.mark.parametrize("policy", ["oblivious", "greedy", "streamer"])
+def test_a_slot_that_streamed_is_never_taken_as_idle(policy) -> None:
+    """Found by review: a slot whose streaming flow made pairs, while another flow's
+    segments attempted without heralding, was reported as one in which nothing
+    happened, and the slots after it were skipped although the streamed flow's
+    segments would attempt again. With links of different rates and a slot of ten
+    periods (so fast flows stream): whenever ``apply`` says nothing happened, no pair
+    was made, used or dropped; and the runs keep the law of asking every slot."""
+    from qceas.network import _state
+
+    net = build_network(
+        "star",
+        2,
+        rng=np.random.default_rng(0),
+        link_length_km=5.0,
+        efficiency=[0.9, 0.002],
+        initial_fidelity=0.95,
+        coherence_time_s=0.05,
+        memory_slots=[2, 2, 10],
+    )
+    period = float(net.attempt_period_s.max())
+    round_s = 600 * period
+    demand = Demand(
+        pairs=1,
+        period_s=round_s,
+        rounds=3,
+        ready_s=np.array([0.0, 0.3]) * round_s,
+        window_s=0.5 * round_s,
+    )
+    ctx = make_context(net, demand, slot_s=10 * period)
+    original = _state.State.apply
+    wrong = []
+
+    def checked(self, slot, decision, rng, who, **kw):
+        before = (len(self.ledger.e2e), len(self.ledger.links), self.remaining.copy())
+        before_fates = self.stored.copy(), self.seg_has.copy()
+        happened = original(self, slot, decision, rng, who, **kw)
+        after = (len(self.ledger.e2e), len(self.ledger.links))
+        same = (
+            after == before[:2]
+            and np.array_equal(self.remaining, before[2])
+            and np.array_equal(self.stored, before_fates[0])
+            and np.array_equal(self.seg_has, before_fates[1])
+        )
+        if not happened and not same:
+            wrong.append(slot)
+        return happened
+
+    made = {}
+    try:
+        _state.State.apply = checked  # type: ignore[method-assign]
+        for skipping in (False, True):
+            counts = []
+            for seed in range(10):
+                scheduler = Streamer() if policy == "streamer" else SCHEDULERS.get(policy)
+                result, _ = _run(ctx, scheduler, seed, skipping=skipping)
+                counts.append(len(result.ledger.e2e["flow"]))
+            made[skipping] = np.array(counts)
+    finally:
+        _state.State.apply = original  # type: ignore[method-assign]
+    assert not wrong, wrong[:5]
+    np.testing.assert_array_equal(made[True], made[False])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    period=st.floats(1e-6, 1e-3),
+    ratio=st.one_of(st.integers(1, 12).map(float), st.floats(0.3, 12.0)),
+    phase=st.floats(0.0, 1.0),
+    slots=st.integers(0, 40),
+)
+def test_the_closed_form_count_of_attempts_matches_the_per_slot_rule(
+    period, ratio, phase, slots
+) -> None:
+    """``attempts_completed`` (State.skip's m(i)) against stepping the per-slot rule of
+    ``_generation.attempt`` i times: budget = ⌊(Δ − first)/P + EPS⌋ + 1, carry
+    first + budget·P − Δ, starting from a carried phase c in (EPS·P, P]."""
+    from qceas.network._state import EPS, attempts_completed
+
+    delta = ratio * period
+    c = EPS * period + phase * (1 - EPS) * period
+    if c <= EPS * period:
+        c = period
+    carried, total = c, 0
+    for _ in range(slots):
+        budget = int(np.floor((delta - carried) / period + EPS)) + 1
+        total += budget
+        carried = carried + budget * period - delta
+    got = int(attempts_completed(slots, np.array([c]), np.array([period]), delta)[0])
+    assert got == total

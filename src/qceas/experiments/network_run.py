@@ -77,8 +77,9 @@ class NetworkOutcome:
 
 
 #: Version of how a unit's numbers are computed: 2 since every kernel runs with one
-#: BLAS thread (``qceas.reproducibility``); units of version 1 are not reused.
-NETWORK_EVALUATION = 2
+#: BLAS thread (``qceas.reproducibility``); 3 since ``oblivious`` and ``greedy`` keep
+#: their links' attempt draws (slot skipping); units of earlier versions are not reused.
+NETWORK_EVALUATION = 3
 
 
 def network_fingerprint(config: ExperimentConfig, evaluation: int = NETWORK_EVALUATION) -> str:
@@ -101,6 +102,9 @@ def network_fingerprint(config: ExperimentConfig, evaluation: int = NETWORK_EVAL
         schedule.pop("ready")  # directories written before compute times still resume
     else:  # the compute times depend on the circuit, the shards and the shots
         blob |= {key: body[key] for key in ("compute", "model", "data")}
+        for name, default in LATER_FIELDS["model"].items():  # as for the network
+            if blob["model"].get(name, default) == default:
+                blob["model"].pop(name, None)
         blob["shots"] = body["noise"]["shots"]
         blob["batch_size"] = body["training"]["batch_size"]
     if evaluation >= 2:

@@ -50,7 +50,7 @@ def attempt(
     ``priority`` order, within the free memory; granted segments of ``streaming``
     flows that may stream (:func:`streamable`) go to :func:`stream`, the others herald
     at most once. Heralded pairs go in the segments and the ledger. Returns whether
-    any pair was heralded.
+    any pair was heralded or streamed.
 
     A link's attempts to its next herald are drawn fresh in every slot (they are
     memoryless), except where the last slot left a *residual* (``State.pending``):
@@ -85,7 +85,8 @@ def attempt(
     if not granted.size:
         return False
     streamers = streamable(state, granted, streaming)
-    if streamers.size:
+    streamed = bool(streamers.size)  # a stream always makes or changes pairs
+    if streamed:
         stream(state, streamers, slot, rng, carried, pending if resumed else None)
         granted = granted[~np.isin(ctx.segment_flow[granted], streamers)]
         if not granted.size:
@@ -128,7 +129,7 @@ def attempt(
             state.has_pending = True
     got = granted[heralded]
     if not got.size:
-        return False
+        return streamed
     herald_s = t + first[heralded] + (used[heralded] - 1) * period[heralded]
     # The last attempt ends with the slot: never later than the next decision time
     # (computed the same way), whatever the rounding of k·period.

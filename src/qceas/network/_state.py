@@ -45,6 +45,17 @@ from qceas.physics import (
 )
 
 
+def attempts_completed(
+    slots: IntArray | int, phase: FloatArray, period: FloatArray, slot_s: float
+) -> IntArray:
+    """m(i) = ⌊(i·Δ + EPS·P − c)/P⌋ + 1 (never negative): the attempts a link attempting
+    back to back completes in i whole slots from a slot start at which its attempt in
+    progress ends c into the slot (:meth:`State.skip`; the same count as stepping
+    :func:`~qceas.network._generation.attempt`'s per-slot rule i times)."""
+    m = np.floor((slots * slot_s + EPS * period - phase) / period).astype(np.int64) + 1
+    return np.maximum(m, 0)
+
+
 class State:
     """Mutable arrays of one simulation (the module docstring says what they hold)."""
 
@@ -188,9 +199,7 @@ class State:
             c = self.phase[busy]
 
             def done(i: IntArray | int) -> IntArray:
-                # m(i): attempts completed in i whole slots (never negative).
-                m = np.floor((i * delta + EPS * period - c) / period).astype(np.int64) + 1
-                return np.maximum(m, 0)
+                return attempts_completed(i, c, period, delta)
 
             # i*: from the slot the herald's end time falls in, corrected by m itself
             # where rounding put it one off (m is non-decreasing and m(0) = 0 < R).

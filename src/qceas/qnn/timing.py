@@ -27,9 +27,12 @@ PRA 87, 052330 (2013)): both states prepared side by side on 2n qubits, one CNOT
 and one Hadamard layer, every qubit measured. The weight needs only the trace of the
 QFI, i.e. its diagonal, and by the parameter shift of the noisy circuit (the noise does
 not depend on θ) ∂_iρ = (ρ_{+i} − ρ_{−i})/2 with θ_i shifted by ±π/2, so
+(the two-term shift holds because every rotation has a Pauli generator)
 Tr[(∂_iρ)²] = (Tr ρ_{+i}² + Tr ρ_{−i}² − 2·Tr ρ_{+i}ρ_{−i})/4 takes 3 SWAP tests per
 parameter (``hilbert_schmidt``: 3P circuits), and the sub-QFI also
 Tr[ρ∂_iρ] = (Tr ρρ_{+i} − Tr ρρ_{−i})/2 and Tr ρ² (``sub_qfi``: 5P + 1 circuits).
+This assumes the node has 2n qubits (or two n-qubit registers it can entangle); that
+is not checked against any device size here.
 
 One shot of a circuit takes ``reset + d₁·t₁ + d₂·t₂ + measurement``, with d₁ and d₂
 the circuit's single- and two-qubit *layer* depth (gates on disjoint qubits run in
