@@ -198,4 +198,7 @@ def merge(parts: Sequence[NodeEvaluation], data_sizes: ArrayLike | None) -> Node
         accuracy=np.concatenate([p.accuracy for p in parts]),
         samples=np.concatenate([p.samples for p in parts]),
         data_sizes=None if data_sizes is None else np.asarray(data_sizes, dtype=np.int64),
+        qfi_se=None
+        if any(p.qfi_se is None for p in parts)
+        else np.concatenate([p.qfi_se for p in parts]),
     )

@@ -255,7 +255,7 @@ LATER_SECTIONS: tuple[str, ...] = (
 LATER_FIELDS: dict[str, dict[str, Any]] = {
     "security": {"key_source": "fixed", "scheduler": "ceas", "key_schedule": {}},
     "training": {"compositions": {}, "test_on_hardware": False},
-    "model": {"qfi_estimator": "sld"},
+    "model": {"qfi_estimator": "sld", "qfi_samples": None},
     "schedule": {"ready": "uniform", "cutoff_slots": None},
     "network": {
         "signal_delays": False,

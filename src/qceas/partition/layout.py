@@ -85,9 +85,13 @@ def link_graph(spec: PartitionConfig, partition: Partition, ansatz: Ansatz) -> n
 def executions_per_round(model: ModelConfig, samples: int, shots: int, *, qfi: bool) -> int:
     """E: circuit executions of one replica per round, for ``samples`` samples at
     ``shots`` shots (forward, 2P shifted and, with ``qfi`` — ``compute.qfi_circuits`` —,
-    2L QFI sublayer circuits per sample; :mod:`qceas.qnn.timing`)."""
-    circuits = circuits_per_sample(ansatz_of(model), qfi=qfi, estimator=model.qfi_estimator)
-    return int(samples * circuits * shots)
+    the QFI circuits of ``model.qfi_estimator`` on ``model.qfi_samples`` of the samples;
+    :mod:`qceas.qnn.timing`)."""
+    ansatz = ansatz_of(model)
+    base = circuits_per_sample(ansatz, qfi=False)
+    extra = circuits_per_sample(ansatz, qfi=qfi, estimator=model.qfi_estimator) - base
+    rows = samples if model.qfi_samples is None else min(samples, model.qfi_samples)
+    return int((samples * base + rows * extra) * shots)
 
 
 def describe(

@@ -32,6 +32,7 @@ from qceas._rules import (
     fail,
     freeze_fields,
     integer,
+    is_int,
     is_number,
     log_uniform,
     positive,
@@ -63,11 +64,24 @@ class ModelConfig:
     #: ``sld`` (exact), ``sub_qfi`` or ``hilbert_schmidt`` (lower bounds made of
     #: overlaps a QPU can measure; their circuits are priced in ``qceas.qnn.timing``).
     qfi_estimator: str = "sld"
+    #: Rows of each node's shard (or minibatch) its QFI weight is estimated from, evenly
+    #: spaced (``qceas.qnn.model.qfi_rows``); null: all of them. The weight needs the
+    #: shard's mean QFI, not every sample's: a subsample estimates it, with the error
+    #: reported as ``NodeEvaluation.qfi_se``.
+    qfi_samples: int | None = None
 
     def __post_init__(self) -> None:
         freeze_fields(self)
         integer("model.n_qubits", self.n_qubits, 1, MAX_QUBITS)
         choice("model.qfi_estimator", self.qfi_estimator, tuple(QFI_ESTIMATORS.names()))
+        if self.qfi_samples is not None and not (
+            is_int(self.qfi_samples) and 1 <= self.qfi_samples <= MAX_SAMPLES
+        ):
+            raise fail(
+                "model.qfi_samples",
+                self.qfi_samples,
+                f"must be null or an integer in [1, {MAX_SAMPLES}]",
+            )
         integer("model.layers", self.layers, 1, MAX_LAYERS)
         choice("model.encoding", self.encoding, ENCODINGS)
         choice("model.entangler", self.entangler, ENTANGLERS)

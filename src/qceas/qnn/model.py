@@ -53,6 +53,33 @@ READOUTS: tuple[str, ...] = ("multiclass", "binary")
 CHUNK_BUDGET = 1 << 21
 
 
+def qfi_rows(n: int, samples: int | None) -> NDArray[np.int64]:
+    """The rows of an n-row shard a node's QFI weight is taken on: all of them, or
+    ``samples`` evenly spaced ones, row ⌊(j + ½)·n/q⌋ for j < q (deterministic, so a
+    node's weight depends on its shard alone, and spread over the shard: shards are
+    drawn in random order, and a class-sorted one is sampled in proportion)."""
+    if samples is None or samples >= n:
+        return np.arange(n, dtype=np.int64)
+    return ((np.arange(samples) + 0.5) * n / samples).astype(np.int64)
+
+
+def _subsample_se(
+    total: NDArray[np.float64],
+    squares: NDArray[np.float64],
+    q: NDArray[np.int64],
+    n: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """Standard error of the mean τ of q of n rows drawn without replacement:
+    s/√q·√(1 − q/n), s the rows' sample standard deviation (0 when q = n; NaN when
+    q = 1 < n, where s is undefined)."""
+    qf = q.astype(float)
+    mean = total / qf
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.maximum(squares - qf * mean * mean, 0.0) / (qf - 1.0)
+        se = np.sqrt(var / qf * (1.0 - qf / n))
+    return np.where(q >= n, 0.0, np.where(q > 1, se, np.nan))
+
+
 @dataclass(frozen=True)
 class NodeEvaluation:
     """What every node computes in one round, at the current parameters.
@@ -60,7 +87,8 @@ class NodeEvaluation:
     Attributes:
         loss: (K,) mean training loss on each node's shard (as the node measures it).
         gradient: (K, P) gradient of that loss (exact, or the shot-noise estimate).
-        qfi: (K, P, P) QFI averaged over each node's shard, or None if not requested.
+        qfi: (K, P, P) QFI averaged over each node's shard (or over the subsample of
+            ``QNN.qfi_samples`` rows of it), or None if not requested.
         accuracy: (K,) training accuracy each node measures on its shard.
         samples: (K,) inputs each node evaluated this round (its minibatch).
         data_sizes: (K,) training samples each node holds (its whole shard), the n_k of
@@ -73,6 +101,10 @@ class NodeEvaluation:
     accuracy: NDArray[np.float64]
     samples: NDArray[np.int64]
     data_sizes: NDArray[np.int64] | None = None
+    #: (K,) standard error of each node's weight τ_k = tr(F̄_k)/P from its QFI
+    #: subsample (0 where the whole shard was used, NaN from a single row); None
+    #: without the QFI.
+    qfi_se: NDArray[np.float64] | None = None
 
     @property
     def sizes(self) -> NDArray[np.int64]:
@@ -114,6 +146,7 @@ class QNN:
         output_scale: float = 5.0,
         noise: NoiseModel | None = None,
         qfi_estimator: str = "sld",
+        qfi_samples: int | None = None,
     ) -> None:
         self.ansatz = Ansatz(
             n_qubits=n_qubits,
@@ -145,6 +178,13 @@ class QNN:
         #: The QFI the nodes declare (``qceas.qnn.qfi_estimators``).
         self.qfi_estimator: str = qfi_estimator
         self._qfi = QFI_ESTIMATORS.get(qfi_estimator)
+        if qfi_samples is not None and (not is_integer(qfi_samples) or qfi_samples < 1):
+            raise ValueError(
+                f"model.qfi_samples = {qfi_samples!r}: must be null or an integer >= 1"
+            )
+        #: Rows of a node's shard its QFI weight is estimated from (None: all of them;
+        #: :func:`qfi_rows`).
+        self.qfi_samples: int | None = None if qfi_samples is None else int(qfi_samples)
         self.readout: str = readout
         self.n_classes = int(n_classes)
         self.output_scale = float(output_scale)
@@ -175,15 +215,16 @@ class QNN:
         """Parameters drawn uniformly from [-π, π)."""
         return rng.uniform(-np.pi, np.pi, size=self.num_params)
 
-    def with_qfi_estimator(self, name: str) -> QNN:
-        """The same circuit, readout and noise, declaring its QFI by estimator ``name``."""
-        return self._like(self.noise, name)
+    def with_qfi_estimator(self, name: str, samples: int | None = None) -> QNN:
+        """The same circuit, readout and noise, declaring its QFI by estimator ``name``
+        from ``samples`` rows of each shard (None: all)."""
+        return self._like(self.noise, name, samples)
 
     def with_noise(self, noise: NoiseModel) -> QNN:
         """The same circuit and readout with another noise model."""
-        return self._like(noise, self.qfi_estimator)
+        return self._like(noise, self.qfi_estimator, self.qfi_samples)
 
-    def _like(self, noise: NoiseModel, qfi_estimator: str) -> QNN:
+    def _like(self, noise: NoiseModel, qfi_estimator: str, qfi_samples: int | None) -> QNN:
         return QNN(
             self.n_qubits,
             self.layers,
@@ -195,6 +236,7 @@ class QNN:
             output_scale=self.output_scale,
             noise=noise,
             qfi_estimator=qfi_estimator,
+            qfi_samples=qfi_samples,
         )
 
     # ------------------------------------------------------------ validation
@@ -408,6 +450,9 @@ class QNN:
         correct = np.zeros(k_nodes)
         grad_sum = np.zeros((k_nodes, big_p))
         qfi_sum = np.zeros((k_nodes, big_p, big_p)) if qfi else None
+        # τ of the rows the QFI is taken on, and their squares, for the error.
+        tau_sum, tau_sq = np.zeros(k_nodes), np.zeros(k_nodes)
+        qfi_count = np.array([qfi_rows(int(n), self.qfi_samples).size for n in samples])
 
         if blocks is None:
             blocks = [None] * k_nodes
@@ -425,6 +470,12 @@ class QNN:
             x_all = np.concatenate([xs_list[k] for k in nodes])
             y_all = np.concatenate([ys_list[k] for k in nodes])
             owner = np.repeat(nodes, [xs_list[k].shape[0] for k in nodes])
+            on_qfi = np.zeros(owner.size, dtype=bool)
+            if qfi_sum is not None:
+                start = 0
+                for k in nodes:
+                    on_qfi[start + qfi_rows(int(samples[k]), self.qfi_samples)] = True
+                    start += int(samples[k])
             dep = np.concatenate([np.tile(noises[k].depolarizing, (samples[k], 1)) for k in nodes])
             amp = np.concatenate(
                 [np.tile(noises[k].amplitude_damping, (samples[k], 1)) for k in nodes]
@@ -463,20 +514,26 @@ class QNN:
                 np.add.at(loss_sum, owner[sl], loss_r)
                 np.add.at(correct, owner[sl], correct_r)
                 np.add.at(grad_sum, owner[sl], grad_r)
-                if qfi_sum is not None:
+                take = on_qfi[sl]
+                if qfi_sum is not None and take.any():
                     assert prop.tangents is not None
                     if prop.mixed:
-                        rho, drho = prop.density()
+                        rho, drho = prop.density(None if take.all() else take)
                         assert drho is not None
                         f_rows = self._qfi.mixed(rho, drho)
                     else:
-                        f_rows = self._qfi.pure(prop.state, prop.tangents)
-                    np.add.at(qfi_sum, owner[sl], f_rows)
+                        f_rows = self._qfi.pure(prop.state[take], prop.tangents[take])
+                    who = owner[sl][take]
+                    np.add.at(qfi_sum, who, f_rows)
+                    tau = np.trace(f_rows, axis1=1, axis2=2) / big_p
+                    np.add.at(tau_sum, who, tau)
+                    np.add.at(tau_sq, who, tau * tau)
         norm = samples.astype(float)
         return NodeEvaluation(
             loss=loss_sum / norm,
             gradient=grad_sum / norm[:, None],
-            qfi=None if qfi_sum is None else qfi_sum / norm[:, None, None],
+            qfi=None if qfi_sum is None else qfi_sum / qfi_count[:, None, None],
+            qfi_se=None if qfi_sum is None else _subsample_se(tau_sum, tau_sq, qfi_count, samples),
             accuracy=correct / norm,
             samples=samples,
             data_sizes=None if data_sizes is None else np.asarray(data_sizes, dtype=np.int64),

@@ -137,12 +137,19 @@ class Propagated:
             delta = np.real(np.diagonal(tan, axis1=-2, axis2=-1))
         return np.stack([base + delta, base - delta])
 
-    def density(self) -> tuple[NDArray[np.complex128], NDArray[np.complex128] | None]:
-        """Mixed states as density matrices (R, d, d) and tangents (R, P, d, d)."""
+    def density(
+        self, rows: NDArray[np.bool_] | None = None
+    ) -> tuple[NDArray[np.complex128], NDArray[np.complex128] | None]:
+        """Mixed states as density matrices (R, d, d) and tangents (R, P, d, d), of
+        the ``rows`` selected (a mask; None: all), converted only for those."""
+        state, tangents = self.state, self.tangents
+        if rows is not None:
+            state = state[rows]
+            tangents = None if tangents is None else tangents[rows]
         if self.kind == "pauli":
-            tan = None if self.tangents is None else from_pauli(self.tangents, self.n_qubits)
-            return from_pauli(self.state, self.n_qubits), tan
-        return self.state, self.tangents
+            tan = None if tangents is None else from_pauli(tangents, self.n_qubits)
+            return from_pauli(state, self.n_qubits), tan
+        return state, tangents
 
 
 def _left_local(x: NDArray[np.complex128], g: NDArray[np.complex128], q: int, n: int) -> NDArray:

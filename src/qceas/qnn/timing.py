@@ -211,6 +211,7 @@ def compute_times(
     qfi: bool,
     slowdown: ArrayLike = 1.0,
     estimator: str = "sld",
+    qfi_samples: int | None = None,
 ) -> NDArray[np.float64]:
     """(N,) seconds from the broadcast of θ until each node's update is ready.
 
@@ -220,6 +221,8 @@ def compute_times(
         slowdown: a factor >= 0: one for all nodes or (N,).
         estimator: the QFI estimator whose circuits ``qfi`` prices
             (``model.qfi_estimator``).
+        qfi_samples: the QFI circuits run on this many of a node's samples at most
+            (``model.qfi_samples``; None: on all).
     """
     n = np.asarray(samples)
     if n.ndim != 1 or not np.issubdtype(n.dtype, np.integer) or np.any(n < 0):
@@ -235,5 +238,15 @@ def compute_times(
             )
     if not np.all(np.isfinite(factor) & (factor >= 0)):
         raise ValueError(f"compute.slowdown = {slowdown!r}: every factor must be finite and >= 0")
-    per_shot, per_sample = sample_cost(ansatz, times, qfi=qfi, estimator=estimator)
-    return np.asarray(factor * n * (shot * per_shot + per_sample), dtype=float)
+    if qfi_samples is not None and (
+        isinstance(qfi_samples, bool) or not isinstance(qfi_samples, int) or qfi_samples < 1
+    ):
+        raise ValueError(f"model.qfi_samples = {qfi_samples!r}: must be null or an integer >= 1")
+    per_shot, per_sample = sample_cost(ansatz, times, qfi=False)
+    cost = n * (shot * per_shot + per_sample)
+    if qfi:
+        # The QFI circuits run on the rows the weight is taken on only.
+        with_qfi, with_qfi_sample = sample_cost(ansatz, times, qfi=True, estimator=estimator)
+        rows = n if qfi_samples is None else np.minimum(n, qfi_samples)
+        cost = cost + rows * (shot * (with_qfi - per_shot) + (with_qfi_sample - per_sample))
+    return np.asarray(factor * cost, dtype=float)

@@ -217,6 +217,7 @@ def ready_times(scenario: Scenario) -> NDArray[np.float64]:
         qfi=spec.qfi_circuits,
         slowdown=slowdown,
         estimator=scenario.model.qfi_estimator,
+        qfi_samples=scenario.model.qfi_samples,
     )
 
 

@@ -79,6 +79,7 @@ def build_scenario(config: RunConfig, seed: int) -> Scenario:
         n_classes=dataset.n_classes,
         output_scale=m.output_scale,
         qfi_estimator=m.qfi_estimator,
+        qfi_samples=m.qfi_samples,
     )
     n_nodes = config.nodes.count
     try:
