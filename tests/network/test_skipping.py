@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from qceas.network import (
@@ -290,13 +290,19 @@ def test_the_closed_form_count_of_attempts_matches_the_per_slot_rule(
 ) -> None:
     """``attempts_completed`` (State.skip's m(i)) against stepping the per-slot rule of
     ``_generation.attempt`` i times: budget = ⌊(Δ − first)/P + EPS⌋ + 1, carry
-    first + budget·P − Δ, starting from a carried phase c in (EPS·P, P]."""
+    first + budget·P − Δ, starting from a carried phase c in (EPS·P, P]. Where an
+    attempt ends within rounding of a slot end plus EPS·P the two may count it in
+    neighbouring slots (hypothesis found c one ulp above EPS·P); such ties are left
+    out: the count agrees everywhere else."""
     from qceas.network._state import EPS, attempts_completed
 
     delta = ratio * period
     c = EPS * period + phase * (1 - EPS) * period
     if c <= EPS * period:
         c = period
+    for i in range(1, slots + 1):
+        x = (i * delta + EPS * period - c) / period
+        assume(abs(x - round(x)) > 1e-9)
     carried, total = c, 0
     for _ in range(slots):
         budget = int(np.floor((delta - carried) / period + EPS)) + 1

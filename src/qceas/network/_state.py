@@ -22,6 +22,8 @@ goes in the ledger (:mod:`qceas.network.ledger`).
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -51,7 +53,10 @@ def attempts_completed(
     """m(i) = ⌊(i·Δ + EPS·P − c)/P⌋ + 1 (never negative): the attempts a link attempting
     back to back completes in i whole slots from a slot start at which its attempt in
     progress ends c into the slot (:meth:`State.skip`; the same count as stepping
-    :func:`~qceas.network._generation.attempt`'s per-slot rule i times)."""
+    :func:`~qceas.network._generation.attempt`'s per-slot rule i times, except where an
+    attempt ends within rounding of a slot end plus EPS·P, where the two may count it
+    in neighbouring slots: a float tie of measure zero, which moves one herald by one
+    slot and changes no law)."""
     m = np.floor((slots * slot_s + EPS * period - phase) / period).astype(np.int64) + 1
     return np.maximum(m, 0)
 
@@ -81,6 +86,7 @@ class State:
         self.pending = np.zeros(net.n_links, dtype=np.int64)
         self.has_pending = False
         self.target = np.zeros(n, dtype=np.int64)
+        self._rounds_changed()
         self.remaining = np.full(n, ctx.demand.pairs, dtype=np.int64)
         self.met = np.zeros((ctx.demand.rounds, n), dtype=np.int64)
         self.attempts = 0
@@ -98,18 +104,36 @@ class State:
         self.multi_round = ctx.slot_s > slowest * (1 + 1e-6)
 
     # ---- rounds
+    def _rounds_changed(self) -> None:
+        """Recompute what depends on the target rounds alone (they change only in
+        :meth:`close_deadlines`): deadlines, open flows, the next deadline and the
+        sorted slots at which a window opens or closes."""
+        ctx = self.ctx
+        base = self.target * ctx.round_slots
+        self._deadline_abs = base + ctx.deadline_slot
+        self._ready_abs = base + ctx.ready_slot
+        self._open = self.target < ctx.demand.rounds
+        live = self._deadline_abs[self._open]
+        self._next_due = int(live.min()) if live.size else np.iinfo(np.int64).max
+        self._events = sorted({int(v) for v in np.concatenate([live, self._ready_abs[self._open]])})
+        self._window_at: tuple[int, BoolArray] | None = None
+
     def deadline_abs(self) -> IntArray:
-        return self.target * self.ctx.round_slots + self.ctx.deadline_slot
+        """(N,) each QPU's deadline slot (read-only: shared until the rounds move)."""
+        return self._deadline_abs
 
     def close_deadlines(self, slot: int) -> None:
         """Move every QPU whose deadline is ``slot`` on to its next round."""
+        if slot < self._next_due:
+            return  # no deadline yet (the common case: one comparison)
         ctx = self.ctx
-        due = (self.deadline_abs() <= slot) & (self.target < ctx.demand.rounds)
+        due = (self._deadline_abs <= slot) & self._open
         if due.any():
             self.target[due] += 1
             more = due & (self.target < ctx.demand.rounds)
             self.remaining[due] = 0
             self.remaining[more] = ctx.demand.pairs
+            self._rounds_changed()
 
     # ---- fidelities now
     def stored_fidelity(self, t: float) -> FloatArray:
@@ -132,9 +156,8 @@ class State:
     def view(self, slot: int) -> SlotView:
         ctx = self.ctx
         t = slot * ctx.slot_s
-        open_ = self.target < ctx.demand.rounds
-        tau = np.where(open_, self.deadline_abs() - slot, 0)
-        in_window = self._in_window(slot)
+        tau = np.where(self._open, self._deadline_abs - slot, 0)
+        in_window = self._in_window(slot).copy()
         seg_f = np.where(self.seg_has, fidelity_from_werner_unchecked(self.segment_w(t)), np.nan)
         return SlotView(
             slot=slot,
@@ -156,14 +179,9 @@ class State:
     def next_window_change(self, slot: int) -> int:
         """The first slot after ``slot`` at which a demand window opens or closes (a
         round's deadline included); a very large number once all rounds are over."""
-        ctx = self.ctx
-        open_ = self.target < ctx.demand.rounds
-        if not open_.any():
-            return np.iinfo(np.int64).max
-        base = self.target[open_] * ctx.round_slots
-        ready = base + ctx.ready_slot[open_]
-        # The deadline is after `slot` (close_deadlines moved every earlier one on).
-        return int(np.where(ready > slot, ready, base + ctx.deadline_slot[open_]).min())
+        events = self._events
+        at = bisect.bisect_right(events, slot)
+        return events[at] if at < len(events) else np.iinfo(np.int64).max
 
     def skip(self, slot: int, limit: int) -> int:
         """Advance through up to ``limit`` slots from ``slot`` on in which nothing
@@ -284,10 +302,14 @@ class State:
         return True
 
     def _in_window(self, slot: int) -> BoolArray:
-        ctx = self.ctx
-        offset = slot - self.target * ctx.round_slots
-        open_ = self.target < ctx.demand.rounds
-        return open_ & (offset >= ctx.ready_slot) & (self.deadline_abs() > slot)
+        """(N,) whether each QPU may consume in ``slot`` (read-only: cached for the
+        slot, since view and apply both ask)."""
+        cached = self._window_at
+        if cached is not None and cached[0] == slot:
+            return cached[1]
+        window = self._open & (self._ready_abs <= slot) & (self._deadline_abs > slot)
+        self._window_at = (slot, window)
+        return window
 
     def _consume(
         self, consume: BoolArray, fidelity: FloatArray, t: float, slot: int, who: str
