@@ -70,6 +70,11 @@ def test_subsampled_qfi_is_the_mean_over_the_chosen_rows_with_its_error(estimato
         else:  # the 4-row shard is used whole: exact, no error
             np.testing.assert_allclose(got.qfi[k], whole.qfi[k], rtol=1e-12)  # type: ignore[index]
             assert got.qfi_se[k] == 0.0
+    # quantum_fisher takes every input it is given, subsample or not.
+    x0 = shards[0][0]
+    np.testing.assert_allclose(
+        sub.quantum_fisher(params, x0), ref.quantum_fisher(params, x0), rtol=1e-12
+    )
     # Nodes evaluated one at a time give the same (a node's weight is its own).
     alone = sub.evaluate_nodes(params, shards[1:], noises[1:], qfi=True)
     np.testing.assert_allclose(alone.qfi[0], got.qfi[1], rtol=1e-12)  # type: ignore[index]

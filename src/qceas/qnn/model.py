@@ -384,11 +384,15 @@ class QNN:
         ``x`` of shape (n_qubits,) gives the QFI of that input's state; (S, n_qubits)
         gives the mean over the S inputs. Pure-state formula when the model is
         noiseless (every estimator agrees there), the estimator's mixed-state formula
-        otherwise (``qceas.qnn.qfi_estimators``).
+        otherwise (``qceas.qnn.qfi_estimators``). Every given input counts, whatever
+        ``qfi_samples`` says (that subsamples a node's shard in ``evaluate_nodes``).
         """
         xs = self._check_inputs(x)
         labels = np.zeros(xs.shape[0], dtype=np.int64)
-        result = self.evaluate_nodes(params, [(xs, labels)], [self.noise.exact()], qfi=True)
+        model = (
+            self if self.qfi_samples is None else self._like(self.noise, self.qfi_estimator, None)
+        )
+        result = model.evaluate_nodes(params, [(xs, labels)], [self.noise.exact()], qfi=True)
         assert result.qfi is not None
         return result.qfi[0]
 

@@ -242,11 +242,11 @@ def compute_times(
         isinstance(qfi_samples, bool) or not isinstance(qfi_samples, int) or qfi_samples < 1
     ):
         raise ValueError(f"model.qfi_samples = {qfi_samples!r}: must be null or an integer >= 1")
-    per_shot, per_sample = sample_cost(ansatz, times, qfi=False)
-    cost = n * (shot * per_shot + per_sample)
-    if qfi:
-        # The QFI circuits run on the rows the weight is taken on only.
-        with_qfi, with_qfi_sample = sample_cost(ansatz, times, qfi=True, estimator=estimator)
-        rows = n if qfi_samples is None else np.minimum(n, qfi_samples)
-        cost = cost + rows * (shot * (with_qfi - per_shot) + (with_qfi_sample - per_sample))
+    per_shot, per_sample = sample_cost(ansatz, times, qfi=qfi, estimator=estimator)
+    cost = n * (shot * per_shot + per_sample)  # every sample with its QFI circuits
+    if qfi and qfi_samples is not None:
+        # The QFI circuits run only on the rows the weight is taken on.
+        bare, bare_sample = sample_cost(ansatz, times, qfi=False)
+        rows = np.minimum(n, qfi_samples)
+        cost = cost - (n - rows) * (shot * (per_shot - bare) + (per_sample - bare_sample))
     return np.asarray(factor * cost, dtype=float)
