@@ -103,3 +103,41 @@ def test_compute_times_charge_the_qfi_circuits_on_the_subsample_only() -> None:
     qfi_part = at(None) - none
     np.testing.assert_allclose(at(8) - none, qfi_part * np.minimum(n, 8) / n)
     np.testing.assert_allclose(at(100), at(None))
+
+
+def test_compute_times_without_a_subsample_keep_their_old_bits() -> None:
+    """Found by review: with per-node slowdowns the first version regrouped the product
+    and moved the last bits of ready times; without ``qfi_samples`` the expression is
+    the one of before, factor·n·(S·per_shot + per_sample)."""
+    from qceas.qnn.timing import sample_cost
+
+    ansatz = QNN(3, 2, n_classes=2).ansatz
+    times = GateTimes()
+    n = np.array([7, 64, 1000])
+    slow = np.array([0.3, 2.7, 1.1])
+    for estimator in ("sld", "hilbert_schmidt", "sub_qfi"):
+        per_shot, per_sample = sample_cost(ansatz, times, qfi=True, estimator=estimator)
+        old = slow * n * (100 * per_shot + per_sample)
+        got = compute_times(
+            ansatz, times, n, shots=100, qfi=True, slowdown=slow, estimator=estimator
+        )
+        np.testing.assert_array_equal(got, old)
+
+
+def test_a_model_pickled_before_the_estimators_loads_with_the_exact_qfi() -> None:
+    import pickle
+
+    model = QNN(2, 1, n_classes=2, noise=NoiseModel.build(2, depolarizing=0.1))
+    state = model.__getstate__()
+    for name in ("qfi_estimator", "qfi_samples", "_qfi"):
+        state.pop(name)
+    old = QNN.__new__(QNN)
+    old.__setstate__(state)
+    assert old.qfi_estimator == "sld"
+    assert old.qfi_samples is None
+    x = np.array([[0.1, 0.2]])
+    np.testing.assert_array_equal(
+        old.quantum_fisher(np.zeros(model.num_params) + 0.3, x),
+        model.quantum_fisher(np.zeros(model.num_params) + 0.3, x),
+    )
+    assert pickle.loads(pickle.dumps(model)).qfi_estimator == "sld"

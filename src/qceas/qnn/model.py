@@ -71,7 +71,9 @@ def _subsample_se(
 ) -> NDArray[np.float64]:
     """Standard error of the mean τ of q of n rows drawn without replacement:
     s/√q·√(1 − q/n), s the rows' sample standard deviation (0 when q = n; NaN when
-    q = 1 < n, where s is undefined)."""
+    q = 1 < n, where s is undefined). Nominal: the rows are evenly spaced, not drawn,
+    which is as good as a random draw on a shard in random order; with minibatches n
+    is the minibatch, so the error is against the minibatch's mean."""
     qf = q.astype(float)
     mean = total / qf
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -547,6 +549,14 @@ class QNN:
         state = self.__dict__.copy()
         state.pop("_plan_memo", None)  # megabytes of transfer matrices, rebuilt on use
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A model pickled before the QFI estimators (a checkpoint) declares the exact
+        # QFI on its whole shard, as it did then.
+        state.setdefault("qfi_estimator", "sld")
+        state.setdefault("qfi_samples", None)
+        state.setdefault("_qfi", QFI_ESTIMATORS.get(state["qfi_estimator"]))
+        self.__dict__.update(state)
 
     def _plan(self, params: NDArray[np.float64], *, pauli: bool) -> list[LayerPlan]:
         """``plan_layers`` at ``params``, kept for the next call at the same θ (an

@@ -243,10 +243,12 @@ def compute_times(
     ):
         raise ValueError(f"model.qfi_samples = {qfi_samples!r}: must be null or an integer >= 1")
     per_shot, per_sample = sample_cost(ansatz, times, qfi=qfi, estimator=estimator)
-    cost = n * (shot * per_shot + per_sample)  # every sample with its QFI circuits
-    if qfi and qfi_samples is not None:
-        # The QFI circuits run only on the rows the weight is taken on.
-        bare, bare_sample = sample_cost(ansatz, times, qfi=False)
-        rows = np.minimum(n, qfi_samples)
-        cost = cost - (n - rows) * (shot * (per_shot - bare) + (per_sample - bare_sample))
+    if not qfi or qfi_samples is None:
+        # Every sample with its QFI circuits: the expression (and bits) of before.
+        return np.asarray(factor * n * (shot * per_shot + per_sample), dtype=float)
+    # The QFI circuits run only on the rows the weight is taken on.
+    bare, bare_sample = sample_cost(ansatz, times, qfi=False)
+    rows = np.minimum(n, qfi_samples)
+    cost = n * (shot * per_shot + per_sample)
+    cost = cost - (n - rows) * (shot * (per_shot - bare) + (per_sample - bare_sample))
     return np.asarray(factor * cost, dtype=float)

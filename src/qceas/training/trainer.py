@@ -643,4 +643,5 @@ def _merge(parts: list[tuple[NDArray[np.int64], NodeEvaluation]], n_nodes: int) 
         accuracy=need("accuracy"),
         samples=need("samples"),
         data_sizes=gather("data_sizes"),
+        qfi_se=gather("qfi_se"),
     )
