@@ -158,6 +158,11 @@ def test_registry_contract(name) -> None:
             h = _hermitian(rng, 4)
             drho[r, i] = h - np.trace(h) / 4 * np.eye(4)  # traceless, as ∂ρ is
     out = est.mixed(rho, drho)
+    # Every registered estimator has a hardware price (qceas.qnn.timing).
+    ansatz = QNN(2, 1, n_classes=2).ansatz
+    assert circuits_per_sample(ansatz, qfi=True, estimator=name) > circuits_per_sample(
+        ansatz, qfi=False
+    )
     assert out.shape == (2, 3, 3)
     assert out.dtype == np.float64
     np.testing.assert_allclose(out, np.swapaxes(out, 1, 2), atol=1e-12)

@@ -118,10 +118,6 @@ class State:
         self._events = sorted({int(v) for v in np.concatenate([live, self._ready_abs[self._open]])})
         self._window_at: tuple[int, BoolArray] | None = None
 
-    def deadline_abs(self) -> IntArray:
-        """(N,) each QPU's deadline slot (read-only: shared until the rounds move)."""
-        return self._deadline_abs
-
     def close_deadlines(self, slot: int) -> None:
         """Move every QPU whose deadline is ``slot`` on to its next round."""
         if slot < self._next_due:
@@ -267,12 +263,13 @@ class State:
         # What the pairs are for decides which of these go ahead (network/_uses.py).
         consume, on_herald = ctx.pair_use.admit(consume, on_herald, self.remaining)
         happened = False
-        if consume.any() or discard.any():
+        consuming, discarding = bool(consume.any()), bool(discard.any())
+        if consuming or discarding:
             happened = True
             fidelity = self.stored_fidelity(t)
-            if consume.any():
+            if consuming:
                 self._consume(consume, fidelity, t, slot, who)
-            if discard.any():
+            if discarding:
                 self._drop_stored(discard, fidelity, t)
         if seg_discard.any():
             happened = True

@@ -458,7 +458,8 @@ class QNN:
         qfi_sum = np.zeros((k_nodes, big_p, big_p)) if qfi else None
         # τ of the rows the QFI is taken on, and their squares, for the error.
         tau_sum, tau_sq = np.zeros(k_nodes), np.zeros(k_nodes)
-        qfi_count = np.array([qfi_rows(int(n), self.qfi_samples).size for n in samples])
+        rows_of = [qfi_rows(int(n), self.qfi_samples) for n in samples]
+        qfi_count = np.array([rows.size for rows in rows_of])
 
         if blocks is None:
             blocks = [None] * k_nodes
@@ -480,7 +481,7 @@ class QNN:
             if qfi_sum is not None:
                 start = 0
                 for k in nodes:
-                    on_qfi[start + qfi_rows(int(samples[k]), self.qfi_samples)] = True
+                    on_qfi[start + rows_of[k]] = True
                     start += int(samples[k])
             dep = np.concatenate([np.tile(noises[k].depolarizing, (samples[k], 1)) for k in nodes])
             amp = np.concatenate(

@@ -107,7 +107,7 @@ def sub_qfi_matrix(rho: NDArray[np.complex128], tangents: NDArray[np.complex128]
     rows, big_p, d, _ = tangents.shape
     flat = np.ascontiguousarray(tangents).reshape(rows, big_p, d * d)
     vec = np.ascontiguousarray(rho).reshape(rows, d * d)
-    h = 2.0 * np.real(flat @ np.conj(np.swapaxes(flat, 1, 2)))
+    h = hilbert_schmidt_matrix(rho, tangents)
     a = np.real(np.einsum("rpk,rk->rp", flat, np.conj(vec)))
     loss = 1.0 - np.real(np.einsum("rk,rk->r", vec, np.conj(vec)))
     mixed = loss > PURE_CUTOFF
