@@ -5,13 +5,15 @@ A fingerprint names the result directories a config may resume or reuse
 before. These values were printed at 7a66e02 (before the config moved into its
 packages) and must not change unless the numbers of a run change, in which case
 ``EVALUATION`` goes up and the values here are updated in the same commit (last: 4,
-when the oblivious and greedy schedulers began to keep their attempt draws).
+when the oblivious and greedy schedulers began to keep their attempt draws; 5 changed
+only configs above ``MAX_PAULI_QUBITS`` qubits, none of the built-in scenarios).
 """
 
 from __future__ import annotations
 
 import pytest
 
+from qceas.config import from_dict
 from qceas.experiments.scenarios import load_scenario, scenario_names
 from qceas.training.config import RunConfig
 
@@ -68,3 +70,18 @@ def test_the_fingerprint_ignores_what_changes_no_number(name: str) -> None:
     for point in points:
         assert type(point.run()) is RunConfig
         assert point.fingerprint() == point.replace(name="other", seeds=7).fingerprint()
+
+
+def test_evaluation_5_moves_only_registers_above_the_dense_pauli_path() -> None:
+    """Version 5 changed the numbers of circuits above MAX_PAULI_QUBITS qubits (the
+    gate-local kernels and the reverse pass) and no other: a 4-qubit config keeps its
+    version-4 fingerprint, which is therefore not among the refused ones; a 6-qubit
+    config's version-4 directories are refused."""
+    small = load_scenario("quick")
+    assert small.fingerprint() == small._fingerprint(4)
+    assert small.fingerprint() not in small.legacy_fingerprints().values()
+    raw = small.to_dict()
+    raw["model"]["n_qubits"] = 6
+    large = from_dict(raw)
+    assert large.fingerprint() != large._fingerprint(4)
+    assert large.legacy_fingerprints()[4] == large._fingerprint(4)

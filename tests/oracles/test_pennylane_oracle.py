@@ -152,6 +152,15 @@ DERIVATIVE_CASES = [
         (2, 2, "angle", "cnot", "linear", "multiclass", 2),
         {"depolarizing": 0.1, "readout_error": [0.1, 0.2]},
     ),
+    # Above MAX_PAULI_QUBITS: gate-local Pauli kernels and the reverse pass.
+    (
+        (6, 2, "reupload", "cnot", "ring", "multiclass", 3),
+        {
+            "depolarizing": [0.01, 0.05, 0.0, 0.1, 0.02, 0.03],
+            "amplitude_damping": 0.05,
+            "readout_error": 0.02,
+        },
+    ),
 ]
 
 

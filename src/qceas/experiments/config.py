@@ -61,6 +61,7 @@ from qceas._rules import (
 from qceas.agreement.config import ConsensusConfig
 from qceas.engine.base import NODES_PER_BATCH
 from qceas.engine.config import EngineConfig
+from qceas.qnn.pauli import MAX_PAULI_QUBITS
 from qceas.training.config import RUN_SECTIONS, RunConfig
 
 #: Every section of a config file, by name.
@@ -198,13 +199,18 @@ class ExperimentConfig(RunConfig):
     def legacy_fingerprints(self) -> dict[int, str]:
         """The fingerprints this config had under earlier evaluation versions, so that
         a directory they wrote can be recognised and refused with the reason."""
-        return {version: self._fingerprint(version) for version in range(1, EVALUATION)}
+        current = self.fingerprint()
+        earlier = {version: self._fingerprint(version) for version in range(1, EVALUATION)}
+        # A version that changed no number of this config gives the current fingerprint.
+        return {version: stamp for version, stamp in earlier.items() if stamp != current}
 
     def _fingerprint(self, evaluation: int) -> str:
         body = self.to_dict()
         for key in ("name", "seeds", "sweep", "engine", "consensus"):
             body.pop(key)
-        if evaluation >= 3:
+        if evaluation >= 5 and self.model.n_qubits <= MAX_PAULI_QUBITS:
+            body["evaluation"] = 4
+        elif evaluation >= 3:
             body["evaluation"] = evaluation
         elif evaluation == 2 and (
             self.noise.shots is not None or self.nodes.count > NODES_PER_BATCH
@@ -237,8 +243,12 @@ def sweep_label(values: Mapping[str, Any]) -> str:
 #: training amplifies; 4 since the ``oblivious`` and ``greedy`` schedulers promise
 #: stable decisions and their links keep their attempt draws (slot skipping,
 #: ``qceas.network.Decision.stable_slots``): keys from the network under those
-#: schedulers come from other draws of the same law.
-EVALUATION = 4
+#: schedulers come from other draws of the same law; 5 since registers above
+#: ``MAX_PAULI_QUBITS`` run on gate-local Pauli kernels with the reverse pass
+#: (``qceas.qnn.pauli_local``, ``qceas.qnn.adjoint``), whose numbers differ from the
+#: density-matrix path's in their last bits — for those configs only: the others keep
+#: 4, their numbers unchanged.
+EVALUATION = 5
 
 #: Sections added after 0.1.0: left out of the fingerprint while at their defaults.
 LATER_SECTIONS: tuple[str, ...] = (

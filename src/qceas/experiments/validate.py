@@ -30,11 +30,13 @@ from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
 from qceas.network.setup import context_of, demand_of, network_of
 from qceas.partition.layout import describe
 from qceas.physics import fidelity_from_werner_unchecked, werner_parameter_unchecked
+from qceas.qnn.cost import estimate_round_seconds
 from qceas.scheduling import chain_mdp, ladder
 from qceas.scheduling.chain_policies import CHAIN_POLICIES
 from qceas.training.agreement_pairs import agreement_context
 from qceas.training.key_supply import authenticated_schedulers, network_simulation, ready_times
-from qceas.training.scenario import build_scenario
+from qceas.training.scenario import Scenario, build_scenario
+from qceas.training.strategies import make_strategy
 
 
 def validate(config: ExperimentConfig, label: str) -> list[str]:
@@ -69,6 +71,7 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
         f"{int(network.hops.max())} hops, slot {context.slot_s:.3g} s, "
         f"{context.round_slots} slots per round)"
     ]
+    lines.append(circuit_line(config, scenario))
     if config.partition.qpus_per_replica > 1:
         batch = config.training.batch_size
         sizes = [y.shape[0] for _, y in scenario.shards]
@@ -103,6 +106,29 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
             f"{config.consensus.instances} instances each"
         )
     return lines
+
+
+def circuit_line(config: ExperimentConfig, scenario: Scenario) -> str:
+    """How the nodes' circuits are simulated (each distinct path once) and about how
+    long one round of their evaluations takes here (``qceas.qnn.cost``; a full-batch
+    round, the QFI on where a strategy or ``training.track_qfi`` needs it)."""
+    model = scenario.model
+    qfi = config.training.track_qfi or any(
+        make_strategy(name, config.training.compositions).needs_qfi
+        for name in config.training.strategies
+    )
+    paths = {
+        model.simulation_path(noise, qfi=qfi, rows=shard[0].shape[0]): None
+        for noise, shard in zip(scenario.noises, scenario.shards, strict=True)
+    }
+    seconds = estimate_round_seconds(
+        model, scenario.initial_params, scenario.shards, scenario.noises, qfi=qfi
+    )
+    return (
+        f"circuits: {'; '.join(paths)}; about {seconds:.3g} s of circuit evaluation per "
+        f"full-batch round{' with the QFI' if qfi else ''} here (one process, measured on "
+        "a probe)"
+    )
 
 
 def chain_lines(config: ExperimentConfig, label: str) -> list[str]:

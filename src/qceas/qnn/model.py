@@ -27,10 +27,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from qceas._rules import is_integer
+from qceas.qnn.adjoint import ReversePass
 from qceas.qnn.ansatz import Ansatz
 from qceas.qnn.noise import NoiseModel
 from qceas.qnn.partition import BlockError
-from qceas.qnn.pauli import MAX_PAULI_QUBITS
+from qceas.qnn.pauli import MAX_PAULI_QUBITS, diagonal, diagonal_transpose
 from qceas.qnn.qfi_estimators import QFI_ESTIMATORS
 from qceas.qnn.readout import (
     class_probabilities,
@@ -493,11 +494,26 @@ class QNN:
             shot_rows = np.concatenate(
                 [np.full(samples[k], noises[k].shots or 0, dtype=np.int64) for k in nodes]
             )
-            copies = 1 + big_p * (2 if (shots and mixed) else 1)
+            # Exact expectations of a large noisy register: the loss gradient by
+            # reverse mode (``adjoint``), forward-mode tangents only on the QFI rows.
+            # Where every row needs its tangents anyway (the QFI on whole shards),
+            # forward mode gives the gradient with them at no extra cost.
+            reverse = self._reverse_applies(
+                mixed, shots, every_row_qfi=qfi_sum is not None and bool(on_qfi.all())
+            )
+            copies = self.layers + 3 if reverse else 1 + big_p * (2 if (shots and mixed) else 1)
             step = self._rows_per_chunk(mixed, copies)
-            plan = self._plan(p, pauli=mixed and self.n_qubits <= MAX_PAULI_QUBITS)
+            plan = self._plan(p, pauli=mixed)
             for lo in range(0, x_all.shape[0], step):
                 sl = slice(lo, lo + step)
+                if reverse:
+                    loss_r, grad_r, correct_r = self._reverse_rows(
+                        plan, x_all[sl], y_all[sl], dep[sl], amp[sl], flips[sl], block
+                    )
+                    np.add.at(loss_sum, owner[sl], loss_r)
+                    np.add.at(correct, owner[sl], correct_r)
+                    np.add.at(grad_sum, owner[sl], grad_r)
+                    continue
                 prop = propagate(
                     self.ansatz,
                     p,
@@ -523,14 +539,30 @@ class QNN:
                 np.add.at(grad_sum, owner[sl], grad_r)
                 take = on_qfi[sl]
                 if qfi_sum is not None and take.any():
-                    assert prop.tangents is not None
-                    if prop.mixed:
-                        rho, drho = prop.density(None if take.all() else take)
-                        assert drho is not None
-                        f_rows = self._qfi.mixed(rho, drho)
-                    else:
-                        f_rows = self._qfi.pure(prop.state[take], prop.tangents[take])
+                    f_rows = self._qfi_rows(prop, take)
                     who = owner[sl][take]
+                    np.add.at(qfi_sum, who, f_rows)
+                    tau = np.trace(f_rows, axis1=1, axis2=2) / big_p
+                    np.add.at(tau_sum, who, tau)
+                    np.add.at(tau_sq, who, tau * tau)
+            if reverse and qfi_sum is not None:
+                picked = np.flatnonzero(on_qfi)
+                step = self._rows_per_chunk(mixed, 1 + big_p)
+                for lo in range(0, picked.size, step):
+                    at = picked[lo : lo + step]
+                    prop = propagate(
+                        self.ansatz,
+                        p,
+                        x_all[at],
+                        dep[at],
+                        amp[at],
+                        tangents=True,
+                        representation="auto",
+                        plan=plan,
+                        block=block,
+                    )
+                    f_rows = self._qfi_rows(prop, np.ones(at.size, dtype=bool))
+                    who = owner[at]
                     np.add.at(qfi_sum, who, f_rows)
                     tau = np.trace(f_rows, axis1=1, axis2=2) / big_p
                     np.add.at(tau_sum, who, tau)
@@ -638,6 +670,74 @@ class QNN:
             jac = (plus_minus[:, 0] - plus_minus[:, 1]) / 2.0  # (R, P, C)
         loss, cot = loss_and_cotangent(expect, labels, self.readout, self.output_scale)
         grad = np.einsum("rpc,rc->rp", jac, cot)
+        pred = np.argmax(class_probabilities(expect, self.readout, self.output_scale), axis=-1)
+        return loss, grad, (pred == labels).astype(float)
+
+    def _reverse_applies(self, mixed: bool, shots: bool, *, every_row_qfi: bool) -> bool:
+        """Whether a batch of rows takes the reverse pass for its gradient: exact
+        expectations of a noisy register above ``MAX_PAULI_QUBITS``, unless every row
+        needs its tangents for the QFI anyway."""
+        return mixed and not shots and self.n_qubits > MAX_PAULI_QUBITS and not every_row_qfi
+
+    def simulation_path(self, noise: NoiseModel, *, qfi: bool, rows: int) -> str:
+        """In words, how ``evaluate_nodes`` computes a node with ``noise`` and a shard
+        of ``rows`` samples (``qceas validate`` prints it)."""
+        n = self.n_qubits
+        if noise.is_pure:
+            return f"statevectors ({n} qubits), tangents in forward mode"
+        kernels = (
+            "dense layer transfer matrices"
+            if n <= MAX_PAULI_QUBITS
+            else "gate-local kernels (pauli_local)"
+        )
+        shots = noise.shots is not None
+        every = qfi and qfi_rows(rows, self.qfi_samples).size == rows
+        if shots:
+            how = "sampled parameter-shift circuits from forward-mode shift means"
+        elif self._reverse_applies(True, False, every_row_qfi=every):
+            how = "gradient by the reverse pass (adjoint)"
+            if qfi:
+                how += f", tangents on {qfi_rows(rows, self.qfi_samples).size} QFI row(s)"
+        else:
+            how = "gradient and tangents in forward mode"
+        return f"Pauli vectors ({n} qubits, {kernels}), {how}"
+
+    def _qfi_rows(self, prop: Propagated, take: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """The estimator's QFI matrices (R', P, P) of the rows ``take`` selects."""
+        assert prop.tangents is not None
+        every = bool(take.all())
+        state = prop.state if every else prop.state[take]
+        tangents = prop.tangents if every else prop.tangents[take]
+        if prop.kind == "pauli":
+            return self._qfi.pauli(state, tangents, self.n_qubits)
+        if prop.kind == "density":
+            return self._qfi.mixed(state, tangents)
+        return self._qfi.pure(state, tangents)
+
+    def _reverse_rows(
+        self,
+        plan: Sequence[LayerPlan],
+        x: NDArray[np.float64],
+        labels: NDArray[np.int64],
+        dep: NDArray[np.float64],
+        amp: NDArray[np.float64],
+        flips: NDArray[np.float64],
+        block: BlockError | None,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Per-row loss, exact gradient and correctness by the reverse pass.
+
+        The cotangent ∂L/∂p of the outcome distribution goes back through the readout
+        flips (each qubit's flip matrix is symmetric, so the map is its own transpose)
+        and ``diagonal`` (``pauli.diagonal_transpose``) to the final Pauli vector.
+        """
+        n, zs = self.n_qubits, self._z_signs
+        reverse = ReversePass(self.ansatz, plan, x, dep, amp, block)
+        forward = reverse.forward()
+        probs = flip_bits(diagonal(forward.state, n), flips, n)
+        expect = probs @ zs
+        loss, cot = loss_and_cotangent(expect, labels, self.readout, self.output_scale)
+        dprobs = flip_bits(cot @ zs.T, flips, n)
+        grad = reverse.gradient(forward, diagonal_transpose(dprobs, n))
         pred = np.argmax(class_probabilities(expect, self.readout, self.output_scale), axis=-1)
         return loss, grad, (pred == labels).astype(float)
 

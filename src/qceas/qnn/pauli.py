@@ -118,6 +118,8 @@ def from_pauli(vecs: NDArray[np.float64], n_qubits: int) -> NDArray[np.complex12
     walsh = _walsh(n_qubits) / d
     out = np.empty((grouped.shape[0], d * d), dtype=complex)
     # Real and imaginary parts are separate real GEMMs; a gather puts [x, c] at [c⊕x, c].
+    # (A fast Walsh–Hadamard transform in numpy was slower at 8 qubits: 0.37 s against
+    # 0.25 s for 49 vectors, its n strided passes costing more than the GEMM's flops.)
     out.real = ((grouped * phases[0]) @ walsh).reshape(-1, d * d)[:, source]
     out.imag = ((grouped * phases[1]) @ walsh).reshape(-1, d * d)[:, source]
     return out.reshape(*lead, d, d)
@@ -172,12 +174,14 @@ class PauliChannel:
         p = np.asarray(depolarizing, dtype=float)
         g = np.asarray(amplitude_damping, dtype=float)
         self.n_qubits = n = p.shape[1]
-        digits = pauli_digits(n)  # (4^n, n)
         c = (1.0 - p) * np.sqrt(1.0 - g)
         diag = np.stack([np.ones_like(p), c, c, (1.0 - g) * (1.0 - p)], axis=-1)  # (R, n, 4)
-        self.mask = np.ones((p.shape[0], 4**n))
+        # The mask is the Kronecker product of the qubits' diagonals, built digit by
+        # digit (qubit 0 most significant); the factors multiply in qubit order.
+        mask = np.ones((p.shape[0], 1))
         for q in range(n):
-            self.mask *= diag[:, q, :][:, digits[:, q]]
+            mask = (mask[:, :, None] * diag[:, q, None, :]).reshape(p.shape[0], -1)
+        self.mask = mask
         self.damping = [(q, g[:, q]) for q in range(n) if g[:, q].any()]
 
     def apply(self, ops: NDArray[np.float64]) -> None:
@@ -216,3 +220,14 @@ def diagonal(vecs: NDArray[np.float64], n_qubits: int) -> NDArray[np.float64]:
     """
     iz = vecs[..., z_string_indices(n_qubits)]
     return (iz @ _walsh(n_qubits)) / (1 << n_qubits)
+
+
+def diagonal_transpose(cotangent: NDArray[np.float64], n_qubits: int) -> NDArray[np.float64]:
+    """The transpose of ``diagonal``: ∂L/∂a (..., 4^n) from ∂L/∂⟨j|A|j⟩ (..., d).
+
+    ``diagonal`` is linear, ``a ↦ a[IZ]·W/d`` with W the (symmetric) Walsh matrix, so its
+    transpose puts ``cotangent·W/d`` on the I/Z strings and zero elsewhere.
+    """
+    out = np.zeros((*cotangent.shape[:-1], 4**n_qubits))
+    out[..., z_string_indices(n_qubits)] = (cotangent @ _walsh(n_qubits)) / (1 << n_qubits)
+    return out

@@ -63,6 +63,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qceas.qnn.fisher import qfi_mixed, qfi_pure
+from qceas.qnn.pauli import from_pauli
 from qceas.registry import Registry
 
 #: 1 − Tr ρ² at or below this: the state is pure and the purity term of ``sub_qfi`` is 0.
@@ -81,12 +82,15 @@ class QFIEstimator:
         bound: ``exact`` or ``lower`` (F ⪰ estimate, shown in the module docstring).
         mixed: (R, d, d) ρ, (R, P, d, d) ∂ρ → (R, P, P).
         pure: (R, d) ψ, (R, P, d) ∂ψ → (R, P, P).
+        pauli: the same from Pauli vectors (``qceas.qnn.pauli``): (R, 4^n) ρ,
+            (R, P, 4^n) ∂ρ and n → (R, P, P).
     """
 
     name: str
     bound: str
     mixed: Callable[[NDArray[np.complex128], NDArray[np.complex128]], Matrices]
     pure: Callable[[NDArray[np.complex128], NDArray[np.complex128]], Matrices]
+    pauli: Callable[[NDArray[np.float64], NDArray[np.float64], int], Matrices]
 
 
 #: QFI estimators by name.
@@ -115,16 +119,44 @@ def sub_qfi_matrix(rho: NDArray[np.complex128], tangents: NDArray[np.complex128]
     return h + scale[:, None, None] * a[:, :, None] * a[:, None, :]
 
 
+def sld_pauli(vecs: NDArray[np.float64], tangents: NDArray[np.float64], n_qubits: int) -> Matrices:
+    """The SLD QFI needs ρ's eigenbasis: the vectors become density matrices first."""
+    return qfi_mixed(from_pauli(vecs, n_qubits), from_pauli(tangents, n_qubits))
+
+
+def hilbert_schmidt_pauli(
+    vecs: NDArray[np.float64], tangents: NDArray[np.float64], n_qubits: int
+) -> Matrices:
+    """``H_ij = 2·Tr[∂_iρ ∂_jρ] = (2/d)·t_i·t_j``: Pauli strings are orthogonal,
+    ``Tr(P_s P_t) = d·δ_st``, so no density matrix is formed."""
+    return (2.0 / (1 << n_qubits)) * (tangents @ np.swapaxes(tangents, 1, 2))
+
+
+def sub_qfi_pauli(
+    vecs: NDArray[np.float64], tangents: NDArray[np.float64], n_qubits: int
+) -> Matrices:
+    """``sub_qfi_matrix`` from Pauli vectors: ``Tr[ρ∂_iρ] = v·t_i/d``, ``Tr ρ² = v·v/d``."""
+    d = 1 << n_qubits
+    h = hilbert_schmidt_pauli(vecs, tangents, n_qubits)
+    a = np.einsum("rpk,rk->rp", tangents, vecs) / d
+    loss = 1.0 - np.einsum("rk,rk->r", vecs, vecs) / d
+    mixed = loss > PURE_CUTOFF
+    scale = np.where(mixed, 2.0 / np.where(mixed, loss, 1.0), 0.0)
+    return h + scale[:, None, None] * a[:, :, None] * a[:, None, :]
+
+
 @QFI_ESTIMATORS.register("sld")
 def _sld() -> QFIEstimator:
-    return QFIEstimator("sld", "exact", qfi_mixed, qfi_pure)
+    return QFIEstimator("sld", "exact", qfi_mixed, qfi_pure, sld_pauli)
 
 
 @QFI_ESTIMATORS.register("sub_qfi")
 def _sub_qfi() -> QFIEstimator:
-    return QFIEstimator("sub_qfi", "lower", sub_qfi_matrix, qfi_pure)
+    return QFIEstimator("sub_qfi", "lower", sub_qfi_matrix, qfi_pure, sub_qfi_pauli)
 
 
 @QFI_ESTIMATORS.register("hilbert_schmidt")
 def _hilbert_schmidt() -> QFIEstimator:
-    return QFIEstimator("hilbert_schmidt", "lower", hilbert_schmidt_matrix, qfi_pure)
+    return QFIEstimator(
+        "hilbert_schmidt", "lower", hilbert_schmidt_matrix, qfi_pure, hilbert_schmidt_pauli
+    )

@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from qceas.qnn.ansatz import Ansatz
+from qceas.qnn.ansatz import Ansatz, ry, rz
 from qceas.qnn.noise import LayerChannel
 from qceas.qnn.partition import BlockError
 from qceas.qnn.pauli import (
@@ -44,7 +44,9 @@ from qceas.qnn.pauli import (
     from_pauli,
     local_superop,
     paulis,
+    transfer_matrix,
 )
+from qceas.qnn.pauli_local import LocalLayer, entangler_permutation
 
 
 @dataclass(frozen=True)
@@ -54,25 +56,65 @@ class LayerPlan:
     Attributes:
         unitary: (d, d) layer unitary U.
         generators: (2n, 2, 2) local generators G̃_i (see ``Ansatz.layer_generators``).
-        transfer_t: (4^n, 4^n) transpose of U's Pauli transfer matrix, or None.
+        transfer_t: (4^n, 4^n) transpose of U's Pauli transfer matrix (n ≤
+            ``MAX_PAULI_QUBITS``), or None.
+        local: U's Pauli transfer applied gate-locally (n > ``MAX_PAULI_QUBITS``,
+            ``pauli_local``), or None.
     """
 
     unitary: NDArray[np.complex128]
     generators: NDArray[np.complex128]
     transfer_t: NDArray[np.float64] | None
+    local: LocalLayer | None = None
+
+    @property
+    def pauli(self) -> bool:
+        """Whether the plan can run the Pauli-transfer path."""
+        return self.transfer_t is not None or self.local is not None
+
+    def apply_pauli(self, vecs: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+        """``out ← R_U·vecs`` for (..., 4^n) Pauli vectors."""
+        if self.local is not None:
+            self.local.apply(vecs, out)
+        else:
+            assert self.transfer_t is not None
+            np.matmul(vecs, self.transfer_t, out=out)
 
 
 def plan_layers(
-    ansatz: Ansatz, params: NDArray[np.float64], *, pauli: bool = False
+    ansatz: Ansatz,
+    params: NDArray[np.float64],
+    *,
+    pauli: bool = False,
+    local: bool | None = None,
 ) -> list[LayerPlan]:
-    """Precompute the per-layer matrices once for all chunks of rows of one call."""
-    per_layer = ansatz.params_per_layer
+    """Precompute the per-layer matrices once for all chunks of rows of one call.
+
+    With ``pauli``, registers up to ``MAX_PAULI_QUBITS`` get the dense layer transfer
+    matrix and larger ones its gate-local form (``pauli_local``; the dense one has
+    16^n entries); ``local`` forces the choice (the reverse pass of ``adjoint`` needs
+    the gate-local form).
+    """
+    n, per_layer = ansatz.n_qubits, ansatz.params_per_layer
+    dense = pauli and (n <= MAX_PAULI_QUBITS if local is None else not local)
+    entangler = (
+        entangler_permutation(n, ansatz.entangler, tuple(ansatz.entangler_pairs()))
+        if pauli and not dense
+        else None
+    )
     out = []
     for layer in range(ansatz.layers):
         theta = params[layer * per_layer : (layer + 1) * per_layer]
         unitary = ansatz.layer_unitary(theta)
-        transfer_t = np.ascontiguousarray(ansatz.layer_transfer_matrix(theta).T) if pauli else None
-        out.append(LayerPlan(unitary, ansatz.layer_generators(theta), transfer_t))
+        transfer_t = np.ascontiguousarray(ansatz.layer_transfer_matrix(theta).T) if dense else None
+        gate_local = None
+        if entangler is not None:
+            angles = np.asarray(theta, dtype=float).reshape(n, 2)
+            rotations = np.stack(
+                [transfer_matrix(rz(angles[q, 1]) @ ry(angles[q, 0]), 1) for q in range(n)]
+            )
+            gate_local = LocalLayer(rotations, entangler)
+        out.append(LayerPlan(unitary, ansatz.layer_generators(theta), transfer_t, gate_local))
     return out
 
 
@@ -200,7 +242,9 @@ def propagate(
         tangents: also propagate ∂_i of the state for every parameter.
         shift_means: also propagate S_i (mixed path only; implies tangents).
         representation: for mixed states, ``"density"`` matrices, ``"pauli"`` vectors,
-            or ``"auto"`` (Pauli up to ``MAX_PAULI_QUBITS`` qubits, where it is faster).
+            or ``"auto"`` (Pauli vectors: dense layer transfer matrices up to
+            ``MAX_PAULI_QUBITS`` qubits, gate-local ones above, both faster than
+            density matrices there).
         plan: ``plan_layers(ansatz, params, pauli=...)`` when the caller runs several
             chunks at the same θ; built here otherwise.
         block: the Pauli error of a model-partitioned entangling block (teleported
@@ -218,14 +262,14 @@ def propagate(
     params = np.asarray(params, dtype=float)
     angles = np.asarray(angles, dtype=float)
     rows = angles.shape[0]
-    use_pauli = representation == "pauli" or (representation == "auto" and n <= MAX_PAULI_QUBITS)
+    use_pauli = representation in ("pauli", "auto")
     zeros = np.zeros((rows, n))
     dep = zeros if depolarizing is None else np.asarray(depolarizing, dtype=float)
     amp = zeros if amplitude_damping is None else np.asarray(amplitude_damping, dtype=float)
     mixed = bool(dep.any() or amp.any()) or (block is not None and not block.trivial)
     shift_means = shift_means and mixed
     tangents = tangents or shift_means
-    if plan is None or (mixed and use_pauli and plan[0].transfer_t is None):
+    if plan is None or (mixed and use_pauli and not plan[0].pauli):
         plan = plan_layers(ansatz, params, pauli=mixed and use_pauli)
     if mixed and use_pauli:
         return _propagate_pauli(
@@ -295,7 +339,7 @@ def propagate(
     )
 
 
-def _pauli_product_state(angles: NDArray[np.float64]) -> NDArray[np.float64]:
+def pauli_product_state(angles: NDArray[np.float64]) -> NDArray[np.float64]:
     """Pauli vectors of ⊗_q RY(x_q)|0⟩: each qubit contributes (1, sin x, 0, cos x)."""
     rows, n = angles.shape
     out = np.ones((rows, 1))
@@ -306,7 +350,7 @@ def _pauli_product_state(angles: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
-def _ry_transfer(angles: NDArray[np.float64]) -> NDArray[np.float64]:
+def ry_transfer(angles: NDArray[np.float64]) -> NDArray[np.float64]:
     """Per-row 4×4 transfer matrices of RY(x): a rotation by x in the Z–X plane."""
     c, s = np.cos(angles), np.sin(angles)
     out = np.zeros((*angles.shape, 4, 4))
@@ -333,12 +377,12 @@ def _propagate_pauli(
     rows, width = angles.shape[0], 4**ansatz.n_qubits
     sigma = paulis()
     core = np.zeros((1 + (big_p if tangents else 0), rows, width))
-    core[0] = _pauli_product_state(angles)
+    core[0] = pauli_product_state(angles)
     shf = np.zeros((big_p, rows, width)) if shift_means else None
     scratch = np.empty_like(core)
     scratch_shf = None if shf is None else np.empty_like(shf)
     channel = PauliChannel(dep, amp)
-    encoders = _ry_transfer(angles) if ansatz.encoding == "reupload" else None
+    encoders = ry_transfer(angles) if ansatz.encoding == "reupload" else None
     for layer in range(ansatz.layers):
         start, stop = layer * per_layer, (layer + 1) * per_layer
         if layer > 0 and encoders is not None:
@@ -358,16 +402,14 @@ def _propagate_pauli(
                 if shf is not None:
                     mean = local_superop(0.5 * (sigma + g @ sigma @ g))
                     shf[start + i] = apply_local(core[0], mean, q, n)
-        transfer_t = plan[layer].transfer_t
-        assert transfer_t is not None
         live = 1 + stop if tangents else 1
-        np.matmul(core[:live], transfer_t, out=scratch[:live])
+        plan[layer].apply_pauli(core[:live], scratch[:live])
         core, scratch = scratch, core
         if block is not None:
             block.apply_pauli(core[:live])
         channel.apply(core[:live])
         if shf is not None and scratch_shf is not None:
-            np.matmul(shf[:stop], transfer_t, out=scratch_shf[:stop])
+            plan[layer].apply_pauli(shf[:stop], scratch_shf[:stop])
             shf, scratch_shf = scratch_shf, shf
             if block is not None:
                 block.apply_pauli(shf[:stop])
