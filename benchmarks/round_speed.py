@@ -20,6 +20,19 @@ Three implementations compute the same numbers (checked here to agree):
 At 8 qubits (``--qubits 4 8``, the default) every path runs a reduced workload
 (``--nodes8`` × ``--samples8``) and is scaled linearly to the full one, again labelled.
 
+**qceas's paths by register size** (``--paths-qubits 4 6 8 10``; ``--skip-paths`` leaves
+them out): the same round with each QFI choice of ``--paths`` (``none``: the gradient
+alone; ``ESTIMATOR:all`` or ``ESTIMATOR:q``, the estimator on q evenly spaced rows per
+shard, ``model.qfi_samples``). Above 5 qubits the gradient comes from the reverse pass
+and forward-mode tangents are computed on the QFI rows only (``qceas.qnn.adjoint``).
+From 8 qubits on a round is measured on ``--paths-nodes8`` whole nodes (all their
+samples) and scaled by the node count, labelled; the SLD QFI on whole shards is left
+out from 10 qubits (about a minute per row there). Beside them, the path qceas took
+before above 5 qubits — dense density matrices in forward mode with the SLD QFI on
+every row — timed on ``--old-rows`` rows and scaled per row (extrapolated, labelled).
+12 qubits are out of reach of every path here (``model.n_qubits`` ≤ 10; a trajectory
+path is not built).
+
 Usage:
     python benchmarks/round_speed.py [--qubits 4 8] [--repeat 3] [--json out.json]
 
@@ -40,7 +53,9 @@ from typing import Any
 
 import numpy as np
 
-from qceas.qnn import QNN, NoiseModel
+from qceas.qnn import QNN, Ansatz, NoiseModel, propagate
+from qceas.qnn.fisher import qfi_mixed
+from qceas.reproducibility import single_threaded_blas
 
 
 def _load_paths() -> Any:
@@ -171,9 +186,88 @@ def report(case: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _paths_model(n_qubits: int, layers: int, choice: str) -> tuple[QNN, bool]:
+    """The model of one ``--paths`` choice and whether it computes the QFI."""
+    if choice == "none":
+        return QNN(n_qubits, layers, n_classes=N_CLASSES, output_scale=OUTPUT_SCALE), False
+    name, _, rows = choice.partition(":")
+    samples = None if rows == "all" else int(rows)
+    model = QNN(
+        n_qubits,
+        layers,
+        n_classes=N_CLASSES,
+        output_scale=OUTPUT_SCALE,
+        qfi_estimator=name,
+        qfi_samples=samples,
+    )
+    return model, True
+
+
+def paths_case(n_qubits: int, args: Any) -> dict[str, Any]:
+    """qceas's round at ``n_qubits`` for every ``--paths`` choice, and the old path."""
+    nodes = args.nodes if n_qubits < 8 else min(args.paths_nodes8, args.nodes)
+    params, x, y, depol = paths.make_workload(
+        n_qubits=n_qubits, layers=args.layers, nodes=nodes, samples=args.samples,
+        n_classes=N_CLASSES,
+    )  # fmt: skip
+    scale = args.nodes / nodes
+    shards = [(x[k], y[k]) for k in range(nodes)]
+    noises = [NoiseModel.build(n_qubits, depolarizing=list(depol[k])) for k in range(nodes)]
+    case: dict[str, Any] = {"qubits": n_qubits, "measured_nodes": nodes, "scale": scale}
+    timings = {}
+    for choice in args.paths:
+        if n_qubits >= 10 and choice.startswith("sld:all"):
+            continue
+        model, qfi = _paths_model(n_qubits, args.layers, choice)
+        repeat = args.repeat if n_qubits < 8 else 1
+        t, _ = best_of(
+            lambda m=model, q=qfi: m.evaluate_nodes(params, shards, noises, qfi=q), repeat
+        )
+        timings[choice] = t * scale
+    case["qceas_s"] = timings
+    rows = args.old_rows if n_qubits <= 8 else 0
+    if n_qubits > 5 and rows > 0:
+        ansatz = Ansatz(n_qubits, args.layers)
+        dep = np.tile(depol[0], (rows, 1))
+        with single_threaded_blas():
+            start = time.perf_counter()
+            prop = propagate(
+                ansatz, params, x[0, :rows], dep, np.zeros_like(dep), representation="density"
+            )
+            assert prop.tangents is not None
+            qfi_mixed(prop.state, prop.tangents)
+            per_row = (time.perf_counter() - start) / rows
+        case["old_density_s"] = per_row * args.nodes * args.samples
+        case["old_rows"] = rows
+    return case
+
+
+def paths_report(case: dict[str, Any], args: Any) -> str:
+    n, nodes = case["qubits"], case["measured_nodes"]
+    note = (
+        "" if case["scale"] == 1 else f" (measured on {nodes} node(s), scaled x{case['scale']:.0f})"
+    )
+    lines = [
+        f"qceas paths, {n} qubits, {args.layers} layers, {args.nodes} nodes x {args.samples} "
+        f"samples, per-node depolarizing, one process{note}:"
+    ]
+    for choice, seconds in case["qceas_s"].items():
+        what = "gradient only" if choice == "none" else f"gradient + QFI {choice}"
+        lines.append(f"  {what:34s} {seconds:10.2f} s")
+    if "old_density_s" in case:
+        old = case["old_density_s"]
+        best = case["qceas_s"].get("sld:all")
+        ratio = f"  -> sld:all is {old / best:.0f}x faster" if best else ""
+        lines.append(
+            f"  before: density matrices, forward mode, SLD on every row {old:10.1f} s "
+            f"(extrapolated from {case['old_rows']} rows){ratio}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--qubits", type=int, nargs="+", default=[4, 8])
+    parser.add_argument("--qubits", type=int, nargs="*", default=[4, 8])
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--nodes", type=int, default=50)
     parser.add_argument("--samples", type=int, default=64)
@@ -185,6 +279,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-jax", action="store_true")
     parser.add_argument("--skip-stock", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--skip-paths", action="store_true")
+    parser.add_argument("--paths-qubits", type=int, nargs="+", default=[4, 6, 8, 10])
+    parser.add_argument(
+        "--paths",
+        nargs="+",
+        default=["none", "sld:all", "sld:8", "sld:2", "hilbert_schmidt:8", "sub_qfi:8"],
+        help="QFI choices: none, or ESTIMATOR:all / ESTIMATOR:q",
+    )
+    parser.add_argument("--paths-nodes8", type=int, default=1, help="nodes measured from 8 qubits")
+    parser.add_argument("--old-rows", type=int, default=2, help="rows timed on the old path")
     args = parser.parse_args(argv)
     cases = []
     for n in args.qubits:
@@ -197,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         case = run_case(n, nodes, samples, args.nodes, args.samples, args_n)
         print(report(case), flush=True)
         cases.append(case)
+    if not args.skip_paths:
+        for n in args.paths_qubits:
+            case = paths_case(n, args)
+            print(paths_report(case, args), flush=True)
+            cases.append(case)
+        print("12 qubits: not run (model.n_qubits <= 10; the trajectory path is not built)")
     if args.json is not None:
         args.json.write_text(json.dumps(cases, indent=2) + "\n")
     return 0
