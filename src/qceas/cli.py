@@ -15,6 +15,7 @@ from pathlib import Path
 from qceas.config import ConfigError, ExperimentConfig, from_dict, parse_text
 from qceas.engine import ENGINES, EngineError
 from qceas.experiments import DEFAULT_SCENARIO, resolve, run_experiment, scenario_names
+from qceas.experiments.config import since
 from qceas.experiments.consensus_run import consensus_table, run_consensus
 from qceas.experiments.interrupted import Interrupted
 from qceas.experiments.network_run import network_table, run_network
@@ -49,10 +50,12 @@ def _check_resumable(out: Path, config: ExperimentConfig) -> None:
         )
     else:
         same = stamp.read_text().strip() == config.fingerprint()
-        if stamp.read_text().strip() in config.legacy_fingerprints().values():
+        legacy = {v: k for k, v in config.legacy_fingerprints().items()}
+        if stamp.read_text().strip() in legacy:
+            version = legacy[stamp.read_text().strip()]
             raise ConfigError(
                 f"--resume: {out} holds a run of this config computed by an earlier qceas "
-                "(numbers that depended on the machine's BLAS threads); it cannot be resumed"
+                f"(evaluation {version}; since then: {since(version)}); it cannot be resumed"
             )
     if not same:
         raise ConfigError(f"--resume: {out} holds a run of another config ({stamp.name} differs)")

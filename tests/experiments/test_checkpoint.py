@@ -323,3 +323,17 @@ def test_a_checkpoint_of_an_earlier_format_is_refused_in_one_line(
     assert len(err) == 1
     assert "format qceas-checkpoint/1" in err[0]
     assert "reads qceas-checkpoint/2" in err[0]
+
+
+def test_results_of_an_earlier_evaluation_are_refused_with_what_changed(
+    tmp_path: Path,
+) -> None:
+    """A directory stamped with an earlier evaluation version's fingerprint of the same
+    config is refused, and the message says what changed since that version."""
+    _one_checkpoint(tmp_path)
+    raw = {**RAW, "seeds": 1, "training": {**RAW["training"], "strategies": ["qfi"]}}
+    config = from_dict(raw)
+    version, stamp = max(config.legacy_fingerprints().items())
+    (tmp_path / "fingerprint.txt").write_text(stamp + "\n")
+    with pytest.raises(ConfigError, match=rf"evaluation {version}; since then: "):
+        run_experiment(config, tmp_path, progress=False, plot=False)

@@ -59,3 +59,17 @@ def test_estimate_is_a_positive_number_of_seconds() -> None:
         seconds = estimate_round_seconds(model, params, shards, noises, qfi=qfi, probe_rows=2)
         assert math.isfinite(seconds)
         assert seconds > 0
+
+
+def test_a_partitioned_noiseless_model_is_mixed_and_probed_with_its_block() -> None:
+    """The teleported gates' block error makes a noiseless node's state mixed: the path
+    named is the Pauli one, as evaluate_nodes takes it (found by review)."""
+    raw = resolve("quick").to_dict()
+    raw["model"].update(n_qubits=6, layers=1, qfi_samples=2)
+    raw["noise"] = {"depolarizing": 0.0, "readout_error": 0.0, "shots": None}
+    raw["nodes"]["count"] = 2
+    raw["partition"] = {"qpus_per_replica": 2, "pair_fidelity": 0.9}
+    line = _circuit_line(raw)
+    assert "statevectors" not in line
+    assert "Pauli vectors (6 qubits, gate-local kernels" in line
+    assert "reverse pass" in line

@@ -284,3 +284,26 @@ def test_pauli_estimators_equal_their_density_forms(name: str, n: int) -> None:
     np.testing.assert_allclose(
         estimator.pauli(prop.state, prop.tangents, n), estimator.mixed(rho, tangents), atol=1e-10
     )
+
+
+@pytest.mark.parametrize("name", QFI_ESTIMATORS.names())
+def test_up_to_five_qubits_estimators_run_on_density_matrices(name: str) -> None:
+    """Up to MAX_PAULI_QUBITS the QFI of evaluate_nodes is the estimator's density-matrix
+    form to the bit, as before the Pauli forms (EVALUATION did not move there; found by
+    review)."""
+    n = 4
+    model = QNN(n, 2, n_classes=2, qfi_estimator=name)
+    rng = np.random.default_rng(9)
+    params = model.init_params(rng=rng)
+    x = rng.uniform(0, np.pi, (3, n))
+    noise = NoiseModel.build(n, depolarizing=0.05, amplitude_damping=0.02)
+    got = model.evaluate_nodes(params, [(x, np.zeros(3, dtype=np.int64))], [noise], qfi=True)
+    dep = np.tile(noise.depolarizing, (3, 1))
+    amp = np.tile(noise.amplitude_damping, (3, 1))
+    prop = propagate(model.ansatz, params, x, dep, amp, representation="auto")
+    rho, tangents = prop.density()
+    assert tangents is not None
+    assert got.qfi is not None
+    np.testing.assert_array_equal(
+        got.qfi[0], np.sum(QFI_ESTIMATORS.get(name).mixed(rho, tangents), axis=0) / 3
+    )

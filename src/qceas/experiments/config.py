@@ -250,6 +250,20 @@ def sweep_label(values: Mapping[str, Any]) -> str:
 #: 4, their numbers unchanged.
 EVALUATION = 5
 
+#: What each evaluation version changed, for the message refusing older results.
+EVALUATION_CHANGES: dict[int, str] = {
+    2: "every node samples its shots from its own stream",
+    3: "every kernel runs with one BLAS thread",
+    4: "oblivious and greedy keep their attempt draws",
+    5: "circuits above 5 qubits run on gate-local Pauli kernels",
+}
+
+
+def since(version: int) -> str:
+    """Why results of evaluation ``version`` are not reused: what changed after it."""
+    return "; ".join(EVALUATION_CHANGES[v] for v in range(version + 1, EVALUATION + 1))
+
+
 #: Sections added after 0.1.0: left out of the fingerprint while at their defaults.
 LATER_SECTIONS: tuple[str, ...] = (
     "adversary",

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from qceas.engine import Engine, make_engine
 from qceas.experiments import plots, results
-from qceas.experiments.config import ConfigError, ExperimentConfig, dump_yaml
+from qceas.experiments.config import ConfigError, ExperimentConfig, dump_yaml, since
 from qceas.experiments.interrupted import Interrupted
 from qceas.network import summarize as summarize_network
 from qceas.reproducibility import deterministic, environment
@@ -62,8 +62,8 @@ def _check_directory(out: Path, config: ExperimentConfig) -> None:
     if has_runs and written in legacy:
         raise ConfigError(
             f"--out {out}: holds results of this config computed by an earlier qceas "
-            f"(evaluation {legacy[written]}, numbers that depended on the machine's BLAS "
-            "threads); they are not reused: choose another directory or delete it"
+            f"(evaluation {legacy[written]}; since then: {since(legacy[written])}); they are "
+            "not reused: choose another directory or delete it"
         )
     if has_runs and written is not None and written != config.fingerprint():
         raise ConfigError(

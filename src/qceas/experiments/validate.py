@@ -28,9 +28,10 @@ from qceas.network.config import CHAIN
 from qceas.network.interface import Context
 from qceas.network.metrics import KEY_FIDELITY_THRESHOLD
 from qceas.network.setup import context_of, demand_of, network_of
-from qceas.partition.layout import describe
+from qceas.partition.layout import describe, replica_partition
 from qceas.physics import fidelity_from_werner_unchecked, werner_parameter_unchecked
 from qceas.qnn.cost import estimate_round_seconds
+from qceas.qnn.partition import teleported_block
 from qceas.scheduling import chain_mdp, ladder
 from qceas.scheduling.chain_policies import CHAIN_POLICIES
 from qceas.training.agreement_pairs import agreement_context
@@ -111,18 +112,29 @@ def validate(config: ExperimentConfig, label: str) -> list[str]:
 def circuit_line(config: ExperimentConfig, scenario: Scenario) -> str:
     """How the nodes' circuits are simulated (each distinct path once) and about how
     long one round of their evaluations takes here (``qceas.qnn.cost``; a full-batch
-    round, the QFI on where a strategy or ``training.track_qfi`` needs it)."""
+    round, the QFI on where a strategy or ``training.track_qfi`` needs it). A model
+    partition's teleported gates add a block error, taken at ``partition.pair_fidelity``
+    where it is a number and at F = 0.95 where pairs come from the network (their
+    fidelity is known only once it runs; the path and cost do not depend on it)."""
     model = scenario.model
     qfi = config.training.track_qfi or any(
         make_strategy(name, config.training.compositions).needs_qfi
         for name in config.training.strategies
     )
+    blocks = None
+    split = config.partition.qpus_per_replica > 1
+    if split:  # a representative block error: the pairs' fidelity where it is fixed
+        fidelity = config.partition.pair_fidelity
+        value = float(fidelity) if not isinstance(fidelity, str) else 0.95
+        partition = replica_partition(config.model, config.partition)
+        block = teleported_block(model.ansatz, partition, value)
+        blocks = [block] * len(scenario.noises)
     paths = {
-        model.simulation_path(noise, qfi=qfi, rows=shard[0].shape[0]): None
+        model.simulation_path(noise, qfi=qfi, rows=shard[0].shape[0], split=split): None
         for noise, shard in zip(scenario.noises, scenario.shards, strict=True)
     }
     seconds = estimate_round_seconds(
-        model, scenario.initial_params, scenario.shards, scenario.noises, qfi=qfi
+        model, scenario.initial_params, scenario.shards, scenario.noises, qfi=qfi, blocks=blocks
     )
     return (
         f"circuits: {'; '.join(paths)}; about {seconds:.3g} s of circuit evaluation per "

@@ -32,10 +32,11 @@ before the mask since ``(Π(1 + N_q)·D)ᵀ = D·Π(1 + N_qᵀ)``; B is diagonal
 is ``LocalLayer.apply_transpose``; the encoders are rotations, transposed per row.
 
 What is exact: everything, to rounding; the gradient equals forward mode's
-``Σ_c cot_c·∂_i⟨Z_c⟩`` (``tests/qnn/test_adjoint.py`` checks it against forward mode,
-finite differences and PennyLane). What it does not give: the tangents themselves, so
-the QFI (which needs every ∂_iρ) and the parameter-shift circuits of finite shots stay
-on forward mode, which ``QNN.evaluate_nodes`` runs only on the rows that need them.
+``Σ_c cot_c·∂_i⟨Z_c⟩`` (``tests/qnn/test_pauli_local.py`` checks it against forward
+mode and central differences, ``tests/oracles/test_pennylane_oracle.py`` against
+PennyLane). What it does not give: the tangents themselves, so the QFI (which needs
+every ∂_iρ) and the parameter-shift circuits of finite shots stay on forward mode,
+which ``QNN.evaluate_nodes`` runs only on the rows that need them.
 """
 
 from __future__ import annotations

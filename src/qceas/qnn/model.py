@@ -679,11 +679,17 @@ class QNN:
         needs its tangents for the QFI anyway."""
         return mixed and not shots and self.n_qubits > MAX_PAULI_QUBITS and not every_row_qfi
 
-    def simulation_path(self, noise: NoiseModel, *, qfi: bool, rows: int) -> str:
+    def simulation_path(
+        self, noise: NoiseModel, *, qfi: bool, rows: int, split: bool = False
+    ) -> str:
         """In words, how ``evaluate_nodes`` computes a node with ``noise`` and a shard
-        of ``rows`` samples (``qceas validate`` prints it)."""
+        of ``rows`` samples, ``split`` over QPUs by a model partition (a block error
+        makes the state mixed); ``qceas validate`` prints it. Whether every row needs
+        tangents is judged on this node's shard (``evaluate_nodes`` judges a batch of
+        nodes sharing a path, so a node smaller than ``qfi_samples`` batched with
+        larger ones takes the reverse pass with them)."""
         n = self.n_qubits
-        if noise.is_pure:
+        if noise.is_pure and not split:
             return f"statevectors ({n} qubits), tangents in forward mode"
         kernels = (
             "dense layer transfer matrices"
@@ -708,10 +714,15 @@ class QNN:
         every = bool(take.all())
         state = prop.state if every else prop.state[take]
         tangents = prop.tangents if every else prop.tangents[take]
-        if prop.kind == "pauli":
+        if prop.kind == "pauli" and self.n_qubits > MAX_PAULI_QUBITS:
+            # From the vectors (no density matrices); up to MAX_PAULI_QUBITS the
+            # estimators run on density matrices as before, so those numbers keep
+            # their bits (EVALUATION moved only above).
             return self._qfi.pauli(state, tangents, self.n_qubits)
-        if prop.kind == "density":
-            return self._qfi.mixed(state, tangents)
+        if prop.mixed:
+            rho, drho = prop.density(None if every else take)
+            assert drho is not None
+            return self._qfi.mixed(rho, drho)
         return self._qfi.pure(state, tangents)
 
     def _reverse_rows(
