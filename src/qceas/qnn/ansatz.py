@@ -14,10 +14,11 @@ export applies the gates in exactly this order.
 Every rotation is ``R(θ) = exp(-iθG/2)`` with a Pauli generator ``G``. Moving each
 generator to the right of the whole layer gives ``∂U/∂θ_i = -(i/2)·U·G̃_i`` with a
 single-qubit ``G̃_i``, and the shifted layers of the parameter-shift rule become
-``U(θ_i ± π/2) = U·(I ∓ iG̃_i)/√2`` (Schuld et al., PRA 99, 032331, 2019). Layers are
-dense ``2^n × 2^n`` matrices: the batched kernels apply them as one matrix product per
-layer over all rows and all tangents, which beats gate-by-gate updates for the small
-registers (n ≤ 10) a NISQ node holds.
+``U(θ_i ± π/2) = U·(I ∓ iG̃_i)/√2`` (Schuld et al., PRA 99, 032331, 2019). A layer is
+available as one dense ``2^n × 2^n`` matrix (statevectors, density matrices) and as
+one dense Pauli transfer matrix (up to ``MAX_PAULI_QUBITS`` qubits, where one matrix
+product per layer over all rows and tangents beats gate-by-gate updates); larger
+noisy registers apply it gate by gate in the Pauli basis (``pauli_local``).
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@
 many nodes, each with its own noise and data shard, in one batched pass — the hot path
 of a training round. Rows (one input of one node) are processed in chunks sized to a
 memory budget: noiseless nodes on the statevector path, noisy ones in the
-Pauli-transfer representation up to ``MAX_PAULI_QUBITS`` qubits and on density
-matrices above (``simulate``).
+Pauli-transfer representation (``simulate``): dense layer transfer matrices up to
+``MAX_PAULI_QUBITS`` qubits, gate-local kernels above (``pauli_local``), where with
+exact expectations the gradient comes from the reverse pass (``adjoint``) and only
+the QFI rows carry tangents.
 
 With finite shots every node samples from its own random stream (``node_rngs``), row
 by row, so a node draws the same shots whatever the other nodes, however its rows
