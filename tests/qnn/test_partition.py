@@ -220,3 +220,19 @@ def test_nodes_evaluate_their_partitioned_circuits() -> None:
     assert np.trace(out.qfi[2]) < np.trace(out.qfi[0])
     with pytest.raises(ValueError, match="blocks: 2 block errors for 3 shards"):
         model.evaluate_nodes(params, [(x, y)] * 3, [ideal] * 3, blocks=blocks[:2])
+
+
+def test_transfer_diagonal_in_slices_is_the_whole_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large registers build the anticommutation table in slices of strings (memory);
+    the diagonal is the whole table's to rounding (the slices' products may round
+    differently), and no register of up to MAX_PAULI_QUBITS is ever sliced, so their
+    bits are as before (their fingerprints kept evaluation 4)."""
+    import qceas.qnn.partition as partition_module
+    from qceas.qnn.pauli import MAX_PAULI_QUBITS
+
+    assert 4 ** (2 * MAX_PAULI_QUBITS) <= partition_module.SLICE_ENTRIES
+    ansatz = Ansatz(5, 1)
+    whole = teleported_block(ansatz, Partition.contiguous(5, 3), 0.9).transfer_diagonal
+    monkeypatch.setattr(partition_module, "SLICE_ENTRIES", 1000)
+    sliced = teleported_block(ansatz, Partition.contiguous(5, 3), 0.9).transfer_diagonal
+    np.testing.assert_allclose(sliced, whole, rtol=0, atol=1e-14)
