@@ -25,8 +25,10 @@ them out): the same round with each QFI choice of ``--paths`` (``none``: the gra
 alone; ``ESTIMATOR:all`` or ``ESTIMATOR:q``, the estimator on q evenly spaced rows per
 shard, ``model.qfi_samples``). Above 5 qubits the gradient comes from the reverse pass
 and forward-mode tangents are computed on the QFI rows only (``qceas.qnn.adjoint``).
-From 8 qubits on a round is measured on ``--paths-nodes8`` whole nodes (all their
-samples) and scaled by the node count, labelled; the SLD QFI on whole shards is left
+Each is also run through the local engine on ``--threads`` threads (the node batches
+of ``qceas.engine.nodes_per_batch``, the parallelism a training run gets). From 8
+qubits on a round is measured on ``--paths-nodes8`` whole nodes (all their samples)
+and scaled by the node count, labelled; the SLD QFI on whole shards is left
 out from 10 qubits (about a minute per row there). Beside them, the path qceas took
 before above 5 qubits — dense density matrices in forward mode with the SLD QFI on
 every row — timed on ``--old-rows`` rows and scaled per row (extrapolated, labelled).
@@ -53,6 +55,8 @@ from typing import Any
 
 import numpy as np
 
+from qceas.engine import nodes_per_batch
+from qceas.engine.local import LocalEngine
 from qceas.qnn import QNN, Ansatz, NoiseModel, propagate
 from qceas.qnn.fisher import qfi_mixed
 from qceas.reproducibility import single_threaded_blas
@@ -214,7 +218,7 @@ def paths_case(n_qubits: int, args: Any) -> dict[str, Any]:
     shards = [(x[k], y[k]) for k in range(nodes)]
     noises = [NoiseModel.build(n_qubits, depolarizing=list(depol[k])) for k in range(nodes)]
     case: dict[str, Any] = {"qubits": n_qubits, "measured_nodes": nodes, "scale": scale}
-    timings = {}
+    timings, threaded = {}, {}
     for choice in args.paths:
         if n_qubits >= 10 and choice.startswith("sld:all"):
             continue
@@ -224,7 +228,18 @@ def paths_case(n_qubits: int, args: Any) -> dict[str, Any]:
             lambda m=model, q=qfi: m.evaluate_nodes(params, shards, noises, qfi=q), repeat
         )
         timings[choice] = t * scale
+        if args.threads > 1:
+            engine = LocalEngine(threads=args.threads)
+            t, _ = best_of(
+                lambda m=model, q=qfi, e=engine: e.evaluate_nodes(
+                    m, params, shards, noises, qfi=q, node_rngs=None, data_sizes=None,
+                    blocks=None,
+                ),
+                repeat,
+            )  # fmt: skip
+            threaded[choice] = t * scale
     case["qceas_s"] = timings
+    case["engine_s"] = threaded
     rows = args.old_rows if n_qubits <= 8 else 0
     if n_qubits > 5 and rows > 0:
         ansatz = Ansatz(n_qubits, args.layers)
@@ -253,7 +268,13 @@ def paths_report(case: dict[str, Any], args: Any) -> str:
     ]
     for choice, seconds in case["qceas_s"].items():
         what = "gradient only" if choice == "none" else f"gradient + QFI {choice}"
-        lines.append(f"  {what:34s} {seconds:10.2f} s")
+        line = f"  {what:34s} {seconds:10.2f} s"
+        if choice in case["engine_s"]:
+            line += (
+                f"   local engine, {args.threads} threads: {case['engine_s'][choice]:10.2f} s "
+                f"(batches of {nodes_per_batch(n)} nodes)"
+            )
+        lines.append(line)
     if "old_density_s" in case:
         old = case["old_density_s"]
         best = case["qceas_s"].get("sld:all")
@@ -287,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         default=["none", "sld:all", "sld:8", "sld:2", "hilbert_schmidt:8", "sub_qfi:8"],
         help="QFI choices: none, or ESTIMATOR:all / ESTIMATOR:q",
     )
-    parser.add_argument("--paths-nodes8", type=int, default=1, help="nodes measured from 8 qubits")
+    parser.add_argument("--paths-nodes8", type=int, default=2, help="nodes measured from 8 qubits")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads of the local engine run beside (1: none)"
+    )
     parser.add_argument("--old-rows", type=int, default=2, help="rows timed on the old path")
     args = parser.parse_args(argv)
     cases = []

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import qceas.qnn.model as model_module
 from qceas.config import ConfigError, EngineConfig, from_dict
 from qceas.engine import ENGINES, Engine, make_engine, merge, node_batches
-from qceas.engine.base import NODES_PER_BATCH, NodeInputs, evaluate_batches
+from qceas.engine.base import NODES_PER_BATCH, NodeInputs, evaluate_batches, nodes_per_batch
 from qceas.experiments import resolve, run_experiment
 from qceas.qnn import QNN, NoiseModel
 from qceas.qnn.partition import Partition, teleported_block
@@ -163,6 +163,31 @@ def test_every_engine_gives_the_numbers_of_the_fixed_batches(
                 params, shards, noises, qfi=qfi, node_rngs=_streams(count), blocks=blocks
             ),
         )
+
+
+def test_batches_shrink_four_fold_per_qubit_above_the_dense_pauli_path() -> None:
+    assert [nodes_per_batch(n) for n in range(1, 11)] == [64] * 5 + [16, 4, 1, 1, 1]
+
+
+def test_every_engine_evaluates_the_smaller_batches_of_a_large_register(engine: Engine) -> None:
+    """At 7 qubits a batch holds 4 nodes: every engine evaluates exactly those batches
+    (same bits as evaluating them one by one), whatever its threads or tasks."""
+    rng = np.random.default_rng(4)
+    model = QNN(7, 1, n_classes=2, qfi_samples=1)
+    params = model.init_params(rng=rng)
+    count = 6
+    noises = [NoiseModel.build(7, depolarizing=0.02 * (k + 1)) for k in range(count)]
+    shards = [(rng.uniform(0, np.pi, (2, 7)), rng.integers(0, 2, 2)) for _ in range(count)]
+    batches = node_batches(count, nodes_per_batch(7))
+    assert batches == [slice(0, 4), slice(4, 6)]
+    direct = merge(
+        evaluate_batches(model, params, NodeInputs(shards, noises, None, None), True, batches),
+        None,
+    )
+    ran = engine.evaluate_nodes(
+        model, params, shards, noises, qfi=True, node_rngs=None, data_sizes=None, blocks=None
+    )
+    _assert_same(ran, direct)
 
 
 @pytest.mark.parametrize("per_task", [2, None])

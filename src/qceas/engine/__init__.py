@@ -8,7 +8,14 @@ fingerprint.
 
 from __future__ import annotations
 
-from qceas.engine.base import NODES_PER_BATCH, Engine, EngineError, merge, node_batches
+from qceas.engine.base import (
+    NODES_PER_BATCH,
+    Engine,
+    EngineError,
+    merge,
+    node_batches,
+    nodes_per_batch,
+)
 from qceas.engine.config import EngineConfig
 from qceas.engine.registry import ENGINES, make_engine
 
@@ -21,4 +28,5 @@ __all__ = [
     "make_engine",
     "merge",
     "node_batches",
+    "nodes_per_batch",
 ]

@@ -22,6 +22,13 @@ batch should fill whole chunks. Measured on 1000 nodes of 8 samples (one round):
 and the 50-node ``paper`` scenario stays one batch (two batches of 32 and 18 cost it
 ~6%). The price is parallelism on small networks: a Ray run has at most one task per
 64 nodes.
+
+Above ``MAX_PAULI_QUBITS`` qubits a row costs about 4× more per qubit (Pauli vectors of
+4^n entries, ``qceas.qnn.pauli_local``), so a batch holds 4× fewer nodes per qubit
+(:func:`nodes_per_batch`: 16 at 6 qubits, 4 at 7, 1 from 8 on, where one node of 64
+samples is already about half a second of work). Otherwise a 50-node round at 8
+qubits would be one batch on one core whatever the engine; the batches still depend
+on the model alone, so every engine gives the same numbers.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from qceas.qnn.model import QNN, NodeEvaluation
 from qceas.qnn.noise import NoiseModel
 from qceas.qnn.partition import BlockError
+from qceas.qnn.pauli import MAX_PAULI_QUBITS
 from qceas.reproducibility import deterministic
 
 Shard = tuple[ArrayLike, ArrayLike]
@@ -72,6 +80,12 @@ class Engine(Protocol):
 
 #: Nodes evaluated by one vectorized call; part of what determines the numbers.
 NODES_PER_BATCH = 64
+
+
+def nodes_per_batch(n_qubits: int) -> int:
+    """Nodes per batch for a model of ``n_qubits`` (module docstring)."""
+    extra = max(0, n_qubits - MAX_PAULI_QUBITS)
+    return max(1, NODES_PER_BATCH >> (2 * extra))
 
 
 def node_batches(n_nodes: int, per_batch: int = NODES_PER_BATCH) -> list[slice]:
@@ -163,7 +177,8 @@ class BatchedEngine:
             None if node_rngs is None else list(node_rngs),
             None if blocks is None else list(blocks),
         )
-        parts = self.run_batches(model, params, nodes, qfi, node_batches(len(shards)))
+        batches = node_batches(len(shards), nodes_per_batch(model.n_qubits))
+        parts = self.run_batches(model, params, nodes, qfi, batches)
         return merge(parts, data_sizes)
 
     def run_batches(

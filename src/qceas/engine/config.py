@@ -22,7 +22,8 @@ class EngineConfig:
     * ``num_cpus``: with ``local``, the threads that evaluate node batches side by
       side; with ``ray``, the CPUs of the private Ray (null: every CPU this process
       may use);
-    * ``batches_per_task``: node batches (of ``qceas.engine.NODES_PER_BATCH`` nodes)
+    * ``batches_per_task``: node batches (of ``qceas.engine.nodes_per_batch`` nodes:
+      ``NODES_PER_BATCH`` up to 5 qubits, fewer above)
       evaluated by one Ray task (null: the batches spread over two tasks per CPU of
       the cluster).
 

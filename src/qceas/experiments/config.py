@@ -245,7 +245,8 @@ def sweep_label(values: Mapping[str, Any]) -> str:
 #: ``qceas.network.Decision.stable_slots``): keys from the network under those
 #: schedulers come from other draws of the same law; 5 since registers above
 #: ``MAX_PAULI_QUBITS`` run on gate-local Pauli kernels with the reverse pass
-#: (``qceas.qnn.pauli_local``, ``qceas.qnn.adjoint``), whose numbers differ from the
+#: (``qceas.qnn.pauli_local``, ``qceas.qnn.adjoint``) in smaller node batches
+#: (``qceas.engine.base.nodes_per_batch``), whose numbers differ from the
 #: density-matrix path's in their last bits — for those configs only: the others keep
 #: 4, their numbers unchanged.
 EVALUATION = 5
@@ -255,7 +256,7 @@ EVALUATION_CHANGES: dict[int, str] = {
     2: "every node samples its shots from its own stream",
     3: "every kernel runs with one BLAS thread",
     4: "oblivious and greedy keep their attempt draws",
-    5: "circuits above 5 qubits run on gate-local Pauli kernels",
+    5: "circuits above 5 qubits run on gate-local Pauli kernels, in smaller node batches",
 }
 
 
