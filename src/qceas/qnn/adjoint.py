@@ -49,8 +49,8 @@ from numpy.typing import NDArray
 
 from qceas.qnn.ansatz import Ansatz
 from qceas.qnn.partition import BlockError
-from qceas.qnn.pauli import PauliChannel, local_superop, paulis
-from qceas.qnn.simulate import LayerPlan, pauli_product_state, ry_transfer
+from qceas.qnn.pauli import PauliChannel, commutator_transfer
+from qceas.qnn.simulate import LayerPlan, pauli_product_state, rotate_rows, ry_transfer
 
 
 @dataclass
@@ -59,19 +59,6 @@ class Forward:
 
     state: NDArray[np.float64]
     inputs: list[NDArray[np.float64]]
-
-
-def _encode(
-    vecs: NDArray[np.float64], encoders: NDArray[np.float64], n: int, *, transpose: bool
-) -> NDArray[np.float64]:
-    """Per-row one-qubit rotations ``encoders`` (R, n, 4, 4) on every qubit of (R, 4^n)."""
-    rows = vecs.shape[0]
-    out = vecs
-    spec = "rba,rxby->rxay" if transpose else "rab,rxby->rxay"
-    for q in range(n):
-        view = out.reshape(rows, 4**q, 4, 4 ** (n - q - 1))
-        out = np.einsum(spec, encoders[:, q], view).reshape(rows, -1)
-    return out
 
 
 class ReversePass:
@@ -108,7 +95,7 @@ class ReversePass:
         inputs = []
         for layer, step in enumerate(self.plan):
             if layer > 0 and self.encoders is not None:
-                v = _encode(v, self.encoders, n, transpose=False)
+                rotate_rows(v[None], self.encoders, n)
             inputs.append(v)
             out = np.empty_like(v)
             step.apply_pauli(v, out)
@@ -133,7 +120,6 @@ class ReversePass:
         per_layer = ansatz.params_per_layer
         rows = cotangent.shape[0]
         grad = np.zeros((rows, ansatz.num_params))
-        sigma = paulis()
         lam = np.array(cotangent, dtype=float, copy=True)
         for layer in range(ansatz.layers - 1, -1, -1):
             step = self.plan[layer]
@@ -144,9 +130,8 @@ class ReversePass:
             lam = step.local.apply_transpose(lam)  # ∂L/∂v_l'
             correlations = step.local.block_correlations(lam, forward.inputs[layer])
             for i, g in enumerate(step.generators):
-                commutator = local_superop(-0.5j * (g @ sigma - sigma @ g))
                 k = correlations[i // 2]
-                grad[:, layer * per_layer + i] = np.einsum("ab,rab->r", commutator, k)
+                grad[:, layer * per_layer + i] = np.einsum("ab,rab->r", commutator_transfer(g), k)
             if layer > 0 and self.encoders is not None:
-                lam = _encode(lam, self.encoders, n, transpose=True)
+                rotate_rows(lam[None], self.encoders, n, transpose=True)
         return grad

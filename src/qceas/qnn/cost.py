@@ -58,10 +58,7 @@ def estimate_round_seconds(
 ) -> float:
     """Estimated seconds of one ``evaluate_nodes`` call over every node (module doc);
     ``blocks`` as in ``evaluate_nodes`` (a model partition's block errors)."""
-    split = [
-        blocks is not None and blocks[k] is not None and not blocks[k].trivial  # type: ignore[union-attr]
-        for k in range(len(noises))
-    ]
+    split = [b is not None and not b.trivial for b in (blocks or [None] * len(noises))]
     groups: dict[tuple[bool, bool, bool], list[int]] = {}
     for k, noise in enumerate(noises):
         groups.setdefault((noise.is_pure, noise.shots is not None, split[k]), []).append(k)

@@ -462,6 +462,15 @@ class QNN:
         # τ of the rows the QFI is taken on, and their squares, for the error.
         tau_sum, tau_sq = np.zeros(k_nodes), np.zeros(k_nodes)
         rows_of = [qfi_rows(int(n), self.qfi_samples) for n in samples]
+
+        def add_qfi(f_rows: NDArray[np.float64], who: NDArray[np.int64]) -> None:
+            """Accumulate rows' QFI matrices and their τ (and τ², for the SE) by node."""
+            assert qfi_sum is not None
+            np.add.at(qfi_sum, who, f_rows)
+            tau = np.trace(f_rows, axis1=1, axis2=2) / big_p
+            np.add.at(tau_sum, who, tau)
+            np.add.at(tau_sq, who, tau * tau)
+
         qfi_count = np.array([rows.size for rows in rows_of])
 
         if blocks is None:
@@ -541,12 +550,7 @@ class QNN:
                 np.add.at(grad_sum, owner[sl], grad_r)
                 take = on_qfi[sl]
                 if qfi_sum is not None and take.any():
-                    f_rows = self._qfi_rows(prop, take)
-                    who = owner[sl][take]
-                    np.add.at(qfi_sum, who, f_rows)
-                    tau = np.trace(f_rows, axis1=1, axis2=2) / big_p
-                    np.add.at(tau_sum, who, tau)
-                    np.add.at(tau_sq, who, tau * tau)
+                    add_qfi(self._qfi_rows(prop, take), owner[sl][take])
             if reverse and qfi_sum is not None:
                 picked = np.flatnonzero(on_qfi)
                 step = self._rows_per_chunk(mixed, 1 + big_p)
@@ -563,12 +567,7 @@ class QNN:
                         plan=plan,
                         block=block,
                     )
-                    f_rows = self._qfi_rows(prop, np.ones(at.size, dtype=bool))
-                    who = owner[at]
-                    np.add.at(qfi_sum, who, f_rows)
-                    tau = np.trace(f_rows, axis1=1, axis2=2) / big_p
-                    np.add.at(tau_sum, who, tau)
-                    np.add.at(tau_sq, who, tau * tau)
+                    add_qfi(self._qfi_rows(prop, np.ones(at.size, dtype=bool)), owner[at])
         norm = samples.astype(float)
         return NodeEvaluation(
             loss=loss_sum / norm,
@@ -699,13 +698,14 @@ class QNN:
             else "gate-local kernels (pauli_local)"
         )
         shots = noise.shots is not None
-        every = qfi and qfi_rows(rows, self.qfi_samples).size == rows
+        taken = qfi_rows(rows, self.qfi_samples).size
+        every = qfi and taken == rows
         if shots:
             how = "sampled parameter-shift circuits from forward-mode shift means"
         elif self._reverse_applies(True, False, every_row_qfi=every):
             how = "gradient by the reverse pass (adjoint)"
             if qfi:
-                how += f", tangents on {qfi_rows(rows, self.qfi_samples).size} QFI row(s)"
+                how += f", tangents on {taken} QFI row(s)"
         else:
             how = "gradient and tangents in forward mode"
         return f"Pauli vectors ({n} qubits, {kernels}), {how}"

@@ -138,6 +138,13 @@ def local_superop(images: NDArray[np.complex128]) -> NDArray[np.float64]:
     return np.real(np.einsum("aji,bij->ab", _SINGLE, images)) / 2
 
 
+def commutator_transfer(generator: NDArray[np.complex128]) -> NDArray[np.float64]:
+    """4×4 transfer matrix of ``A ↦ -(i/2)·[G, A]`` on one qubit: the derivative of
+    ``exp(-iθG/2)·A·exp(iθG/2)`` at θ = 0, how an angle's tangent is born (forward
+    mode, ``simulate``) and read off (reverse mode, ``adjoint``)."""
+    return local_superop(-0.5j * (generator @ _SINGLE - _SINGLE @ generator))
+
+
 def paulis() -> NDArray[np.complex128]:
     """I, X, Y, Z as a read-only (4, 2, 2) array."""
     return _SINGLE

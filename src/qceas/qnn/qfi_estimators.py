@@ -114,6 +114,12 @@ def sub_qfi_matrix(rho: NDArray[np.complex128], tangents: NDArray[np.complex128]
     h = hilbert_schmidt_matrix(rho, tangents)
     a = np.real(np.einsum("rpk,rk->rp", flat, np.conj(vec)))
     loss = 1.0 - np.real(np.einsum("rk,rk->r", vec, np.conj(vec)))
+    return _with_purity_term(h, a, loss)
+
+
+def _with_purity_term(h: Matrices, a: NDArray[np.float64], loss: NDArray[np.float64]) -> Matrices:
+    """``S = H + 2·a·aᵀ/(1 − Tr ρ²)`` from H, ``a_i = Tr[ρ∂_iρ]`` and ``1 − Tr ρ²``; the
+    term is dropped where the state is pure (``PURE_CUTOFF``)."""
     mixed = loss > PURE_CUTOFF
     scale = np.where(mixed, 2.0 / np.where(mixed, loss, 1.0), 0.0)
     return h + scale[:, None, None] * a[:, :, None] * a[:, None, :]
@@ -140,9 +146,7 @@ def sub_qfi_pauli(
     h = hilbert_schmidt_pauli(vecs, tangents, n_qubits)
     a = np.einsum("rpk,rk->rp", tangents, vecs) / d
     loss = 1.0 - np.einsum("rk,rk->r", vecs, vecs) / d
-    mixed = loss > PURE_CUTOFF
-    scale = np.where(mixed, 2.0 / np.where(mixed, loss, 1.0), 0.0)
-    return h + scale[:, None, None] * a[:, :, None] * a[:, None, :]
+    return _with_purity_term(h, a, loss)
 
 
 @QFI_ESTIMATORS.register("sld")

@@ -40,6 +40,7 @@ from qceas.qnn.pauli import (
     MAX_PAULI_QUBITS,
     PauliChannel,
     apply_local,
+    commutator_transfer,
     diagonal,
     from_pauli,
     local_superop,
@@ -361,6 +362,25 @@ def ry_transfer(angles: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
+def rotate_rows(
+    ops: NDArray[np.float64],
+    rotations: NDArray[np.float64],
+    n_qubits: int,
+    *,
+    transpose: bool = False,
+) -> None:
+    """In place: per-row one-qubit transfer matrices ``rotations`` (R, n, 4, 4) (or
+    their transposes) on every qubit of Pauli vectors ``ops`` (M, R, 4^n) — the
+    re-uploading encoders, forward and, transposed, in the reverse pass."""
+    if not ops.size:
+        return
+    m, rows = ops.shape[0], ops.shape[1]
+    spec = "rba,mrxby->mrxay" if transpose else "rab,mrxby->mrxay"
+    for q in range(n_qubits):
+        view = ops.reshape(m, rows, 4**q, 4, 4 ** (n_qubits - q - 1))
+        ops[...] = np.einsum(spec, rotations[:, q], view).reshape(ops.shape)
+
+
 def _propagate_pauli(
     ansatz: Ansatz,
     plan: Sequence[LayerPlan],
@@ -386,19 +406,14 @@ def _propagate_pauli(
     for layer in range(ansatz.layers):
         start, stop = layer * per_layer, (layer + 1) * per_layer
         if layer > 0 and encoders is not None:
-            for q in range(n):
-                for part in (core[: 1 + start], None if shf is None else shf[:start]):
-                    if part is not None and part.size:
-                        view = part.reshape(part.shape[0], rows, 4**q, 4, 4 ** (n - q - 1))
-                        part[...] = np.einsum("rab,mrxby->mrxay", encoders[:, q], view).reshape(
-                            part.shape
-                        )
+            rotate_rows(core[: 1 + start], encoders, n)
+            if shf is not None:
+                rotate_rows(shf[:start], encoders, n)
         if tangents:
             for i, g in enumerate(plan[layer].generators):
                 q = i // 2
                 # ∂: A → -(i/2)[G, A];  shift mean: A → (A + G A G)/2.
-                commutator = local_superop(-0.5j * (g @ sigma - sigma @ g))
-                core[1 + start + i] = apply_local(core[0], commutator, q, n)
+                core[1 + start + i] = apply_local(core[0], commutator_transfer(g), q, n)
                 if shf is not None:
                     mean = local_superop(0.5 * (sigma + g @ sigma @ g))
                     shf[start + i] = apply_local(core[0], mean, q, n)
